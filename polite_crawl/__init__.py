@@ -1,0 +1,33 @@
+"""polite_crawl: make any Scrapy crawler provably well-behaved.
+
+Enable with ``ADDONS = {"polite_crawl.Addon": 0}`` and ``POLITE_CRAWL_PURPOSES``.
+See https://polite-crawl.readthedocs.io/ (docs/ in the source tree).
+"""
+
+from __future__ import annotations
+
+from polite_crawl.addon import Addon
+from polite_crawl.core.context import Kind, Origin, Purpose, RequestContext
+from polite_crawl.core.decision import Decision, Reason, Verdict
+from polite_crawl.core.gate import Gate
+from polite_crawl.exceptions import PolicyViolation, SettingsError
+from polite_crawl.middlewares import PoliteDownloaderMiddleware, PoliteSpiderMiddleware
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Addon",
+    "Decision",
+    "Gate",
+    "Kind",
+    "Origin",
+    "PoliteDownloaderMiddleware",
+    "PoliteSpiderMiddleware",
+    "PolicyViolation",
+    "Purpose",
+    "Reason",
+    "RequestContext",
+    "SettingsError",
+    "Verdict",
+    "__version__",
+]

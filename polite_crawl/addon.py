@@ -1,0 +1,45 @@
+"""`ADDONS = {"polite_crawl.Addon": 0}`: installs the gate in place of Scrapy's robots.txt
+middleware and validates every POLITE_CRAWL_* setting before the crawl starts."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+
+from polite_crawl.middlewares import PoliteDownloaderMiddleware, PoliteSpiderMiddleware
+from polite_crawl.settings import from_mapping, product_token
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
+
+logger = logging.getLogger(__name__)
+
+# Where Scrapy's RobotsTxtMiddleware sits: before UserAgent (500), Retry (550), Redirect (600)
+# and HttpProxy (750), so every request, redirect targets included, is judged before any of them.
+DOWNLOADER_PRIORITY = 100
+SPIDER_PRIORITY = 50
+
+
+class Addon:
+    def update_settings(self, settings: BaseSettings) -> None:
+        # Validate now, so that a bad setting stops the crawl before anything is built or sent.
+        model = from_mapping(settings)
+        if not model.enabled:
+            logger.warning("polite_crawl is disabled (POLITE_CRAWL_ENABLED = False)")
+            return
+        product_token(model, str(settings.get("USER_AGENT") or ""))
+        if settings.getbool("ROBOTSTXT_OBEY"):
+            logger.info(
+                "polite_crawl: ROBOTSTXT_OBEY is on; Scrapy's RobotsTxtMiddleware is disabled "
+                "and polite_crawl enforces robots.txt instead (RFC 9309, fail-closed)."
+            )
+        # Exactly one component decides about robots.txt, and it is the audited one.
+        settings.set_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", RobotsTxtMiddleware, None)
+        settings.set_in_component_priority_dict(
+            "DOWNLOADER_MIDDLEWARES", PoliteDownloaderMiddleware, DOWNLOADER_PRIORITY
+        )
+        settings.set_in_component_priority_dict(
+            "SPIDER_MIDDLEWARES", PoliteSpiderMiddleware, SPIDER_PRIORITY
+        )

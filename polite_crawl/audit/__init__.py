@@ -1,0 +1,1 @@
+"""The decision log. See docs/audit.md."""

@@ -1,0 +1,34 @@
+"""`scrapy polite ...`: the polite-crawl subcommands inside a Scrapy project."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+
+from polite_crawl import cli
+
+if TYPE_CHECKING:
+    import argparse
+
+
+class PoliteCommand(ScrapyCommand):
+    requires_project = False
+    default_settings = {"LOG_ENABLED": False}
+
+    def syntax(self) -> str:
+        return "<demo|check|version> [options]"
+
+    def short_desc(self) -> str:
+        return "polite_crawl: explain decisions, run the demo (see polite-crawl --help)"
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument("polite_args", nargs="*")
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        argv = list(getattr(opts, "polite_args", []) or args)
+        if not argv:
+            raise UsageError("give a subcommand: demo, check or version")
+        self.exitcode = cli.main(argv)

@@ -1,0 +1,1 @@
+"""One module per check. Each is small, synchronous and Scrapy-free."""

@@ -1,0 +1,60 @@
+"""robots.txt (RFC 9309), fail-closed: an origin whose robots.txt cannot be read is disallowed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from polite_crawl.core.checks.scheme import WEB_SCHEMES
+from polite_crawl.core.decision import CheckResult, Outcome, Reason
+from polite_crawl.robots.state import RobotsState
+
+if TYPE_CHECKING:
+    from polite_crawl.core.context import RequestContext
+    from polite_crawl.robots.state import RobotsEntry, RobotsStore
+
+PREFLIGHT = "robots"
+
+
+class RobotsCheck:
+    name = "robots"
+    network = True
+
+    def __init__(self, store: RobotsStore) -> None:
+        self.store = store
+
+    def pending(self, ctx: RequestContext) -> tuple[str, ...]:
+        if ctx.origin.scheme not in WEB_SCHEMES or self.store.get(ctx.origin) is not None:
+            return ()
+        return (PREFLIGHT,)
+
+    def evaluate(self, ctx: RequestContext) -> CheckResult:
+        entry = self.store.get(ctx.origin)
+        if entry is None:  # never evaluated without a fresh entry: refuse rather than guess
+            return CheckResult(self.name, Outcome.DENY, Reason.ROBOTS_UNREACHABLE,
+                               {"error": "robots.txt not fetched"})
+        if entry.state is RobotsState.UNREACHABLE:
+            if entry.fallback is None:
+                return CheckResult(self.name, Outcome.DENY, Reason.ROBOTS_UNREACHABLE,
+                                   entry.evidence())
+            # The RFC lets a crawler keep using a good copy while the origin is unreachable.
+            result = self._judge(ctx, entry.fallback)
+            evidence = dict(result.evidence, unreachable_since=entry.fetch.fetched_at)
+            return CheckResult(self.name, result.outcome, result.reason, evidence)
+        return self._judge(ctx, entry)
+
+    def _judge(self, ctx: RequestContext, entry: RobotsEntry) -> CheckResult:
+        evidence = entry.evidence()
+        if entry.state is RobotsState.UNAVAILABLE or entry.rules is None:
+            return CheckResult(self.name, Outcome.PASS, Reason.ROBOTS_UNAVAILABLE, evidence)
+        rules = entry.rules
+        match = rules.match(ctx.url)
+        evidence["group"] = rules.matched_token
+        evidence["group_lines"] = list(rules.group_lines)
+        if match.rule is None:
+            evidence["rule"] = None
+        else:
+            kind = "Allow" if match.rule.allow else "Disallow"
+            evidence["rule"] = {"line": match.rule.line, "text": f"{kind}: {match.rule.pattern}"}
+        if match.allowed:
+            return CheckResult(self.name, Outcome.PASS, Reason.ROBOTS_ALLOWED, evidence)
+        return CheckResult(self.name, Outcome.DENY, Reason.ROBOTS_DISALLOWED, evidence)

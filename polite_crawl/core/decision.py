@@ -1,0 +1,69 @@
+"""What the gate decides, and why: verdicts, the closed set of reason ids, and the trace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Verdict(str, Enum):
+    ALLOW = "allow"
+    DENY = "deny"
+    DISCARD = "discard"
+
+
+class Reason(str, Enum):
+    """Stable reason ids. They appear in stats keys, audit records and docs: never rename one."""
+
+    ALLOWED = "allowed"
+    LOCAL_SCHEME = "scheme.local"
+    UNSUPPORTED_SCHEME = "scheme.unsupported"
+    ROBOTS_ALLOWED = "robots.allowed"
+    ROBOTS_DISALLOWED = "robots.disallowed"
+    ROBOTS_UNAVAILABLE = "robots.unavailable"
+    ROBOTS_UNREACHABLE = "robots.unreachable"
+
+
+# A check's own answer. PASS lets the next check run; ALLOW ends the gate early (nothing after it
+# could matter, e.g. a data: URL); DENY ends it with a refusal.
+class Outcome(str, Enum):
+    PASS = "pass"
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+Evidence = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    check: str
+    outcome: Outcome
+    reason: Reason
+    evidence: Evidence = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The gate's single answer for one request, with every check that ran."""
+
+    verdict: Verdict
+    reason: Reason
+    evidence: Evidence
+    trace: tuple[CheckResult, ...]
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict is Verdict.ALLOW
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "decision": self.verdict.value,
+            "reason": self.reason.value,
+            "evidence": self.evidence,
+            "trace": [
+                {"check": r.check, "outcome": r.outcome.value, "reason": r.reason.value}
+                for r in self.trace
+            ],
+        }

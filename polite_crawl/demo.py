@@ -1,0 +1,98 @@
+"""`polite-crawl demo`: a Clearview-like crawl of a bundled loopback mock web, and what the gate
+made of it. Everything is served by a local proxy; nothing leaves the machine."""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from polite_crawl.testing.crawl import run_crawl
+from polite_crawl.testing.mockweb import MockWeb, Resp, page
+
+if TYPE_CHECKING:
+    from polite_crawl.testing.crawl import CrawlResult
+
+PURPOSE = "facial-recognition"
+
+SITES: dict[str, str] = {
+    "http://blog.test": "ordinary blog; robots.txt keeps /private/ out",
+    "http://photos.test": "photo site; robots.txt disallows examplebot entirely",
+    "http://gallery.test": "robots.txt answers 503: unreachable, so everything is refused",
+    "https://shop.test": "no robots.txt (404): everything allowed",
+}
+
+
+def mock_web() -> MockWeb:
+    text = "text/plain"
+    return MockWeb({
+        "http://blog.test/robots.txt": Resp(body="User-agent: *\nDisallow: /private/\n",
+                                            content_type=text),
+        "http://blog.test/": page("/about", "/private/diary", "http://photos.test/",
+                                  "http://gallery.test/", "https://shop.test/",
+                                  images=["/img/cat.jpg"]),
+        "http://blog.test/about": page("/"),
+        "http://blog.test/private/diary": page(),
+        "http://blog.test/img/cat.jpg": Resp(body=b"\xff\xd8\xff", content_type="image/jpeg"),
+        "http://photos.test/robots.txt": Resp(
+            body="User-agent: examplebot\nDisallow: /\n\nUser-agent: *\nAllow: /\n",
+            content_type=text),
+        "http://photos.test/": page("/faces/1"),
+        "http://gallery.test/robots.txt": Resp(503, "maintenance", content_type=text),
+        "http://gallery.test/": page("/portraits"),
+        "https://shop.test/robots.txt": Resp(404, "no robots here", content_type=text),
+        "https://shop.test/": page("/item/1"),
+        "https://shop.test/item/1": page("/"),
+    })
+
+
+def run(workdir: Path | None = None) -> CrawlResult:
+    with MockWeb() as web:
+        web.routes.update(mock_web().routes)
+        with tempfile.TemporaryDirectory() as tmp:
+            base = workdir or Path(tmp)
+            result = run_crawl(web, base, ["http://blog.test/"],
+                               {"POLITE_CRAWL_PURPOSES": [PURPOSE], "LOG_LEVEL": "WARNING"})
+            print(render(web, result))
+    return result
+
+
+def render(web: MockWeb, result: CrawlResult) -> str:
+    fetched: dict[str, list[str]] = defaultdict(list)
+    for hit in web.hits:
+        fetched[hit.origin].append(hit.path)
+    refused: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for rec in result.audit:
+        if rec.get("type") == "decision" and rec["decision"] == "deny":
+            parts = urlsplit(rec["url"])
+            why = _why(rec)
+            refused[f"{parts.scheme}://{parts.netloc}"].append((parts.path, rec["reason"], why))
+    lines = [f"polite_crawl demo: a crawl declared for '{PURPOSE}' over a loopback mock web", ""]
+    for origin, about in SITES.items():
+        lines.append(f"{origin}  ({about})")
+        for path in fetched.get(origin, []):
+            lines.append(f"    fetched   {path}")
+        for path, reason, why in refused.get(origin, []):
+            lines.append(f"    REFUSED   {path:<18} {reason:<20} {why}")
+        lines.append("")
+    counts = Counter(r["reason"] for r in result.audit
+                     if r.get("type") == "decision" and r["decision"] == "deny")
+    lines.append(f"crawl finished ({result.reason}); server saw {len(web.hits)} requests; "
+                 f"refused {sum(counts.values())}: "
+                 + (", ".join(f"{k} x{v}" for k, v in sorted(counts.items())) or "none"))
+    return "\n".join(lines)
+
+
+def _why(rec: dict[str, object]) -> str:
+    evidence = rec.get("evidence")
+    robots = evidence.get("robots") if isinstance(evidence, dict) else None
+    if not isinstance(robots, dict):
+        return ""
+    rule = robots.get("rule")
+    if isinstance(rule, dict):
+        return f"robots.txt line {rule['line']}: {rule['text']}"
+    if robots.get("status") is not None:
+        return f"robots.txt answered {robots['status']}"
+    return str(robots.get("error", ""))

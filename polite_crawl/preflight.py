@@ -1,0 +1,133 @@
+"""Origin preflights fetched through Scrapy's own engine (so proxies, TLS settings and the user
+agent apply): one fetch in flight per origin, every other request for that origin parked until
+it is known. Redirects are followed here, not by RedirectMiddleware, so that each hop is counted
+and the rules are applied to the initial origin (RFC 9309 §2.3.1.2).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import weakref
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
+
+from scrapy import Request, signals
+from scrapy.exceptions import StopDownload
+from scrapy.http.request import NO_CALLBACK
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.defer import Deferred
+
+from polite_crawl._compat import engine_download
+from polite_crawl.robots.state import MAX_REDIRECTS, FetchResult
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+    from polite_crawl.audit.writer import AuditWriter
+    from polite_crawl.core.context import Origin
+    from polite_crawl.robots.state import RobotsStore
+
+logger = logging.getLogger(__name__)
+
+_MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
+MIN_MAX_AGE = 60.0  # a max-age of 0 must not turn into one robots.txt fetch per request
+
+
+class RobotsFetcher:
+    DOWNLOAD_PRIORITY = 1000
+
+    def __init__(self, crawler: Crawler, store: RobotsStore, audit: AuditWriter) -> None:
+        self.crawler = crawler
+        self.store = store
+        self.audit = audit
+        # Requests we created ourselves: the only ones the gate lets through unjudged. A WeakSet
+        # of objects, not a meta key, so spider code cannot forge the exemption.
+        self._mine: weakref.WeakSet[Request] = weakref.WeakSet()
+        self._received: weakref.WeakKeyDictionary[Request, int] = weakref.WeakKeyDictionary()
+        self._waiters: dict[Origin, list[Deferred[None]]] = {}
+        crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
+
+    def owns(self, request: Request) -> bool:
+        return request in self._mine
+
+    async def ensure(self, origin: Origin) -> None:
+        """Return once the store holds a fresh entry for origin (or the fetch has failed)."""
+        waiters = self._waiters.get(origin)
+        if waiters is not None:
+            waiter: Deferred[None] = Deferred()
+            waiters.append(waiter)
+            await maybe_deferred_to_future(waiter)
+            return
+        self._waiters[origin] = []
+        try:
+            result = await self._fetch(origin)
+            entry = self.store.record(origin, result)
+            self.audit.preflight("robots", result.robots_url, entry.evidence())
+            stats = self.crawler.stats
+            assert stats is not None
+            stats.inc_value(f"polite_crawl/robots/{entry.state.value}")
+        finally:
+            for waiter in self._waiters.pop(origin):
+                waiter.callback(None)
+
+    async def _fetch(self, origin: Origin) -> FetchResult:
+        robots_url = url = origin.url("/robots.txt")
+        seen = {url}
+        for hops in range(MAX_REDIRECTS + 1):
+            request = Request(
+                url,
+                callback=NO_CALLBACK,
+                dont_filter=True,
+                priority=self.DOWNLOAD_PRIORITY,
+                meta={
+                    "dont_redirect": True,
+                    "dont_retry": True,
+                    "dont_cache": True,
+                    "handle_httpstatus_all": True,
+                },
+            )
+            self._mine.add(request)
+            started = time.time()
+            try:
+                response = await engine_download(self.crawler, request)
+            except Exception as exc:  # every failure to get an answer is "unreachable"
+                logger.info("robots.txt %(url)s unreachable: %(exc)r", {"url": url, "exc": exc})
+                return FetchResult(robots_url, url, None, error=_describe(exc), hops=hops,
+                                   fetched_at=started)
+            location = response.headers.get(b"Location")
+            if 300 <= response.status < 400 and location:
+                url = urljoin(url, location.decode("latin-1"))
+                if url in seen:
+                    return FetchResult(robots_url, url, response.status, error="redirect loop",
+                                       hops=hops + 1, fetched_at=started)
+                seen.add(url)
+                continue
+            return FetchResult(robots_url, response.url, response.status, response.body,
+                               hops=hops, max_age=_max_age(response), fetched_at=started)
+        return FetchResult(robots_url, url, None, error=f"more than {MAX_REDIRECTS} redirects",
+                           hops=MAX_REDIRECTS + 1, fetched_at=time.time())
+
+    def _bytes_received(self, data: bytes, request: Request, **kwargs: Any) -> None:
+        # Stop reading past the parse limit: a huge robots.txt costs at most the limit.
+        if request not in self._mine:
+            return
+        total = self._received.get(request, 0) + len(data)
+        self._received[request] = total
+        if total > self.store.limit:
+            raise StopDownload(fail=False)
+
+
+def _max_age(response: Response) -> float | None:
+    header = response.headers.get(b"Cache-Control")
+    if not header:
+        return None
+    match = _MAX_AGE.search(header.decode("latin-1"))
+    return max(MIN_MAX_AGE, float(match.group(1))) if match else None
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,99 @@
+"""Group selection and path matching (RFC 9309 §2.2.1-§2.2.3).
+
+- A group applies when one of its product tokens equals ours, case-insensitively; all such
+  groups are merged. Only when none applies do the `*` groups (merged) apply.
+- The most specific match (most octets) wins; an allow rule wins a tie; /robots.txt is always
+  allowed. `*` matches any sequence, a final `$` anchors the end.
+- Paths and patterns are compared after the same normalization (RFC 3986 §6.2.2): non-ASCII
+  as UTF-8 percent-encoding, hex digits upper-cased, unreserved characters decoded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from polite_crawl.robots.parser import Group, RobotsFile, Rule
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_PERCENT = re.compile(rb"%([0-9A-Fa-f]{2})")
+
+
+def normalize(text: str) -> str:
+    raw = text.encode("utf-8", errors="surrogatepass")
+
+    def fix(m: re.Match[bytes]) -> bytes:
+        octet = int(m.group(1), 16)
+        return bytes([octet]) if octet in _UNRESERVED else b"%" + m.group(1).upper()
+
+    raw = _PERCENT.sub(fix, raw)
+    return "".join(chr(b) if b < 0x80 else f"%{b:02X}" for b in raw)
+
+
+def path_of(url: str) -> str:
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    return f"{path}?{parts.query}" if parts.query else path
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    allowed: bool
+    rule: Rule | None  # None: no rule matched (allowed by default)
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    rule: Rule
+    regex: re.Pattern[str]
+    length: int
+
+
+class Rules:
+    """The rules that apply to one product token, ready to answer path queries."""
+
+    def __init__(self, robots: RobotsFile, token: str) -> None:
+        token = token.lower()
+        mine = [g for g in robots.groups if token in g.agents]
+        chosen = mine or [g for g in robots.groups if "*" in g.agents]
+        self.groups: tuple[Group, ...] = tuple(chosen)
+        self.matched_token: str | None = (token if mine else "*") if chosen else None
+        self.group_lines: tuple[int, ...] = tuple(
+            line for g in chosen for line in g.agent_lines
+        )
+        self.crawl_delay: float | None = next(
+            (g.crawl_delay for g in chosen if g.crawl_delay is not None), None
+        )
+        self.crawl_delay_line: int | None = next(
+            (g.crawl_delay_line for g in chosen if g.crawl_delay is not None), None
+        )
+        self._compiled = [_compile(r) for g in chosen for r in g.rules]
+
+    def match(self, url: str) -> Match:
+        path = normalize(path_of(url))
+        if path == "/robots.txt":
+            return Match(True, None)
+        best: _Compiled | None = None
+        for c in self._compiled:
+            if not c.regex.match(path):
+                continue
+            if (
+                best is None
+                or c.length > best.length
+                or (c.length == best.length and c.rule.allow and not best.rule.allow)
+            ):
+                best = c
+        if best is None:
+            return Match(True, None)
+        return Match(best.rule.allow, best.rule)
+
+
+def _compile(rule: Rule) -> _Compiled:
+    pattern = normalize(rule.pattern)
+    if not pattern.startswith(("/", "*")):
+        pattern = "/" + pattern
+    anchored = pattern.endswith("$")
+    body = pattern[:-1] if anchored else pattern
+    regex = ".*".join(re.escape(part) for part in body.split("*"))
+    return _Compiled(rule, re.compile(regex + (r"\Z" if anchored else ""), re.DOTALL), len(pattern))

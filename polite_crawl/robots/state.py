@@ -1,0 +1,131 @@
+"""What one robots.txt fetch means for an origin (RFC 9309 §2.3.1, §2.4), and the cache.
+
+    2xx                                  -> PARSED: follow the rules
+    4xx except 429 (incl. 401/403/404)   -> UNAVAILABLE: everything allowed (§2.3.1.3)
+    429, 5xx, network error, timeout,    -> UNREACHABLE: complete disallow (§2.3.1.4),
+    more than 5 redirects, redirect loop    retried later with backoff
+
+While an origin is unreachable, an earlier good copy (PARSED or UNAVAILABLE) stays in force.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from polite_crawl.robots.parser import DEFAULT_PARSE_LIMIT, parse
+from polite_crawl.robots.rules import Rules
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from polite_crawl.core.context import Origin
+
+MAX_TTL = 24 * 3600.0  # RFC 9309 §2.4: SHOULD NOT use a cached copy for more than 24 hours
+MAX_REDIRECTS = 5  # §2.3.1.2: follow at least five; more is treated as unreachable (see docs)
+
+
+class RobotsState(str, Enum):
+    PARSED = "parsed"
+    UNAVAILABLE = "unavailable"
+    UNREACHABLE = "unreachable"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What the Scrapy shell saw when it fetched robots.txt (after following redirects)."""
+
+    robots_url: str
+    final_url: str
+    status: int | None  # None: no HTTP answer at all
+    body: bytes = b""
+    error: str | None = None  # network error, timeout, redirect loop, too many hops
+    hops: int = 0
+    max_age: float | None = None  # from Cache-Control, when the server sent one
+    fetched_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RobotsEntry:
+    state: RobotsState
+    fetch: FetchResult
+    sha256: str
+    expires_at: float
+    rules: Rules | None = None
+    truncated: bool = False
+    invalid_utf8: bool = False
+    failures: int = 0  # consecutive unreachable fetches, for backoff
+    fallback: RobotsEntry | None = field(default=None, repr=False)
+
+    def evidence(self) -> dict[str, Any]:
+        f = self.fetch
+        ev: dict[str, Any] = {
+            "robots_url": f.robots_url,
+            "final_url": f.final_url,
+            "status": f.status,
+            "sha256": self.sha256,
+            "fetched_at": f.fetched_at,
+            "state": self.state.value,
+        }
+        if f.error:
+            ev["error"] = f.error
+        if self.truncated:
+            ev["truncated"] = True
+        return ev
+
+
+def classify(result: FetchResult, token: str, *, limit: int = DEFAULT_PARSE_LIMIT,
+             ttl: float = MAX_TTL, failures: int = 0, backoff: float = 60.0,
+             max_backoff: float = 3600.0) -> RobotsEntry:
+    digest = hashlib.sha256(result.body).hexdigest()
+    status = result.status
+    if result.error is None and status is not None and 200 <= status < 300:
+        robots = parse(result.body, limit)
+        life = min(ttl, result.max_age) if result.max_age is not None else ttl
+        return RobotsEntry(RobotsState.PARSED, result, digest, result.fetched_at + life,
+                           Rules(robots, token), robots.truncated, robots.invalid_utf8)
+    if result.error is None and status is not None and 400 <= status < 500 and status != 429:
+        return RobotsEntry(RobotsState.UNAVAILABLE, result, digest, result.fetched_at + ttl)
+    wait = min(max_backoff, backoff * (2**failures))
+    return RobotsEntry(RobotsState.UNREACHABLE, result, digest, result.fetched_at + wait,
+                       failures=failures + 1)
+
+
+class RobotsStore:
+    """Per-origin robots entries, keyed by scheme + host + port (never by host alone)."""
+
+    def __init__(self, token: str, *, limit: int = DEFAULT_PARSE_LIMIT, ttl: float = MAX_TTL,
+                 clock: Callable[[], float]) -> None:
+        self.token = token
+        self.limit = limit
+        self.ttl = min(ttl, MAX_TTL)
+        self.clock = clock
+        self._entries: dict[Origin, RobotsEntry] = {}
+
+    def get(self, origin: Origin) -> RobotsEntry | None:
+        """The entry in force, or None when it is missing or expired (a preflight is due)."""
+        entry = self._entries.get(origin)
+        if entry is None or entry.expires_at <= self.clock():
+            return None
+        return entry
+
+    def record(self, origin: Origin, result: FetchResult) -> RobotsEntry:
+        previous = self._entries.get(origin)
+        failures = previous.failures if previous else 0
+        entry = classify(result, self.token, limit=self.limit, ttl=self.ttl, failures=failures)
+        if entry.state is RobotsState.UNREACHABLE and previous is not None:
+            good = previous if previous.state is not RobotsState.UNREACHABLE else previous.fallback
+            if good is not None:
+                entry = _with_fallback(entry, good)
+        self._entries[origin] = entry
+        return entry
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _with_fallback(entry: RobotsEntry, good: RobotsEntry) -> RobotsEntry:
+    return RobotsEntry(entry.state, entry.fetch, entry.sha256, entry.expires_at,
+                       failures=entry.failures, fallback=good)

@@ -1,0 +1,90 @@
+"""Run a real Scrapy crawl in a child process against a MockWeb.
+
+The child gets `http_proxy`/`https_proxy` pointed at the mock web, a settings module written
+from the given dict, and reports back its stats, items and log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from polite_crawl.testing.mockweb import MockWeb
+
+BASE_SETTINGS: dict[str, Any] = {
+    "ADDONS": {"polite_crawl.Addon": 0},
+    "USER_AGENT": "examplebot/1.0 (+https://example.org/bot)",
+    "LOG_LEVEL": "INFO",
+    "TELNETCONSOLE_ENABLED": False,
+    "DOWNLOAD_TIMEOUT": 5,
+    "RETRY_ENABLED": False,
+    "CONCURRENT_REQUESTS": 8,
+    "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+}
+
+
+@dataclass
+class CrawlResult:
+    returncode: int
+    log: str
+    stats: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+    items: list[dict[str, Any]] = field(default_factory=list)
+    audit: list[dict[str, Any]] = field(default_factory=list)
+
+    def stat(self, key: str) -> Any:
+        return self.stats.get(key, 0)
+
+
+def write_settings(directory: Path, settings: dict[str, Any]) -> None:
+    lines = [f"{k} = {v!r}" for k, v in settings.items()]
+    (directory / "crawl_settings.py").write_text("\n".join(lines) + "\n")
+
+
+def run_crawl(
+    web: MockWeb,
+    workdir: Path,
+    start_urls: list[str],
+    settings: dict[str, Any] | None = None,
+    *,
+    spider: str = "polite_crawl.testing.spiders:FollowAllSpider",
+    args: list[str] | None = None,
+    timeout: float = 120,
+) -> CrawlResult:
+    workdir.mkdir(parents=True, exist_ok=True)
+    merged = dict(BASE_SETTINGS)
+    merged.update({
+        "MOCKWEB_START_URLS": start_urls,
+        "MOCKWEB_STATS_FILE": str(workdir / "stats.json"),
+        "FEEDS": {str(workdir / "items.jsonl"): {"format": "jsonlines", "overwrite": True}},
+        "POLITE_CRAWL_AUDIT_DIR": str(workdir / "audit"),
+    })
+    merged.update(settings or {})
+    write_settings(workdir, merged)
+    spider_file = workdir / "run_spider.py"
+    module, _, cls = spider.partition(":")
+    # runspider only counts spider classes defined in the file itself.
+    spider_file.write_text(f"from {module} import {cls}\n\n\nclass RunSpider({cls}):\n    pass\n")
+    env = {**os.environ, **web.env(), "SCRAPY_SETTINGS_MODULE": "crawl_settings",
+           "PYTHONPATH": os.pathsep.join([str(workdir), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "scrapy", "runspider", str(spider_file), *(args or [])]
+    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    result = CrawlResult(proc.returncode, proc.stdout + proc.stderr)
+    stats_file = workdir / "stats.json"
+    if stats_file.exists():
+        data = json.loads(stats_file.read_text())
+        result.stats, result.reason = data["stats"], data["reason"]
+    items_file = workdir / "items.jsonl"
+    if items_file.exists():
+        result.items = [json.loads(line) for line in items_file.read_text().splitlines() if line]
+    audit_file = Path(merged["POLITE_CRAWL_AUDIT_DIR"]) / "decisions.jsonl"
+    if audit_file.exists():
+        result.audit = [json.loads(line) for line in audit_file.read_text().splitlines() if line]
+    return result

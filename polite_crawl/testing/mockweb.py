@@ -1,0 +1,206 @@
+"""A forward HTTP proxy on 127.0.0.1 that *is* the web for a test.
+
+Scrapy honours `http_proxy`/`https_proxy`: point both at `MockWeb.proxy_url` and every fictional
+host (`http://site.test`, `https://pbs.twimg.com`, ...) is answered here, from the table given
+to `MockWeb`. Nothing leaves loopback. Every request that reaches the server is recorded in
+`hits`, which is the ground truth for "was it fetched?".
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from polite_crawl.testing.tls import server_context
+
+
+@dataclass
+class Resp:
+    status: int = 200
+    body: bytes | str = b""
+    headers: dict[str, str | list[str]] = field(default_factory=dict)
+    content_type: str = "text/html; charset=utf-8"
+    delay: float = 0.0  # seconds before the answer starts
+    action: Literal["respond", "reset", "hang"] = "respond"
+    trickle: float = 0.0  # seconds between 1 KiB chunks of the body
+
+    def data(self) -> bytes:
+        return self.body.encode("utf-8") if isinstance(self.body, str) else self.body
+
+
+Handler = Callable[["Hit"], Resp]
+
+
+@dataclass(frozen=True)
+class Hit:
+    method: str
+    url: str  # scheme://host[:port]/path?query as the client asked for it
+    headers: dict[str, str]
+    at: float
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def path(self) -> str:
+        parts = urlsplit(self.url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+def page(*links: str, images: Iterable[str] = (), head: str = "", title: str = "") -> Resp:
+    """An HTML page linking to `links` and showing `images`."""
+    body = "".join(f'<a href="{u}">{u}</a>\n' for u in links)
+    body += "".join(f'<img src="{u}">\n' for u in images)
+    return Resp(body=f"<html><head><title>{title}</title>{head}</head><body>\n{body}</body></html>")
+
+
+class MockWeb:
+    def __init__(self, sites: dict[str, Resp | Handler] | None = None) -> None:
+        # Keys are absolute URLs ("http://site.test/page"); a key without a path is a whole
+        # origin's fallback handler. Unknown paths on known hosts are 404, unknown hosts 502.
+        self.routes: dict[str, Resp | Handler] = dict(sites or {})
+        self.hits: list[Hit] = []
+        self._lock = threading.Lock()
+        self._tls = server_context()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def proxy_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def env(self) -> dict[str, str]:
+        """Environment for a crawler process: every request goes through this proxy."""
+        return {"http_proxy": self.proxy_url, "https_proxy": self.proxy_url,
+                "HTTP_PROXY": self.proxy_url, "HTTPS_PROXY": self.proxy_url,
+                "no_proxy": "", "NO_PROXY": ""}
+
+    def add(self, url: str, resp: Resp | Handler) -> None:
+        self.routes[url] = resp
+
+    def start(self) -> MockWeb:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> MockWeb:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- what the server saw -------------------------------------------------------------
+    def fetched(self, url: str) -> bool:
+        return any(h.url == url for h in self.hits)
+
+    def urls(self, host: str | None = None) -> list[str]:
+        return [h.url for h in self.hits if host is None or h.host == host]
+
+    def hosts(self) -> set[str]:
+        return {h.host for h in self.hits}
+
+    # --- serving --------------------------------------------------------------------------
+    def record(self, hit: Hit) -> None:
+        with self._lock:
+            self.hits.append(hit)
+
+    def resolve(self, hit: Hit) -> Resp:
+        route = self.routes.get(hit.url) or self.routes.get(hit.url.split("?", 1)[0])
+        if route is None:
+            route = self.routes.get(hit.origin)
+            if route is None:
+                known = any(k.startswith(hit.origin + "/") for k in self.routes)
+                if known:
+                    return Resp(404, "not found", content_type="text/plain")
+                return Resp(502, f"mockweb: no such host {hit.origin}", content_type="text/plain")
+        return route(hit) if callable(route) else route
+
+
+def _make_handler(web: MockWeb) -> type[BaseHTTPRequestHandler]:
+    class ProxyHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        tunnel: str | None = None  # "https://host:port" inside a CONNECT tunnel
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_CONNECT(self) -> None:
+            host, _, port = self.path.partition(":")
+            self.send_response(200, "Connection established")
+            self.end_headers()
+            self.wfile.flush()
+            try:
+                tls = web._tls.wrap_socket(self.connection, server_side=True)
+            except (OSError, ValueError):
+                self.close_connection = True
+                return
+            self.connection = tls
+            self.rfile = tls.makefile("rb")
+            self.wfile = tls.makefile("wb")
+            self.tunnel = f"https://{host}" + ("" if port in ("", "443") else f":{port}")
+            self.close_connection = False
+            while not self.close_connection:
+                self.handle_one_request()
+
+        def _serve(self) -> None:
+            if self.tunnel is not None:
+                url = self.tunnel + self.path
+            else:
+                url = self.path  # absolute-form request line of a forward proxy
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            hit = Hit(self.command, url, {k.lower(): v for k, v in self.headers.items()},
+                      time.time())
+            web.record(hit)
+            resp = web.resolve(hit)
+            if resp.delay:
+                time.sleep(resp.delay)
+            if resp.action == "reset":
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                self.close_connection = True
+                return
+            if resp.action == "hang":
+                time.sleep(max(resp.delay, 30.0))
+                self.close_connection = True
+                return
+            body = resp.data()
+            self.send_response(resp.status)
+            self.send_header("Content-Type", resp.content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in resp.headers.items():
+                for v in [value] if isinstance(value, str) else value:
+                    self.send_header(name, v)
+            self.end_headers()
+            if self.command == "HEAD":
+                return
+            if resp.trickle:
+                for i in range(0, len(body), 1024):
+                    self.wfile.write(body[i : i + 1024])
+                    self.wfile.flush()
+                    time.sleep(resp.trickle)
+            else:
+                self.wfile.write(body)
+
+        do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_OPTIONS = _serve
+
+    return ProxyHandler

@@ -1,0 +1,45 @@
+"""A spider that follows every link and image it sees, for tests and the demo.
+
+Start URLs come from the MOCKWEB_START_URLS setting; at close it writes its stats as JSON to
+MOCKWEB_STATS_FILE (when set), so that a test can read them after the process ended.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import scrapy
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    from scrapy.http import Response
+
+
+class FollowAllSpider(scrapy.Spider):
+    name = "follow_all"
+
+    async def start(self) -> AsyncIterator[Any]:
+        for url in self.settings.getlist("MOCKWEB_START_URLS"):
+            yield scrapy.Request(url, callback=self.parse, errback=self.refused)
+
+    def parse(self, response: Response) -> Iterator[Any]:
+        yield {"url": response.url, "status": response.status}
+        if not isinstance(response, scrapy.http.TextResponse):
+            return
+        for href in response.css("a::attr(href)").getall():
+            yield response.follow(href, callback=self.parse, errback=self.refused)
+        for src in response.css("img::attr(src)").getall():
+            yield response.follow(src, callback=self.parse, errback=self.refused)
+
+    def refused(self, failure: Any) -> None:
+        self.crawler.stats.inc_value(f"test/errback/{type(failure.value).__name__}")
+
+    def closed(self, reason: str) -> None:
+        path = self.settings.get("MOCKWEB_STATS_FILE")
+        if path:
+            stats = {k: v for k, v in self.crawler.stats.get_stats().items()
+                     if isinstance(v, (int, float, str))}
+            Path(path).write_text(json.dumps({"reason": reason, "stats": stats}))
