@@ -9,10 +9,14 @@ from typing import TYPE_CHECKING
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 
 from polite_crawl.middlewares import PoliteDownloaderMiddleware, PoliteSpiderMiddleware
-from polite_crawl.settings import from_mapping, product_token
+from polite_crawl.settings import load
 
 if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
+
+    # typing.Self requires Python 3.11
+    from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
 
@@ -23,20 +27,27 @@ SPIDER_PRIORITY = 50
 
 
 class Addon:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
     def update_settings(self, settings: BaseSettings) -> None:
         # Validate now, so that a bad setting stops the crawl before anything is built or sent.
-        model = from_mapping(settings)
-        if not model.enabled:
+        if load(settings, self.crawler.spider) is None:
             logger.warning("polite_crawl is disabled (POLITE_CRAWL_ENABLED = False)")
             return
-        product_token(model, str(settings.get("USER_AGENT") or ""))
         if settings.getbool("ROBOTSTXT_OBEY"):
             logger.info(
                 "polite_crawl: ROBOTSTXT_OBEY is on; Scrapy's RobotsTxtMiddleware is disabled "
                 "and polite_crawl enforces robots.txt instead (RFC 9309, fail-closed)."
             )
         # Exactly one component decides about robots.txt, and it is the audited one.
-        settings.set_in_component_priority_dict("DOWNLOADER_MIDDLEWARES", RobotsTxtMiddleware, None)
+        settings.set_in_component_priority_dict(
+            "DOWNLOADER_MIDDLEWARES", RobotsTxtMiddleware, None
+        )
         settings.set_in_component_priority_dict(
             "DOWNLOADER_MIDDLEWARES", PoliteDownloaderMiddleware, DOWNLOADER_PRIORITY
         )

@@ -23,8 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("url")
     check.add_argument("--purpose", action="append", default=[], dest="purposes")
     check.add_argument("--ua", default="examplebot", help="robots.txt product token")
-    check.add_argument("--robots-file", type=Path,
-                       help="judge against this local robots.txt instead of fetching it")
+    check.add_argument(
+        "--robots-file",
+        type=Path,
+        help="judge against this local robots.txt instead of fetching it",
+    )
     sub.add_parser("version", help="print the version")
     return parser
 
@@ -57,8 +60,11 @@ def check(args: argparse.Namespace) -> int:
         print(f"polite-crawl check: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.robots_file is None:
-        print("polite-crawl check: fetching robots.txt needs a crawl; give --robots-file "
-              "(URL mode arrives with the robots.txt issue)", file=sys.stderr)
+        print(
+            "polite-crawl check: fetching robots.txt needs a crawl; give --robots-file "
+            "(URL mode arrives with the robots.txt issue)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     try:
         body = args.robots_file.read_bytes()
@@ -67,8 +73,12 @@ def check(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     ctx = RequestContext.build(args.url, purposes)
     store = RobotsStore(args.ua, clock=time.time)
-    store.record(ctx.origin, FetchResult(str(args.robots_file), str(args.robots_file), 200,
-                                         body, fetched_at=time.time()))
+    store.record(
+        ctx.origin,
+        FetchResult(
+            str(args.robots_file), str(args.robots_file), 200, body, fetched_at=time.time()
+        ),
+    )
     decision = Gate([SchemeCheck(), RobotsCheck(store)]).decide(ctx)
     assert not isinstance(decision, Pending)
     print(json.dumps({"url": args.url, **decision.to_record()}, indent=2))

@@ -27,25 +27,34 @@ SITES: dict[str, str] = {
 
 def mock_web() -> MockWeb:
     text = "text/plain"
-    return MockWeb({
-        "http://blog.test/robots.txt": Resp(body="User-agent: *\nDisallow: /private/\n",
-                                            content_type=text),
-        "http://blog.test/": page("/about", "/private/diary", "http://photos.test/",
-                                  "http://gallery.test/", "https://shop.test/",
-                                  images=["/img/cat.jpg"]),
-        "http://blog.test/about": page("/"),
-        "http://blog.test/private/diary": page(),
-        "http://blog.test/img/cat.jpg": Resp(body=b"\xff\xd8\xff", content_type="image/jpeg"),
-        "http://photos.test/robots.txt": Resp(
-            body="User-agent: examplebot\nDisallow: /\n\nUser-agent: *\nAllow: /\n",
-            content_type=text),
-        "http://photos.test/": page("/faces/1"),
-        "http://gallery.test/robots.txt": Resp(503, "maintenance", content_type=text),
-        "http://gallery.test/": page("/portraits"),
-        "https://shop.test/robots.txt": Resp(404, "no robots here", content_type=text),
-        "https://shop.test/": page("/item/1"),
-        "https://shop.test/item/1": page("/"),
-    })
+    return MockWeb(
+        {
+            "http://blog.test/robots.txt": Resp(
+                body="User-agent: *\nDisallow: /private/\n", content_type=text
+            ),
+            "http://blog.test/": page(
+                "/about",
+                "/private/diary",
+                "http://photos.test/",
+                "http://gallery.test/",
+                "https://shop.test/",
+                images=["/img/cat.jpg"],
+            ),
+            "http://blog.test/about": page("/"),
+            "http://blog.test/private/diary": page(),
+            "http://blog.test/img/cat.jpg": Resp(body=b"\xff\xd8\xff", content_type="image/jpeg"),
+            "http://photos.test/robots.txt": Resp(
+                body="User-agent: examplebot\nDisallow: /\n\nUser-agent: *\nAllow: /\n",
+                content_type=text,
+            ),
+            "http://photos.test/": page("/faces/1"),
+            "http://gallery.test/robots.txt": Resp(503, "maintenance", content_type=text),
+            "http://gallery.test/": page("/portraits"),
+            "https://shop.test/robots.txt": Resp(404, "no robots here", content_type=text),
+            "https://shop.test/": page("/item/1"),
+            "https://shop.test/item/1": page("/"),
+        }
+    )
 
 
 def run(workdir: Path | None = None) -> CrawlResult:
@@ -53,8 +62,12 @@ def run(workdir: Path | None = None) -> CrawlResult:
         web.routes.update(mock_web().routes)
         with tempfile.TemporaryDirectory() as tmp:
             base = workdir or Path(tmp)
-            result = run_crawl(web, base, ["http://blog.test/"],
-                               {"POLITE_CRAWL_PURPOSES": [PURPOSE], "LOG_LEVEL": "WARNING"})
+            result = run_crawl(
+                web,
+                base,
+                ["http://blog.test/"],
+                {"POLITE_CRAWL_PURPOSES": [PURPOSE], "LOG_LEVEL": "WARNING"},
+            )
             print(render(web, result))
     return result
 
@@ -77,11 +90,16 @@ def render(web: MockWeb, result: CrawlResult) -> str:
         for path, reason, why in refused.get(origin, []):
             lines.append(f"    REFUSED   {path:<18} {reason:<20} {why}")
         lines.append("")
-    counts = Counter(r["reason"] for r in result.audit
-                     if r.get("type") == "decision" and r["decision"] == "deny")
-    lines.append(f"crawl finished ({result.reason}); server saw {len(web.hits)} requests; "
-                 f"refused {sum(counts.values())}: "
-                 + (", ".join(f"{k} x{v}" for k, v in sorted(counts.items())) or "none"))
+    counts = Counter(
+        r["reason"]
+        for r in result.audit
+        if r.get("type") == "decision" and r["decision"] == "deny"
+    )
+    lines.append(
+        f"crawl finished ({result.reason}); server saw {len(web.hits)} requests; "
+        f"refused {sum(counts.values())}: "
+        + (", ".join(f"{k} x{v}" for k, v in sorted(counts.items())) or "none")
+    )
     return "\n".join(lines)
 
 

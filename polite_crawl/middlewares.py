@@ -22,7 +22,7 @@ from polite_crawl.core.gate import Gate, Pending
 from polite_crawl.exceptions import PolicyViolation
 from polite_crawl.preflight import RobotsFetcher
 from polite_crawl.robots.state import RobotsStore
-from polite_crawl.settings import from_mapping, narrow, product_token
+from polite_crawl.settings import load
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
@@ -44,21 +44,24 @@ BYPASS_META = ("dont_obey_robotstxt", "polite_crawl_skip", "polite_crawl_bypass"
 
 class PoliteDownloaderMiddleware:
     def __init__(self, crawler: Crawler) -> None:
-        settings = from_mapping(crawler.settings)
-        if not settings.enabled:
+        config = load(crawler.settings, crawler.spider)
+        if config is None:
             raise NotConfigured("POLITE_CRAWL_ENABLED is False")
+        settings = config.settings
         self.crawler = crawler
         self.settings = settings
         assert crawler.stats is not None
         self.stats: StatsCollector = crawler.stats
-        self.token = product_token(settings, str(crawler.settings.get("USER_AGENT") or ""))
-        self.purposes = narrow(
-            settings.purposes, getattr(crawler.spider, "polite_crawl_purposes", None)
-        )
+        self.token = config.token
+        self.purposes = config.purposes
         self.enforce = settings.mode == "enforce"
         self.audit = AuditWriter(settings.audit_dir, mode=settings.mode)
-        self.store = RobotsStore(self.token, limit=settings.robots_parse_limit,
-                                 ttl=settings.robots_cache_ttl, clock=time.time)
+        self.store = RobotsStore(
+            self.token,
+            limit=settings.robots_parse_limit,
+            ttl=settings.robots_cache_ttl,
+            clock=time.time,
+        )
         self.gate = Gate([SchemeCheck(), RobotsCheck(self.store)])
         self.robots = RobotsFetcher(crawler, self.store, self.audit)
         self._counts: Counter[str] = Counter()
@@ -73,12 +76,19 @@ class PoliteDownloaderMiddleware:
     def spider_opened(self) -> None:
         logger.info(
             "polite_crawl: mode=%(mode)s purposes=%(purposes)s robots.txt product token=%(token)r",
-            {"mode": self.settings.mode, "token": self.token,
-             "purposes": ",".join(sorted(p.value for p in self.purposes))},
+            {
+                "mode": self.settings.mode,
+                "token": self.token,
+                "purposes": ",".join(sorted(p.value for p in self.purposes)),
+            },
         )
-        self.audit.run("start", purposes=sorted(p.value for p in self.purposes),
-                       token=self.token, mode=self.settings.mode,
-                       user_agent=self.crawler.settings.get("USER_AGENT"))
+        self.audit.run(
+            "start",
+            purposes=sorted(p.value for p in self.purposes),
+            token=self.token,
+            mode=self.settings.mode,
+            user_agent=self.crawler.settings.get("USER_AGENT"),
+        )
 
     def spider_closed(self, reason: str) -> None:
         self.audit.run("end", reason=reason, counts=dict(self._counts))
@@ -94,15 +104,17 @@ class PoliteDownloaderMiddleware:
             text += " (" + ", ".join(f"{k}: {v}" for k, v in sorted(denied.items())) + ")"
         if would:
             text += "; REPORT-ONLY MODE, let through although denied: " + ", ".join(
-                f"{k}: {v}" for k, v in sorted(would.items()))
+                f"{k}: {v}" for k, v in sorted(would.items())
+            )
         return text
 
     async def process_request(self, request: Request, spider: Any = None) -> None:
         if self.robots.owns(request):
             return
         self._note_bypass_attempts(request)
-        ctx = RequestContext.build(request.url, self.purposes, method=request.method,
-                                   via=request.meta.get(VIA_META))
+        ctx = RequestContext.build(
+            request.url, self.purposes, method=request.method, via=request.meta.get(VIA_META)
+        )
         decision = await self._decide(ctx)
         self._record(request, ctx, decision)
 
@@ -112,8 +124,12 @@ class PoliteDownloaderMiddleware:
             await self.robots.ensure(result.origin)
             result = self.gate.decide(ctx)
         if isinstance(result, Pending):  # the preflight left nothing usable: refuse
-            return Decision(Verdict.DENY, Reason.ROBOTS_UNREACHABLE,
-                            {"robots": {"error": "no robots.txt entry after preflight"}}, ())
+            return Decision(
+                Verdict.DENY,
+                Reason.ROBOTS_UNREACHABLE,
+                {"robots": {"error": "no robots.txt entry after preflight"}},
+                (),
+            )
         return result
 
     def _record(self, request: Request, ctx: RequestContext, decision: Decision) -> None:
@@ -127,13 +143,16 @@ class PoliteDownloaderMiddleware:
         if not self.enforce:
             self._counts[f"report/{reason}"] += 1
             self.stats.inc_value(f"polite_crawl/report_only/would_deny/{reason}")
-            logger.warning("polite_crawl REPORT-ONLY: would refuse %(url)s (%(reason)s)",
-                           {"url": request.url, "reason": reason})
+            logger.warning(
+                "polite_crawl REPORT-ONLY: would refuse %(url)s (%(reason)s)",
+                {"url": request.url, "reason": reason},
+            )
             return
         self._counts[f"deny/{reason}"] += 1
         self.stats.inc_value(f"polite_crawl/denied/{reason}")
-        logger.debug("polite_crawl refused %(url)s (%(reason)s)",
-                     {"url": request.url, "reason": reason})
+        logger.debug(
+            "polite_crawl refused %(url)s (%(reason)s)", {"url": request.url, "reason": reason}
+        )
         raise PolicyViolation(request.url, decision)
 
     def _note_bypass_attempts(self, request: Request) -> None:
@@ -144,7 +163,9 @@ class PoliteDownloaderMiddleware:
                     self._warned_bypass.add(key)
                     logger.warning(
                         "polite_crawl: request meta %(key)r cannot bypass the gate; it is "
-                        "ignored (first seen on %(url)s)", {"key": key, "url": request.url})
+                        "ignored (first seen on %(url)s)",
+                        {"key": key, "url": request.url},
+                    )
 
 
 class PoliteSpiderMiddleware:

@@ -95,20 +95,40 @@ class RobotsFetcher:
                 response = await engine_download(self.crawler, request)
             except Exception as exc:  # every failure to get an answer is "unreachable"
                 logger.info("robots.txt %(url)s unreachable: %(exc)r", {"url": url, "exc": exc})
-                return FetchResult(robots_url, url, None, error=_describe(exc), hops=hops,
-                                   fetched_at=started)
+                return FetchResult(
+                    robots_url, url, None, error=_describe(exc), hops=hops, fetched_at=started
+                )
             location = response.headers.get(b"Location")
             if 300 <= response.status < 400 and location:
                 url = urljoin(url, location.decode("latin-1"))
                 if url in seen:
-                    return FetchResult(robots_url, url, response.status, error="redirect loop",
-                                       hops=hops + 1, fetched_at=started)
+                    return FetchResult(
+                        robots_url,
+                        url,
+                        response.status,
+                        error="redirect loop",
+                        hops=hops + 1,
+                        fetched_at=started,
+                    )
                 seen.add(url)
                 continue
-            return FetchResult(robots_url, response.url, response.status, response.body,
-                               hops=hops, max_age=_max_age(response), fetched_at=started)
-        return FetchResult(robots_url, url, None, error=f"more than {MAX_REDIRECTS} redirects",
-                           hops=MAX_REDIRECTS + 1, fetched_at=time.time())
+            return FetchResult(
+                robots_url,
+                response.url,
+                response.status,
+                response.body,
+                hops=hops,
+                max_age=_max_age(response),
+                fetched_at=started,
+            )
+        return FetchResult(
+            robots_url,
+            url,
+            None,
+            error=f"more than {MAX_REDIRECTS} redirects",
+            hops=MAX_REDIRECTS + 1,
+            fetched_at=time.time(),
+        )
 
     def _bytes_received(self, data: bytes, request: Request, **kwargs: Any) -> None:
         # Stop reading past the parse limit: a huge robots.txt costs at most the limit.

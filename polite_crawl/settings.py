@@ -6,17 +6,23 @@ keeps the two identical.
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from polite_crawl.core.context import Purpose
 from polite_crawl.robots.parser import DEFAULT_PARSE_LIMIT, RFC_MIN_PARSE_LIMIT
 from polite_crawl.robots.state import MAX_TTL
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "POLITE_CRAWL_"
 _TOKEN = re.compile(r"[A-Za-z_-]+")
@@ -146,7 +152,11 @@ def _explain(exc: ValidationError, data: Mapping[str, Any]) -> str:
         if err["type"] == "missing":
             lines.append(f"{name} is required. {_choices(field)}")
             continue
-        lines.append(f"{name} = {data.get(field)!r}: {err['msg']}. {_choices(field)}".rstrip())
+        if err["type"] in ("enum", "literal_error"):
+            problem = f"{err['input']!r} is not a valid choice"
+        else:
+            problem = str(err["msg"])
+        lines.append(f"{name} = {data.get(field)!r}: {problem}. {_choices(field)}".rstrip())
     return "invalid polite_crawl settings:\n  " + "\n  ".join(lines)
 
 
@@ -212,6 +222,33 @@ def narrow(declared: Iterable[Purpose], spider_purposes: Any) -> frozenset[Purpo
     return wanted or allowed
 
 
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything start-up validation established: the settings, the token, the purposes."""
+
+    settings: PoliteSettings
+    token: str
+    purposes: frozenset[Purpose]
+
+
+def load(values: Mapping[str, Any], spider: object | None = None) -> Config | None:
+    """Validate settings, user agent and spider purposes; None when the add-on is disabled.
+
+    A problem is logged as one ERROR line and raised as SettingsError, which stops the crawl
+    before its first request.
+    """
+    try:
+        model = from_mapping(values)
+        if not model.enabled:
+            return None
+        token = product_token(model, str(values.get("USER_AGENT") or ""))
+        purposes = narrow(model.purposes, getattr(spider, "polite_crawl_purposes", None))
+    except SettingsError as exc:
+        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": exc})
+        raise
+    return Config(model, token, purposes)
+
+
 def reference_markdown() -> str:
     """docs/settings.md, generated from the model."""
     out = [
@@ -225,9 +262,19 @@ def reference_markdown() -> str:
         "",
     ]
     for field, info in PoliteSettings.model_fields.items():
-        default = "required" if info.is_required() else f"`{_show(info.get_default(call_default_factory=True))}`"
-        out += [f"## `{setting_name(field)}`", "", f"Default: {default}", "",
-                str(info.description), ""]
+        default = (
+            "required"
+            if info.is_required()
+            else f"`{_show(info.get_default(call_default_factory=True))}`"
+        )
+        out += [
+            f"## `{setting_name(field)}`",
+            "",
+            f"Default: {default}",
+            "",
+            str(info.description),
+            "",
+        ]
     out += ["## Purpose vocabulary", ""]
     out += [f"- `{p.value}`" for p in Purpose]
     return "\n".join(out) + "\n"

@@ -43,21 +43,24 @@ class AuditWriter:
         self._write({"type": f"run.{event}", **details})
 
     def decision(self, ctx: RequestContext, decision: Decision, *, enforced: bool) -> None:
-        self._write({
-            "type": "decision",
-            "url": redact_url(ctx.url),
-            "method": ctx.method,
-            "platform": None,
-            "purposes": sorted(p.value for p in ctx.purposes),
-            "mode": self.mode,
-            "enforced": enforced,
-            "via": redact_url(ctx.via) if ctx.via else None,
-            **decision.to_record(),
-        })
+        self._write(
+            {
+                "type": "decision",
+                "url": redact_url(ctx.url),
+                "method": ctx.method,
+                "platform": None,
+                "purposes": sorted(p.value for p in ctx.purposes),
+                "mode": self.mode,
+                "enforced": enforced,
+                "via": redact_url(ctx.via) if ctx.via else None,
+                **decision.to_record(),
+            }
+        )
 
     def preflight(self, kind: str, url: str, evidence: dict[str, Any]) -> None:
-        self._write({"type": "preflight", "kind": kind, "url": redact_url(url),
-                     "evidence": evidence})
+        self._write(
+            {"type": "preflight", "kind": kind, "url": redact_url(url), "evidence": evidence}
+        )
 
     def close(self) -> None:
         if not self._fh.closed:

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from polite_crawl.robots.parser import Group, RobotsFile, Rule
+if TYPE_CHECKING:
+    from polite_crawl.robots.parser import Group, RobotsFile, Rule
 
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _PERCENT = re.compile(rb"%([0-9A-Fa-f]{2})")
@@ -59,9 +61,7 @@ class Rules:
         chosen = mine or [g for g in robots.groups if "*" in g.agents]
         self.groups: tuple[Group, ...] = tuple(chosen)
         self.matched_token: str | None = (token if mine else "*") if chosen else None
-        self.group_lines: tuple[int, ...] = tuple(
-            line for g in chosen for line in g.agent_lines
-        )
+        self.group_lines: tuple[int, ...] = tuple(line for g in chosen for line in g.agent_lines)
         self.crawl_delay: float | None = next(
             (g.crawl_delay for g in chosen if g.crawl_delay is not None), None
         )
@@ -96,4 +96,6 @@ def _compile(rule: Rule) -> _Compiled:
     anchored = pattern.endswith("$")
     body = pattern[:-1] if anchored else pattern
     regex = ".*".join(re.escape(part) for part in body.split("*"))
-    return _Compiled(rule, re.compile(regex + (r"\Z" if anchored else ""), re.DOTALL), len(pattern))
+    return _Compiled(
+        rule, re.compile(regex + (r"\Z" if anchored else ""), re.DOTALL), len(pattern)
+    )

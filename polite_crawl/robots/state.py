@@ -76,28 +76,49 @@ class RobotsEntry:
         return ev
 
 
-def classify(result: FetchResult, token: str, *, limit: int = DEFAULT_PARSE_LIMIT,
-             ttl: float = MAX_TTL, failures: int = 0, backoff: float = 60.0,
-             max_backoff: float = 3600.0) -> RobotsEntry:
+def classify(
+    result: FetchResult,
+    token: str,
+    *,
+    limit: int = DEFAULT_PARSE_LIMIT,
+    ttl: float = MAX_TTL,
+    failures: int = 0,
+    backoff: float = 60.0,
+    max_backoff: float = 3600.0,
+) -> RobotsEntry:
     digest = hashlib.sha256(result.body).hexdigest()
     status = result.status
     if result.error is None and status is not None and 200 <= status < 300:
         robots = parse(result.body, limit)
         life = min(ttl, result.max_age) if result.max_age is not None else ttl
-        return RobotsEntry(RobotsState.PARSED, result, digest, result.fetched_at + life,
-                           Rules(robots, token), robots.truncated, robots.invalid_utf8)
+        return RobotsEntry(
+            RobotsState.PARSED,
+            result,
+            digest,
+            result.fetched_at + life,
+            Rules(robots, token),
+            robots.truncated,
+            robots.invalid_utf8,
+        )
     if result.error is None and status is not None and 400 <= status < 500 and status != 429:
         return RobotsEntry(RobotsState.UNAVAILABLE, result, digest, result.fetched_at + ttl)
     wait = min(max_backoff, backoff * (2**failures))
-    return RobotsEntry(RobotsState.UNREACHABLE, result, digest, result.fetched_at + wait,
-                       failures=failures + 1)
+    return RobotsEntry(
+        RobotsState.UNREACHABLE, result, digest, result.fetched_at + wait, failures=failures + 1
+    )
 
 
 class RobotsStore:
     """Per-origin robots entries, keyed by scheme + host + port (never by host alone)."""
 
-    def __init__(self, token: str, *, limit: int = DEFAULT_PARSE_LIMIT, ttl: float = MAX_TTL,
-                 clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        token: str,
+        *,
+        limit: int = DEFAULT_PARSE_LIMIT,
+        ttl: float = MAX_TTL,
+        clock: Callable[[], float],
+    ) -> None:
         self.token = token
         self.limit = limit
         self.ttl = min(ttl, MAX_TTL)
@@ -127,5 +148,11 @@ class RobotsStore:
 
 
 def _with_fallback(entry: RobotsEntry, good: RobotsEntry) -> RobotsEntry:
-    return RobotsEntry(entry.state, entry.fetch, entry.sha256, entry.expires_at,
-                       failures=entry.failures, fallback=good)
+    return RobotsEntry(
+        entry.state,
+        entry.fetch,
+        entry.sha256,
+        entry.expires_at,
+        failures=entry.failures,
+        fallback=good,
+    )

@@ -25,7 +25,7 @@ BASE_SETTINGS: dict[str, Any] = {
     "DOWNLOAD_TIMEOUT": 5,
     "RETRY_ENABLED": False,
     "CONCURRENT_REQUESTS": 8,
-    "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+    "EXTENSIONS": {"polite_crawl.testing.statsfile.StatsFile": 0},
 }
 
 
@@ -54,28 +54,38 @@ def run_crawl(
     settings: dict[str, Any] | None = None,
     *,
     spider: str = "polite_crawl.testing.spiders:FollowAllSpider",
+    spider_code: str | None = None,
     args: list[str] | None = None,
     timeout: float = 120,
 ) -> CrawlResult:
     workdir.mkdir(parents=True, exist_ok=True)
     merged = dict(BASE_SETTINGS)
-    merged.update({
-        "MOCKWEB_START_URLS": start_urls,
-        "MOCKWEB_STATS_FILE": str(workdir / "stats.json"),
-        "FEEDS": {str(workdir / "items.jsonl"): {"format": "jsonlines", "overwrite": True}},
-        "POLITE_CRAWL_AUDIT_DIR": str(workdir / "audit"),
-    })
+    merged.update(
+        {
+            "MOCKWEB_START_URLS": start_urls,
+            "MOCKWEB_STATS_FILE": str(workdir / "stats.json"),
+            "FEEDS": {str(workdir / "items.jsonl"): {"format": "jsonlines", "overwrite": True}},
+            "POLITE_CRAWL_AUDIT_DIR": str(workdir / "audit"),
+        }
+    )
     merged.update(settings or {})
     write_settings(workdir, merged)
     spider_file = workdir / "run_spider.py"
-    module, _, cls = spider.partition(":")
-    # runspider only counts spider classes defined in the file itself.
-    spider_file.write_text(f"from {module} import {cls}\n\n\nclass RunSpider({cls}):\n    pass\n")
-    env = {**os.environ, **web.env(), "SCRAPY_SETTINGS_MODULE": "crawl_settings",
-           "PYTHONPATH": os.pathsep.join([str(workdir), os.environ.get("PYTHONPATH", "")])}
+    if spider_code is None:
+        # runspider only counts spider classes defined in the file itself.
+        module, _, cls = spider.partition(":")
+        spider_code = f"from {module} import {cls}\n\n\nclass RunSpider({cls}):\n    pass\n"
+    spider_file.write_text(spider_code)
+    env = {
+        **os.environ,
+        **web.env(),
+        "SCRAPY_SETTINGS_MODULE": "crawl_settings",
+        "PYTHONPATH": os.pathsep.join([str(workdir), os.environ.get("PYTHONPATH", "")]),
+    }
     cmd = [sys.executable, "-m", "scrapy", "runspider", str(spider_file), *(args or [])]
-    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    proc = subprocess.run(
+        cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
     result = CrawlResult(proc.returncode, proc.stdout + proc.stderr)
     stats_file = workdir / "stats.json"
     if stats_file.exists():

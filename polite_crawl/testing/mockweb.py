@@ -64,7 +64,9 @@ def page(*links: str, images: Iterable[str] = (), head: str = "", title: str = "
     """An HTML page linking to `links` and showing `images`."""
     body = "".join(f'<a href="{u}">{u}</a>\n' for u in links)
     body += "".join(f'<img src="{u}">\n' for u in images)
-    return Resp(body=f"<html><head><title>{title}</title>{head}</head><body>\n{body}</body></html>")
+    return Resp(
+        body=f"<html><head><title>{title}</title>{head}</head><body>\n{body}</body></html>"
+    )
 
 
 class MockWeb:
@@ -81,14 +83,18 @@ class MockWeb:
 
     @property
     def proxy_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_port}"
 
     def env(self) -> dict[str, str]:
         """Environment for a crawler process: every request goes through this proxy."""
-        return {"http_proxy": self.proxy_url, "https_proxy": self.proxy_url,
-                "HTTP_PROXY": self.proxy_url, "HTTPS_PROXY": self.proxy_url,
-                "no_proxy": "", "NO_PROXY": ""}
+        return {
+            "http_proxy": self.proxy_url,
+            "https_proxy": self.proxy_url,
+            "HTTP_PROXY": self.proxy_url,
+            "HTTPS_PROXY": self.proxy_url,
+            "no_proxy": "",
+            "NO_PROXY": "",
+        }
 
     def add(self, url: str, resp: Resp | Handler) -> None:
         self.routes[url] = resp
@@ -161,22 +167,23 @@ def _make_handler(web: MockWeb) -> type[BaseHTTPRequestHandler]:
                 self.handle_one_request()
 
         def _serve(self) -> None:
-            if self.tunnel is not None:
-                url = self.tunnel + self.path
-            else:
-                url = self.path  # absolute-form request line of a forward proxy
+            # Inside a CONNECT tunnel the path is origin-form; otherwise it is the absolute-form
+            # request line of a forward proxy.
+            url = self.tunnel + self.path if self.tunnel is not None else self.path
             length = int(self.headers.get("Content-Length") or 0)
             if length:
                 self.rfile.read(length)
-            hit = Hit(self.command, url, {k.lower(): v for k, v in self.headers.items()},
-                      time.time())
+            hit = Hit(
+                self.command, url, {k.lower(): v for k, v in self.headers.items()}, time.time()
+            )
             web.record(hit)
             resp = web.resolve(hit)
             if resp.delay:
                 time.sleep(resp.delay)
             if resp.action == "reset":
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                           struct.pack("ii", 1, 0))
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
                 self.close_connection = True
                 return
             if resp.action == "hang":

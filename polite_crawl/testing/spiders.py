@@ -1,13 +1,10 @@
 """A spider that follows every link and image it sees, for tests and the demo.
 
-Start URLs come from the MOCKWEB_START_URLS setting; at close it writes its stats as JSON to
-MOCKWEB_STATS_FILE (when set), so that a test can read them after the process ended.
+Start URLs come from the MOCKWEB_START_URLS setting.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import scrapy
@@ -36,10 +33,3 @@ class FollowAllSpider(scrapy.Spider):
 
     def refused(self, failure: Any) -> None:
         self.crawler.stats.inc_value(f"test/errback/{type(failure.value).__name__}")
-
-    def closed(self, reason: str) -> None:
-        path = self.settings.get("MOCKWEB_STATS_FILE")
-        if path:
-            stats = {k: v for k, v in self.crawler.stats.get_stats().items()
-                     if isinstance(v, (int, float, str))}
-            Path(path).write_text(json.dumps({"reason": reason, "stats": stats}))

@@ -50,8 +50,9 @@ def server_context() -> ssl.SSLContext:
     contexts: dict[str, ssl.SSLContext] = {}
     lock = threading.Lock()
 
-    def pick(sock: ssl.SSLObject | ssl.SSLSocket, server_name: str | None,
-             _ctx: ssl.SSLContext) -> None:
+    def pick(
+        sock: ssl.SSLObject | ssl.SSLSocket, server_name: str | None, _ctx: ssl.SSLContext
+    ) -> None:
         if not server_name:
             return
         with lock:

@@ -30,12 +30,17 @@ class RobotsCheck:
     def evaluate(self, ctx: RequestContext) -> CheckResult:
         entry = self.store.get(ctx.origin)
         if entry is None:  # never evaluated without a fresh entry: refuse rather than guess
-            return CheckResult(self.name, Outcome.DENY, Reason.ROBOTS_UNREACHABLE,
-                               {"error": "robots.txt not fetched"})
+            return CheckResult(
+                self.name,
+                Outcome.DENY,
+                Reason.ROBOTS_UNREACHABLE,
+                {"error": "robots.txt not fetched"},
+            )
         if entry.state is RobotsState.UNREACHABLE:
             if entry.fallback is None:
-                return CheckResult(self.name, Outcome.DENY, Reason.ROBOTS_UNREACHABLE,
-                                   entry.evidence())
+                return CheckResult(
+                    self.name, Outcome.DENY, Reason.ROBOTS_UNREACHABLE, entry.evidence()
+                )
             # The RFC lets a crawler keep using a good copy while the origin is unreachable.
             result = self._judge(ctx, entry.fallback)
             evidence = dict(result.evidence, unreachable_since=entry.fetch.fetched_at)

@@ -1,0 +1,1 @@
+"""Benchmarks: run each with the command in its docstring; results go to docs/benchmarks.md."""
