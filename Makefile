@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit docs clean
+.PHONY: demo test lint typecheck unit docs settings-doc clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ typecheck: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m sphinx -q -W --keep-going -b html docs docs/_build/html
+
+settings-doc: $(STAMP)
+	$(BIN)/python -c "from polite_crawl.settings import reference_markdown as r; print(r(), end='')" > docs/settings.md
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -n 2

@@ -23,12 +23,9 @@ class PoliteCommand(ScrapyCommand):
     def short_desc(self) -> str:
         return "polite_crawl: explain decisions, run the demo (see polite-crawl --help)"
 
-    def add_options(self, parser: argparse.ArgumentParser) -> None:
-        super().add_options(parser)
-        parser.add_argument("polite_args", nargs="*")
-
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        argv = list(getattr(opts, "polite_args", []) or args)
+        # Scrapy parses only its own options and hands everything else over, in order.
+        argv = list(args)
         if not argv:
             raise UsageError("give a subcommand: demo, check or version")
         self.exitcode = cli.main(argv)

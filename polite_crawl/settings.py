@@ -1,7 +1,7 @@
 """The POLITE_CRAWL_* settings as one pydantic model: defaults, docs and validation in one place.
 
-docs/settings.md is generated from this model (`python -m polite_crawl.settings`), and a test
-keeps the two identical.
+docs/settings.md is generated from this model (`make settings-doc`), and a test keeps the two
+identical.
 """
 
 from __future__ import annotations
@@ -254,8 +254,8 @@ def reference_markdown() -> str:
     out = [
         "# Settings reference",
         "",
-        "Generated from `polite_crawl/settings.py` by `python -m polite_crawl.settings`; a test",
-        "keeps this page and the model identical. List settings take a Python list in",
+        "Generated from `polite_crawl/settings.py` by `make settings-doc`; a test keeps this",
+        "page and the model identical. List settings take a Python list in",
         "settings.py or a comma-separated string on the command line",
         "(`-s POLITE_CRAWL_PURPOSES=research,archiving`). An unknown `POLITE_CRAWL_*` name or a",
         "bad value stops the crawl before its first request, with one message naming the setting.",
@@ -284,7 +284,3 @@ def _show(value: Any) -> str:
     if isinstance(value, Path):
         return str(value)
     return repr(value)
-
-
-if __name__ == "__main__":
-    print(reference_markdown(), end="")

@@ -1,0 +1,35 @@
+"""The public surface stays what the docs say it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polite_crawl
+from polite_crawl.core.decision import Reason
+from polite_crawl.settings import PoliteSettings, reference_markdown, setting_name
+
+DOCS = Path(__file__).parent.parent / "docs"
+
+
+def test_settings_page_is_generated_from_the_model() -> None:
+    assert (DOCS / "settings.md").read_text() == reference_markdown()
+
+
+def test_every_setting_is_documented() -> None:
+    text = (DOCS / "settings.md").read_text()
+
+    for field in PoliteSettings.model_fields:
+        assert f"## `{setting_name(field)}`" in text
+
+
+def test_every_reason_id_is_in_the_reference() -> None:
+    text = (DOCS / "reference.md").read_text()
+
+    for reason in Reason:
+        assert f"| `{reason.value}` |" in text
+
+
+def test_exported_members() -> None:
+    public = sorted(n for n in dir(polite_crawl) if not n.startswith("_") and n[0].isupper())
+
+    assert sorted(n for n in polite_crawl.__all__ if n != "__version__") == public

@@ -1,0 +1,139 @@
+"""`scrapy fetch` and `scrapy crawl` inside a project that enables the add-on go through the gate;
+so do the `scrapy polite` command and the `polite-crawl` console script."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from polite_crawl.testing.mockweb import MockWeb, Resp, page
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+SITE = "http://site.test"
+
+SETTINGS = """
+BOT_NAME = "proj"
+SPIDER_MODULES = ["proj.spiders"]
+ADDONS = {"polite_crawl.Addon": 0}
+POLITE_CRAWL_PURPOSES = ["archiving"]
+USER_AGENT = "examplebot/1.0 (+https://example.org/bot)"
+ROBOTSTXT_OBEY = True
+TELNETCONSOLE_ENABLED = False
+RETRY_ENABLED = False
+"""
+
+SPIDER = """
+import scrapy
+
+class Site(scrapy.Spider):
+    name = "site"
+
+    async def start(self):
+        for path in ("/public", "/private/a"):
+            yield scrapy.Request("http://site.test" + path)
+
+    def parse(self, response):
+        yield {"url": response.url}
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, mockweb: MockWeb) -> Path:
+    (tmp_path / "scrapy.cfg").write_text("[settings]\ndefault = proj.settings\n")
+    pkg = tmp_path / "proj"
+    (pkg / "spiders").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "settings.py").write_text(
+        SETTINGS + f"POLITE_CRAWL_AUDIT_DIR = {str(tmp_path / 'audit')!r}\n"
+    )
+    (pkg / "spiders" / "__init__.py").write_text("")
+    (pkg / "spiders" / "site.py").write_text(SPIDER)
+    mockweb.add(SITE + "/robots.txt", Resp(body="User-agent: *\nDisallow: /private\n"))
+    mockweb.add(SITE + "/public", page())
+    mockweb.add(SITE + "/private/a", page())
+    return tmp_path
+
+
+def scrapy(project: Path, web: MockWeb, *args: str) -> subprocess.CompletedProcess[str]:
+    return run(project, web, [sys.executable, "-m", "scrapy", *args])
+
+
+def run(cwd: Path, web: MockWeb, cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **web.env()}
+    env.pop("SCRAPY_SETTINGS_MODULE", None)
+    return subprocess.run(
+        list(cmd), cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_scrapy_fetch_of_a_denied_url_sends_only_the_preflight(
+    project: Path, mockweb: MockWeb
+) -> None:
+    proc = scrapy(project, mockweb, "fetch", SITE + "/private/a")
+
+    assert mockweb.urls() == [SITE + "/robots.txt"]
+    assert "polite_crawl/denied/robots.disallowed" in proc.stderr
+
+
+def test_scrapy_fetch_of_an_allowed_url(project: Path, mockweb: MockWeb) -> None:
+    proc = scrapy(project, mockweb, "fetch", "--nolog", SITE + "/public")
+
+    assert proc.returncode == 0, proc.stderr
+    assert mockweb.urls() == [SITE + "/robots.txt", SITE + "/public"]
+    assert "<html>" in proc.stdout
+
+
+def test_scrapy_crawl_goes_through_the_gate(project: Path, mockweb: MockWeb) -> None:
+    proc = scrapy(project, mockweb, "crawl", "site")
+
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(mockweb.urls()) == [SITE + "/public", SITE + "/robots.txt"]
+    assert "polite_crawl: 1 allowed, 1 denied (robots.disallowed: 1)" in proc.stderr
+    assert (project / "audit" / "decisions.jsonl").exists()
+
+
+def test_scrapy_polite_command_is_registered(project: Path, mockweb: MockWeb) -> None:
+    robots = project / "robots.txt"
+    robots.write_text("User-agent: examplebot\nDisallow: /x\n")
+
+    proc = scrapy(project, mockweb, "polite", "check", SITE + "/x/1", "--robots-file", str(robots))
+
+    assert proc.returncode == 1, proc.stderr
+    assert '"reason": "robots.disallowed"' in proc.stdout
+    assert '"text": "Disallow: /x"' in proc.stdout
+    assert mockweb.hits == []
+
+
+def test_console_script_check_allows(project: Path, mockweb: MockWeb) -> None:
+    robots = project / "robots.txt"
+    robots.write_text("User-agent: examplebot\nDisallow: /x\n")
+    script = Path(sys.executable).with_name("polite-crawl")
+
+    proc = run(project, mockweb, [str(script), "check", SITE + "/y", "--robots-file", str(robots)])
+
+    assert proc.returncode == 0, proc.stderr
+    assert '"decision": "allow"' in proc.stdout
+
+
+def test_demo_prints_a_refusal_table(tmp_path: Path, mockweb: MockWeb) -> None:
+    script = Path(sys.executable).with_name("polite-crawl")
+
+    proc = run(tmp_path, mockweb, [str(script), "demo"])
+
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert (
+        "    REFUSED   /private/diary     robots.disallowed    "
+        "robots.txt line 2: Disallow: /private/" in out
+    )
+    assert "    REFUSED   /                  robots.unreachable   robots.txt answered 503" in out
+    assert "    fetched   /item/1" in out
+    assert "refused 3: robots.disallowed x2, robots.unreachable x1" in out
+    assert mockweb.hits == []  # the demo brings its own mock web
