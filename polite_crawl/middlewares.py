@@ -22,7 +22,8 @@ from polite_crawl.core.gate import Gate, Pending
 from polite_crawl.exceptions import PolicyViolation
 from polite_crawl.preflight import RobotsFetcher
 from polite_crawl.robots.state import RobotsStore
-from polite_crawl.settings import load
+from polite_crawl.settings import load, open_robots_cache
+from polite_crawl.throttle import apply_crawl_delay
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
@@ -60,9 +61,16 @@ class PoliteDownloaderMiddleware:
             self.token,
             limit=settings.robots_parse_limit,
             ttl=settings.robots_cache_ttl,
+            backoff=settings.robots_error_backoff,
             clock=time.time,
+            disk=open_robots_cache(settings.robots_cache_path),
         )
-        self.gate = Gate([SchemeCheck(), RobotsCheck(self.store)])
+        self.gate = Gate(
+            [
+                SchemeCheck(),
+                RobotsCheck(self.store, max_crawl_delay=settings.robots_max_crawl_delay),
+            ]
+        )
         self.robots = RobotsFetcher(crawler, self.store, self.audit)
         self._counts: Counter[str] = Counter()
         self._warned_bypass: set[str] = set()
@@ -93,6 +101,8 @@ class PoliteDownloaderMiddleware:
     def spider_closed(self, reason: str) -> None:
         self.audit.run("end", reason=reason, counts=dict(self._counts))
         self.audit.close()
+        if self.store.disk is not None:
+            self.store.disk.close()
         logger.info("polite_crawl: %(summary)s", {"summary": self.summary()})
 
     def summary(self) -> str:
@@ -134,6 +144,9 @@ class PoliteDownloaderMiddleware:
 
     def _record(self, request: Request, ctx: RequestContext, decision: Decision) -> None:
         if decision.allowed:
+            delay = decision.evidence.get("robots", {}).get("crawl_delay")
+            if delay:
+                delay["slot_delay"] = apply_crawl_delay(self.crawler, request, delay["applied"])
             self.audit.decision(ctx, decision, enforced=True)
             self._counts["allow"] += 1
             self.stats.inc_value("polite_crawl/allowed")

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from polite_crawl.core.context import Purpose
 from polite_crawl.robots.parser import DEFAULT_PARSE_LIMIT, RFC_MIN_PARSE_LIMIT
+from polite_crawl.robots.persist import RobotsCacheError, RobotsDiskCache
 from polite_crawl.robots.state import MAX_TTL
 
 if TYPE_CHECKING:
@@ -77,6 +78,25 @@ class PoliteSettings(BaseModel):
         le=MAX_TTL,
         description="Seconds a robots.txt copy is used before it is fetched again (at most "
         "86400, RFC 9309 §2.4; a shorter Cache-Control max-age wins).",
+    )
+
+    robots_error_backoff: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds before an unreachable robots.txt (5xx, 429, network error) is "
+        "fetched again; doubled after each failure, up to one hour. The origin stays "
+        "disallowed meanwhile, unless an earlier good copy exists.",
+    )
+    robots_max_crawl_delay: float = Field(
+        60.0,
+        ge=0,
+        description="Upper bound in seconds on the Crawl-delay honoured per origin. A larger "
+        "Crawl-delay is capped; the audit evidence records both values.",
+    )
+    robots_cache_path: Path | None = Field(
+        None,
+        description="An SQLite file that keeps robots.txt copies across runs (at most "
+        "POLITE_CRAWL_ROBOTS_CACHE_TTL old), so a restarted crawl does not fetch them again.",
     )
 
     @field_validator("purposes", "policy_dirs", mode="before")
@@ -247,6 +267,19 @@ def load(values: Mapping[str, Any], spider: object | None = None) -> Config | No
         logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": exc})
         raise
     return Config(model, token, purposes)
+
+
+def open_robots_cache(path: Path | None) -> RobotsDiskCache | None:
+    """The on-disk robots.txt cache, or a SettingsError naming the setting."""
+    if path is None:
+        return None
+    try:
+        return RobotsDiskCache(path)
+    except RobotsCacheError as exc:
+        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": exc})
+        raise SettingsError(
+            f"{setting_name('robots_cache_path')} = {str(path)!r}: {exc}"
+        ) from None
 
 
 def reference_markdown() -> str:

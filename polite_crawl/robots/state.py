@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from polite_crawl.core.context import Origin
+    from polite_crawl.robots.persist import RobotsDiskCache
 
 MAX_TTL = 24 * 3600.0  # RFC 9309 §2.4: SHOULD NOT use a cached copy for more than 24 hours
 MAX_REDIRECTS = 5  # §2.3.1.2: follow at least five; more is treated as unreachable (see docs)
@@ -117,17 +118,26 @@ class RobotsStore:
         *,
         limit: int = DEFAULT_PARSE_LIMIT,
         ttl: float = MAX_TTL,
+        backoff: float = 60.0,
         clock: Callable[[], float],
+        disk: RobotsDiskCache | None = None,
     ) -> None:
         self.token = token
         self.limit = limit
         self.ttl = min(ttl, MAX_TTL)
+        self.backoff = backoff
         self.clock = clock
+        self.disk = disk
         self._entries: dict[Origin, RobotsEntry] = {}
 
     def get(self, origin: Origin) -> RobotsEntry | None:
         """The entry in force, or None when it is missing or expired (a preflight is due)."""
         entry = self._entries.get(origin)
+        if entry is None and self.disk is not None:
+            stored = self.disk.load(origin)
+            if stored is not None:
+                entry = self._classify(stored, 0)
+                self._entries[origin] = entry
         if entry is None or entry.expires_at <= self.clock():
             return None
         return entry
@@ -135,13 +145,25 @@ class RobotsStore:
     def record(self, origin: Origin, result: FetchResult) -> RobotsEntry:
         previous = self._entries.get(origin)
         failures = previous.failures if previous else 0
-        entry = classify(result, self.token, limit=self.limit, ttl=self.ttl, failures=failures)
+        entry = self._classify(result, failures)
         if entry.state is RobotsState.UNREACHABLE and previous is not None:
             good = previous if previous.state is not RobotsState.UNREACHABLE else previous.fallback
             if good is not None:
                 entry = _with_fallback(entry, good)
+        elif self.disk is not None:
+            self.disk.save(origin, result)
         self._entries[origin] = entry
         return entry
+
+    def _classify(self, result: FetchResult, failures: int) -> RobotsEntry:
+        return classify(
+            result,
+            self.token,
+            limit=self.limit,
+            ttl=self.ttl,
+            failures=failures,
+            backoff=self.backoff,
+        )
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -15,10 +15,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from polite_crawl.testing.tls import server_context
+
+if TYPE_CHECKING:
+    import ssl
 
 
 @dataclass
@@ -144,6 +147,14 @@ def _make_handler(web: MockWeb) -> type[BaseHTTPRequestHandler]:
     class ProxyHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         tunnel: str | None = None  # "https://host:port" inside a CONNECT tunnel
+        tls: ssl.SSLSocket | None = None
+
+        def finish(self) -> None:
+            try:
+                super().finish()
+            finally:
+                if self.tls is not None:
+                    self.tls.close()
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -158,7 +169,7 @@ def _make_handler(web: MockWeb) -> type[BaseHTTPRequestHandler]:
             except (OSError, ValueError):
                 self.close_connection = True
                 return
-            self.connection = tls
+            self.connection = self.tls = tls
             self.rfile = tls.makefile("rb")
             self.wfile = tls.makefile("wb")
             self.tunnel = f"https://{host}" + ("" if port in ("", "443") else f":{port}")

@@ -19,8 +19,9 @@ class RobotsCheck:
     name = "robots"
     network = True
 
-    def __init__(self, store: RobotsStore) -> None:
+    def __init__(self, store: RobotsStore, *, max_crawl_delay: float = 60.0) -> None:
         self.store = store
+        self.max_crawl_delay = max_crawl_delay
 
     def pending(self, ctx: RequestContext) -> tuple[str, ...]:
         if ctx.origin.scheme not in WEB_SCHEMES or self.store.get(ctx.origin) is not None:
@@ -60,6 +61,14 @@ class RobotsCheck:
         else:
             kind = "Allow" if match.rule.allow else "Disallow"
             evidence["rule"] = {"line": match.rule.line, "text": f"{kind}: {match.rule.pattern}"}
+        if rules.crawl_delay is not None:
+            # Crawl-delay is not in RFC 9309 (§2.2.4 lets crawlers read other records); we honour
+            # it up to a cap, and the record shows both what was asked and what was applied.
+            evidence["crawl_delay"] = {
+                "requested": rules.crawl_delay,
+                "applied": min(rules.crawl_delay, self.max_crawl_delay),
+                "line": rules.crawl_delay_line,
+            }
         if match.allowed:
             return CheckResult(self.name, Outcome.PASS, Reason.ROBOTS_ALLOWED, evidence)
         return CheckResult(self.name, Outcome.DENY, Reason.ROBOTS_DISALLOWED, evidence)
