@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -19,20 +17,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="polite-crawl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="crawl a bundled loopback mock web and show what is refused")
-    check = sub.add_parser("check", help="explain the decision for one URL")
+    check = sub.add_parser(
+        "check", help="explain the decision for one URL (fetches only robots.txt and the like)"
+    )
     check.add_argument("url")
-    check.add_argument("--purpose", action="append", default=[], dest="purposes")
-    check.add_argument("--ua", default="examplebot", help="robots.txt product token")
+    check.add_argument(
+        "--purpose",
+        action="append",
+        default=[],
+        dest="purposes",
+        help="a declared purpose (repeatable); default: the project's",
+    )
+    check.add_argument(
+        "--ua", help="robots.txt product token; default: the project's, or 'polite-crawl'"
+    )
     check.add_argument(
         "--robots-file",
         type=Path,
         help="judge against this local robots.txt instead of fetching it",
     )
+    check.add_argument("--json", action="store_true", help="print the decision as JSON")
     sub.add_parser("version", help="print the version")
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, settings: Any = None, process: Any = None) -> int:
+    """`settings`/`process`: the project's, when run as `scrapy polite`."""
     args = build_parser().parse_args(argv)
     if args.command == "demo":
         from polite_crawl import demo
@@ -40,48 +50,60 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = demo.run()
         return EXIT_OK if result.returncode == 0 else EXIT_DENIED
     if args.command == "check":
-        return check(args)
+        return check(args, settings, process)
     from polite_crawl import __version__
 
     print(__version__)
     return EXIT_OK
 
 
-def check(args: argparse.Namespace) -> int:
-    from polite_crawl.core.checks.robots import RobotsCheck
-    from polite_crawl.core.checks.scheme import SchemeCheck
-    from polite_crawl.core.context import Purpose, RequestContext
-    from polite_crawl.core.gate import Gate, Pending
-    from polite_crawl.robots.state import FetchResult, RobotsStore
+def _fail(message: str) -> int:
+    print(f"polite-crawl check: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
+
+def check(args: argparse.Namespace, settings: Any, process: Any) -> int:
+    from polite_crawl import __version__, explain
+    from polite_crawl.core.context import Purpose
+
+    project = settings if settings is not None else {}
+    raw = args.purposes or project.get("POLITE_CRAWL_PURPOSES") or []
+    if isinstance(raw, str):
+        raw = raw.split(",")
     try:
-        purposes = frozenset(Purpose(p) for p in args.purposes) or frozenset(Purpose)
+        purposes = frozenset(Purpose(str(p).strip()) for p in raw)
     except ValueError as exc:
-        print(f"polite-crawl check: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.robots_file is None:
-        print(
-            "polite-crawl check: fetching robots.txt needs a crawl; give --robots-file "
-            "(URL mode arrives with the robots.txt issue)",
-            file=sys.stderr,
+        valid = ", ".join(p.value for p in Purpose)
+        return _fail(f"{exc}; valid purposes: {valid}")
+    if not purposes:
+        return _fail("declare what the crawl is for with --purpose (repeatable)")
+    token = args.ua or project.get("POLITE_CRAWL_USER_AGENT_TOKEN")
+    if args.robots_file is not None:
+        try:
+            body = args.robots_file.read_bytes()
+        except OSError as exc:
+            return _fail(f"cannot read {args.robots_file}: {exc.strerror or exc}")
+        decision = explain.offline(
+            args.url, purposes, token or "polite-crawl", body, str(args.robots_file)
         )
-        return EXIT_USAGE
-    try:
-        body = args.robots_file.read_bytes()
-    except OSError as exc:
-        print(f"polite-crawl check: cannot read {args.robots_file}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    ctx = RequestContext.build(args.url, purposes)
-    store = RobotsStore(args.ua, clock=time.time)
-    store.record(
-        ctx.origin,
-        FetchResult(
-            str(args.robots_file), str(args.robots_file), 200, body, fetched_at=time.time()
-        ),
+    else:
+        overrides: dict[str, Any] = {
+            "POLITE_CRAWL_PURPOSES": sorted(p.value for p in purposes),
+            "LOG_LEVEL": "ERROR",
+        }
+        if token or settings is None:
+            token = token or "polite-crawl"
+            overrides["POLITE_CRAWL_USER_AGENT_TOKEN"] = token
+            overrides["USER_AGENT"] = f"{token}/{__version__} (polite-crawl check)"
+        found = explain.live(args.url, overrides, process)
+        if found is None:
+            return _fail("the crawl did not start; see the log above")
+        decision = found
+    print(
+        explain.as_json(args.url, decision)
+        if args.json
+        else explain.render(args.url, decision, purposes)
     )
-    decision = Gate([SchemeCheck(), RobotsCheck(store)]).decide(ctx)
-    assert not isinstance(decision, Pending)
-    print(json.dumps({"url": args.url, **decision.to_record()}, indent=2))
     return EXIT_OK if decision.allowed else EXIT_DENIED
 
 

@@ -28,4 +28,4 @@ class PoliteCommand(ScrapyCommand):
         argv = list(args)
         if not argv:
             raise UsageError("give a subcommand: demo, check or version")
-        self.exitcode = cli.main(argv)
+        self.exitcode = cli.main(argv, settings=self.settings, process=self.crawler_process)

@@ -128,6 +128,10 @@ class PoliteDownloaderMiddleware:
         decision = await self._decide(ctx)
         self._record(request, ctx, decision)
 
+    async def explain(self, url: str, method: str = "GET") -> Decision:
+        """The decision for url, fetching preflights as needed; nothing else is sent."""
+        return await self._decide(RequestContext.build(url, self.purposes, method=method))
+
     async def _decide(self, ctx: RequestContext) -> Decision:
         result = self.gate.decide(ctx)
         if isinstance(result, Pending):

@@ -96,6 +96,12 @@ def test_no_matching_group_allows_everything() -> None:
         ("Disallow: /*.gif$", "/img/a.gif?x=1", True),  # $ anchors the end
         ("Disallow: /a*c", "/abbbc", False),
         ("Disallow: /a*c", "/ab", True),
+        ("Disallow: /a*b$", "/abab", False),  # Heritrix misses this one
+        ("Disallow: /a*b$", "/aba", True),
+        ("Disallow: /*", "/x", False),
+        ("Disallow: *x", "/ax", False),
+        ("Disallow: /a$", "/a", False),
+        ("Disallow: /a$", "/ab", True),
         ("Disallow: /fish*", "/fishheads/yummy.html", False),
         ("Disallow: /fish/", "/fish", True),
         ("Disallow: /*?", "/page?q=1", False),

@@ -99,11 +99,22 @@ def test_scrapy_crawl_goes_through_the_gate(project: Path, mockweb: MockWeb) -> 
     assert (project / "audit" / "decisions.jsonl").exists()
 
 
-def test_scrapy_polite_command_is_registered(project: Path, mockweb: MockWeb) -> None:
+def test_scrapy_polite_check_with_a_local_file(project: Path, mockweb: MockWeb) -> None:
     robots = project / "robots.txt"
     robots.write_text("User-agent: examplebot\nDisallow: /x\n")
 
-    proc = scrapy(project, mockweb, "polite", "check", SITE + "/x/1", "--robots-file", str(robots))
+    proc = scrapy(
+        project,
+        mockweb,
+        "polite",
+        "check",
+        SITE + "/x/1",
+        "--robots-file",
+        str(robots),
+        "--ua",
+        "examplebot",
+        "--json",
+    )
 
     assert proc.returncode == 1, proc.stderr
     assert '"reason": "robots.disallowed"' in proc.stdout
@@ -111,15 +122,51 @@ def test_scrapy_polite_command_is_registered(project: Path, mockweb: MockWeb) ->
     assert mockweb.hits == []
 
 
-def test_console_script_check_allows(project: Path, mockweb: MockWeb) -> None:
-    robots = project / "robots.txt"
-    robots.write_text("User-agent: examplebot\nDisallow: /x\n")
+def test_scrapy_polite_check_live_uses_the_project_settings(
+    project: Path, mockweb: MockWeb
+) -> None:
+    mockweb.add(
+        SITE + "/robots.txt",
+        Resp(body="User-agent: *\nAllow: /\n\nUser-agent: examplebot\nDisallow: /public\n"),
+    )
+
+    proc = scrapy(project, mockweb, "polite", "check", SITE + "/public")
+
+    assert proc.returncode == 1, proc.stderr
+    assert "decision   DENY  (robots.disallowed)" in proc.stdout
+    assert "purposes   archiving" in proc.stdout  # from the project's settings
+    assert "rule       line 5: Disallow: /public" in proc.stdout
+    assert mockweb.urls() == [SITE + "/robots.txt"]  # only the preflight
+    assert mockweb.hits[0].headers["user-agent"].startswith("examplebot/1.0")
+
+
+def test_console_script_check_live(tmp_path: Path, mockweb: MockWeb) -> None:
+    mockweb.add(SITE + "/robots.txt", Resp(body="User-agent: polite-crawl\nDisallow: /x\n"))
     script = Path(sys.executable).with_name("polite-crawl")
 
-    proc = run(project, mockweb, [str(script), "check", SITE + "/y", "--robots-file", str(robots)])
+    allowed = run(tmp_path, mockweb, [str(script), "check", SITE + "/y", "--purpose", "research"])
+    denied = run(
+        tmp_path, mockweb, [str(script), "check", SITE + "/x", "--purpose", "research", "--json"]
+    )
 
-    assert proc.returncode == 0, proc.stderr
-    assert '"decision": "allow"' in proc.stdout
+    assert allowed.returncode == 0, allowed.stderr
+    assert "decision   ALLOW" in allowed.stdout
+    assert denied.returncode == 1, denied.stderr
+    assert '"decision": "deny"' in denied.stdout
+    assert mockweb.urls() == [SITE + "/robots.txt"] * 2
+
+
+def test_console_script_check_needs_a_purpose(tmp_path: Path, mockweb: MockWeb) -> None:
+    script = Path(sys.executable).with_name("polite-crawl")
+
+    proc = run(tmp_path, mockweb, [str(script), "check", SITE + "/y"])
+    bad = run(tmp_path, mockweb, [str(script), "check", SITE + "/y", "--purpose", "spying"])
+
+    assert proc.returncode == 2
+    assert "declare what the crawl is for with --purpose" in proc.stderr
+    assert bad.returncode == 2
+    assert "'spying' is not a valid Purpose; valid purposes: search-indexing" in bad.stderr
+    assert mockweb.hits == []
 
 
 def test_demo_prints_a_refusal_table(tmp_path: Path, mockweb: MockWeb) -> None:

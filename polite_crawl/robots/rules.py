@@ -48,8 +48,28 @@ class Match:
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     rule: Rule
-    regex: re.Pattern[str]
+    parts: tuple[str, ...]  # the literal pieces between `*`s
+    anchored: bool  # the pattern ended in `$`
     length: int
+
+    def matches(self, path: str) -> bool:
+        # Linear-time glob matching: no regex, so a hostile pattern cannot make it backtrack.
+        # Taking each inner piece at its leftmost place leaves the most room for the rest.
+        parts = self.parts
+        if len(parts) == 1:
+            return path == parts[0] if self.anchored else path.startswith(parts[0])
+        if not path.startswith(parts[0]):
+            return False
+        pos = len(parts[0])
+        for piece in parts[1:-1]:
+            found = path.find(piece, pos)
+            if found < 0:
+                return False
+            pos = found + len(piece)
+        last = parts[-1]
+        if self.anchored:
+            return len(path) - len(last) >= pos and path.endswith(last)
+        return path.find(last, pos) >= 0
 
 
 class Rules:
@@ -76,7 +96,7 @@ class Rules:
             return Match(True, None)
         best: _Compiled | None = None
         for c in self._compiled:
-            if not c.regex.match(path):
+            if not c.matches(path):
                 continue
             if (
                 best is None
@@ -95,7 +115,4 @@ def _compile(rule: Rule) -> _Compiled:
         pattern = "/" + pattern
     anchored = pattern.endswith("$")
     body = pattern[:-1] if anchored else pattern
-    regex = ".*".join(re.escape(part) for part in body.split("*"))
-    return _Compiled(
-        rule, re.compile(regex + (r"\Z" if anchored else ""), re.DOTALL), len(pattern)
-    )
+    return _Compiled(rule, tuple(body.split("*")), anchored, len(pattern))
