@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from polite_crawl.policy import commands as policy_commands
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -38,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="print the decision as JSON")
     sub.add_parser("version", help="print the version")
+    policy_commands.add_parser(sub)
     return parser
 
 
@@ -51,6 +55,9 @@ def main(argv: Sequence[str] | None = None, *, settings: Any = None, process: An
         return EXIT_OK if result.returncode == 0 else EXIT_DENIED
     if args.command == "check":
         return check(args, settings, process)
+    if args.command == "policies":
+        project_dirs = settings.getlist("POLITE_CRAWL_POLICY_DIRS") if settings else []
+        return policy_commands.run(args, [Path(d) for d in project_dirs])
     from polite_crawl import __version__
 
     print(__version__)
@@ -65,6 +72,7 @@ def _fail(message: str) -> int:
 def check(args: argparse.Namespace, settings: Any, process: Any) -> int:
     from polite_crawl import __version__, explain
     from polite_crawl.core.context import Purpose
+    from polite_crawl.settings import SettingsError
 
     project = settings if settings is not None else {}
     raw = args.purposes or project.get("POLITE_CRAWL_PURPOSES") or []
@@ -77,28 +85,34 @@ def check(args: argparse.Namespace, settings: Any, process: Any) -> int:
         return _fail(f"{exc}; valid purposes: {valid}")
     if not purposes:
         return _fail("declare what the crawl is for with --purpose (repeatable)")
+    overrides: dict[str, Any] = {
+        "POLITE_CRAWL_PURPOSES": sorted(p.value for p in purposes),
+        "LOG_LEVEL": "ERROR",
+    }
     token = args.ua or project.get("POLITE_CRAWL_USER_AGENT_TOKEN")
+    if token or settings is None:
+        token = token or "polite-crawl"
+        overrides["POLITE_CRAWL_USER_AGENT_TOKEN"] = token
+        overrides["USER_AGENT"] = f"{token}/{__version__} (polite-crawl check)"
+    body = None
     if args.robots_file is not None:
         try:
             body = args.robots_file.read_bytes()
         except OSError as exc:
             return _fail(f"cannot read {args.robots_file}: {exc.strerror or exc}")
-        decision = explain.offline(
-            args.url, purposes, token or "polite-crawl", body, str(args.robots_file)
-        )
-    else:
-        overrides: dict[str, Any] = {
-            "POLITE_CRAWL_PURPOSES": sorted(p.value for p in purposes),
-            "LOG_LEVEL": "ERROR",
-        }
-        if token or settings is None:
-            token = token or "polite-crawl"
-            overrides["POLITE_CRAWL_USER_AGENT_TOKEN"] = token
-            overrides["USER_AGENT"] = f"{token}/{__version__} (polite-crawl check)"
-        found = explain.live(args.url, overrides, process)
-        if found is None:
+    with tempfile.TemporaryDirectory() as tmp:
+        values = {k: project[k] for k in project if k.startswith("POLITE_CRAWL_")}
+        values["USER_AGENT"] = project.get("USER_AGENT")
+        values.update(overrides, POLITE_CRAWL_AUDIT_DIR=tmp)
+        values.pop("LOG_LEVEL")
+        try:
+            decision = explain.offline(args.url, values, body, str(args.robots_file))
+        except SettingsError as exc:
+            return _fail(str(exc))
+    if decision is None:  # robots.txt must be fetched: ask the gate inside a real crawl
+        decision = explain.live(args.url, overrides, process)
+        if decision is None:
             return _fail("the crawl did not start; see the log above")
-        decision = found
     print(
         explain.as_json(args.url, decision)
         if args.json

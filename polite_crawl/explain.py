@@ -13,29 +13,35 @@ from typing import TYPE_CHECKING, Any
 
 import scrapy
 
-from polite_crawl.core.checks.robots import RobotsCheck
-from polite_crawl.core.checks.scheme import SchemeCheck
-from polite_crawl.core.context import RequestContext
-from polite_crawl.core.gate import Gate, Pending
-from polite_crawl.robots.state import FetchResult, RobotsStore
+from polite_crawl import gatekeeper
+from polite_crawl.core.gate import Pending
+from polite_crawl.robots.state import FetchResult
+from polite_crawl.settings import load
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Mapping
 
     from polite_crawl.core.context import Purpose
     from polite_crawl.core.decision import Decision
 
 
 def offline(
-    url: str, purposes: frozenset[Purpose], token: str, robots: bytes, source: str
-) -> Decision:
-    """Judge url against a local robots.txt file (no network at all)."""
-    ctx = RequestContext.build(url, purposes)
-    store = RobotsStore(token, clock=time.time)
-    store.record(ctx.origin, FetchResult(source, source, 200, robots, fetched_at=time.time()))
-    decision = Gate([SchemeCheck(), RobotsCheck(store)]).decide(ctx)
-    assert not isinstance(decision, Pending)
-    return decision
+    url: str, values: Mapping[str, Any], robots: bytes | None, source: str
+) -> Decision | None:
+    """Decide without any network: offline checks, and robots.txt from a local file. None when
+    the decision needs a robots.txt that was not given."""
+    config = load(values)
+    if config is None:
+        return None
+    keeper = gatekeeper.build(config, persist=False)
+    ctx = keeper.context(url)
+    decision = keeper.decide(ctx)
+    if isinstance(decision, Pending) and robots is not None:
+        keeper.store.record(
+            ctx.origin, FetchResult(source, source, 200, robots, fetched_at=time.time())
+        )
+        decision = keeper.decide(ctx)
+    return None if isinstance(decision, Pending) else decision
 
 
 class CheckSpider(scrapy.Spider):
@@ -90,6 +96,8 @@ def render(url: str, decision: Decision, purposes: frozenset[Purpose]) -> str:
 
 
 def _details(check: str, evidence: dict[str, Any]) -> list[str]:
+    if check == "tos":
+        return _tos_details(evidence)
     if check != "robots" or not evidence:
         return [f"{k}: {v}" for k, v in evidence.items()]
     out = [
@@ -114,6 +122,33 @@ def _details(check: str, evidence: dict[str, Any]) -> list[str]:
             f"crawl-delay {delay['requested']} s asked (line {delay['line']}), "
             f"{delay['applied']} s applied"
         )
+    return out
+
+
+def _tos_details(evidence: dict[str, Any]) -> list[str]:
+    if not evidence:
+        return ["no platform policy claims this host"]
+    out = [f"policy     {evidence['policy']} (sha256 {evidence['policy_sha256'][:16]}...)"]
+    if "clause" in evidence:
+        src = evidence["source"]
+        out += [
+            f"purpose    {evidence['purpose']}: {evidence['stance']}",
+            f"clause     {evidence['clause']}",
+            f"source     {src['title']}" + (f", {src['section']}" if src.get("section") else ""),
+            f"           {src['url']} (text of {src['date']}, {src['grade']})",
+        ]
+        if src.get("quote"):
+            out.append(f'quote      "{src["quote"]}"')
+    else:
+        out.append(f"stance     {evidence.get('stance')} for every declared purpose")
+    consent = evidence.get("consent")
+    if isinstance(consent, dict):
+        out.append(
+            f"consent    grant {consent['grant']!r} from {consent['granted_by']}, "
+            f"valid until {consent['valid_until']}"
+        )
+    elif consent:
+        out.append(f"consent    none applies: {consent}")
     return out
 
 

@@ -5,24 +5,21 @@ See docs/architecture.md.
 
 from __future__ import annotations
 
+import datetime
 import logging
-import time
-from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
 
+from polite_crawl import gatekeeper
 from polite_crawl.audit.writer import AuditWriter
-from polite_crawl.core.checks.robots import RobotsCheck
-from polite_crawl.core.checks.scheme import SchemeCheck
-from polite_crawl.core.context import RequestContext
 from polite_crawl.core.decision import Decision, Reason, Verdict
-from polite_crawl.core.gate import Gate, Pending
+from polite_crawl.core.gate import Pending
+from polite_crawl.counts import DecisionCounts
 from polite_crawl.exceptions import PolicyViolation
 from polite_crawl.preflight import RobotsFetcher
-from polite_crawl.robots.state import RobotsStore
-from polite_crawl.settings import load, open_robots_cache
+from polite_crawl.settings import load, stale_policies
 from polite_crawl.throttle import apply_crawl_delay
 
 if TYPE_CHECKING:
@@ -34,6 +31,8 @@ if TYPE_CHECKING:
 
     # typing.Self requires Python 3.11
     from typing_extensions import Self
+
+    from polite_crawl.core.context import RequestContext
 
 logger = logging.getLogger(__name__)
 
@@ -48,31 +47,16 @@ class PoliteDownloaderMiddleware:
         config = load(crawler.settings, crawler.spider)
         if config is None:
             raise NotConfigured("POLITE_CRAWL_ENABLED is False")
-        settings = config.settings
         self.crawler = crawler
-        self.settings = settings
+        self.config = config
+        self.settings = config.settings
         assert crawler.stats is not None
         self.stats: StatsCollector = crawler.stats
-        self.token = config.token
-        self.purposes = config.purposes
-        self.enforce = settings.mode == "enforce"
-        self.audit = AuditWriter(settings.audit_dir, mode=settings.mode)
-        self.store = RobotsStore(
-            self.token,
-            limit=settings.robots_parse_limit,
-            ttl=settings.robots_cache_ttl,
-            backoff=settings.robots_error_backoff,
-            clock=time.time,
-            disk=open_robots_cache(settings.robots_cache_path),
-        )
-        self.gate = Gate(
-            [
-                SchemeCheck(),
-                RobotsCheck(self.store, max_crawl_delay=settings.robots_max_crawl_delay),
-            ]
-        )
-        self.robots = RobotsFetcher(crawler, self.store, self.audit)
-        self._counts: Counter[str] = Counter()
+        self.enforce = self.settings.mode == "enforce"
+        self.keeper = gatekeeper.build(config)
+        self.audit = AuditWriter(self.settings.audit_dir, mode=self.settings.mode)
+        self.robots = RobotsFetcher(crawler, self.keeper.store, self.audit)
+        self.counts = DecisionCounts()
         self._warned_bypass: set[str] = set()
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -82,61 +66,67 @@ class PoliteDownloaderMiddleware:
         return cls(crawler)
 
     def spider_opened(self) -> None:
+        config = self.config
+        source = (
+            "POLITE_CRAWL_USER_AGENT_TOKEN"
+            if self.settings.user_agent_token
+            else "derived from USER_AGENT"
+        )
+        purposes = sorted(p.value for p in config.purposes)
         logger.info(
-            "polite_crawl: mode=%(mode)s purposes=%(purposes)s robots.txt product token=%(token)r",
+            "polite_crawl: mode=%(mode)s purposes=%(purposes)s robots.txt product token=%(token)r "
+            "(%(source)s), %(policies)d platform policies, %(grants)d consent grants",
             {
                 "mode": self.settings.mode,
-                "token": self.token,
-                "purposes": ",".join(sorted(p.value for p in self.purposes)),
+                "token": config.token,
+                "source": source,
+                "purposes": ",".join(purposes),
+                "policies": len(config.policies),
+                "grants": len(config.grants),
             },
         )
+        today = datetime.datetime.now(datetime.timezone.utc).date()
+        for stale in stale_policies(config, today):
+            logger.warning(
+                "polite_crawl: policy %(policy)s is older than POLITE_CRAWL_POLICY_MAX_AGE_DAYS "
+                "= %(days)d; platform terms change, review it",
+                {"policy": stale, "days": self.settings.policy_max_age_days},
+            )
         self.audit.run(
             "start",
-            purposes=sorted(p.value for p in self.purposes),
-            token=self.token,
+            purposes=purposes,
+            token=config.token,
             mode=self.settings.mode,
-            user_agent=self.crawler.settings.get("USER_AGENT"),
+            user_agent=config.user_agent,
+            contact=self.settings.contact,
+            policies={p.id: p.sha256 for p in config.policies.values()},
+            consents_sha256=config.consents_sha256,
         )
 
     def spider_closed(self, reason: str) -> None:
-        self.audit.run("end", reason=reason, counts=dict(self._counts))
+        self.audit.run("end", reason=reason, counts=self.counts.as_dict())
         self.audit.close()
-        if self.store.disk is not None:
-            self.store.disk.close()
-        logger.info("polite_crawl: %(summary)s", {"summary": self.summary()})
-
-    def summary(self) -> str:
-        allowed = self._counts["allow"]
-        denied = {k[5:]: v for k, v in self._counts.items() if k.startswith("deny/")}
-        would = {k[7:]: v for k, v in self._counts.items() if k.startswith("report/")}
-        text = f"{allowed} allowed, {sum(denied.values())} denied"
-        if denied:
-            text += " (" + ", ".join(f"{k}: {v}" for k, v in sorted(denied.items())) + ")"
-        if would:
-            text += "; REPORT-ONLY MODE, let through although denied: " + ", ".join(
-                f"{k}: {v}" for k, v in sorted(would.items())
-            )
-        return text
+        if self.keeper.store.disk is not None:
+            self.keeper.store.disk.close()
+        logger.info("polite_crawl: %(summary)s", {"summary": self.counts.summary()})
 
     async def process_request(self, request: Request, spider: Any = None) -> None:
         if self.robots.owns(request):
             return
         self._note_bypass_attempts(request)
-        ctx = RequestContext.build(
-            request.url, self.purposes, method=request.method, via=request.meta.get(VIA_META)
-        )
+        ctx = self.keeper.context(request.url, request.method, via=request.meta.get(VIA_META))
         decision = await self._decide(ctx)
         self._record(request, ctx, decision)
 
     async def explain(self, url: str, method: str = "GET") -> Decision:
         """The decision for url, fetching preflights as needed; nothing else is sent."""
-        return await self._decide(RequestContext.build(url, self.purposes, method=method))
+        return await self._decide(self.keeper.context(url, method))
 
     async def _decide(self, ctx: RequestContext) -> Decision:
-        result = self.gate.decide(ctx)
+        result = self.keeper.decide(ctx)
         if isinstance(result, Pending):
             await self.robots.ensure(result.origin)
-            result = self.gate.decide(ctx)
+            result = self.keeper.decide(ctx)
         if isinstance(result, Pending):  # the preflight left nothing usable: refuse
             return Decision(
                 Verdict.DENY,
@@ -148,29 +138,36 @@ class PoliteDownloaderMiddleware:
 
     def _record(self, request: Request, ctx: RequestContext, decision: Decision) -> None:
         if decision.allowed:
-            delay = decision.evidence.get("robots", {}).get("crawl_delay")
-            if delay:
-                delay["slot_delay"] = apply_crawl_delay(self.crawler, request, delay["applied"])
+            self._pace(request, decision)
             self.audit.decision(ctx, decision, enforced=True)
-            self._counts["allow"] += 1
+            self.counts.add("allow")
             self.stats.inc_value("polite_crawl/allowed")
             return
         reason = decision.reason.value
         self.audit.decision(ctx, decision, enforced=self.enforce)
         if not self.enforce:
-            self._counts[f"report/{reason}"] += 1
+            self.counts.add(f"report/{reason}")
             self.stats.inc_value(f"polite_crawl/report_only/would_deny/{reason}")
             logger.warning(
                 "polite_crawl REPORT-ONLY: would refuse %(url)s (%(reason)s)",
                 {"url": request.url, "reason": reason},
             )
             return
-        self._counts[f"deny/{reason}"] += 1
+        self.counts.add(f"deny/{reason}")
         self.stats.inc_value(f"polite_crawl/denied/{reason}")
         logger.debug(
             "polite_crawl refused %(url)s (%(reason)s)", {"url": request.url, "reason": reason}
         )
         raise PolicyViolation(request.url, decision)
+
+    def _pace(self, request: Request, decision: Decision) -> None:
+        # The slower of robots.txt's Crawl-delay and a platform policy's minimum delay.
+        crawl_delay = decision.evidence.get("robots", {}).get("crawl_delay")
+        min_delay = decision.evidence.get("requirements", {}).get("min_delay", 0.0)
+        wanted = max(crawl_delay["applied"] if crawl_delay else 0.0, min_delay)
+        if wanted:
+            slot_delay = apply_crawl_delay(self.crawler, request, wanted)
+            (crawl_delay or decision.evidence["requirements"])["slot_delay"] = slot_delay
 
     def _note_bypass_attempts(self, request: Request) -> None:
         for key in BYPASS_META:

@@ -6,6 +6,7 @@ identical.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import re
 import tempfile
@@ -16,12 +17,17 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from polite_crawl.core.context import Purpose
+from polite_crawl.policy.loader import PolicyError, load_all, load_consents
+from polite_crawl.policy.resolver import Resolver
 from polite_crawl.robots.parser import DEFAULT_PARSE_LIMIT, RFC_MIN_PARSE_LIMIT
 from polite_crawl.robots.persist import RobotsCacheError, RobotsDiskCache
 from polite_crawl.robots.state import MAX_TTL
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+
+    from polite_crawl.policy.consent import Grant
+    from polite_crawl.policy.loader import LoadedPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +72,12 @@ class PoliteSettings(BaseModel):
         description="The robots.txt product token (letters, `_`, `-`). Default: the first "
         "product of USER_AGENT. USER_AGENT must contain it.",
     )
+    policy_max_age_days: int = Field(
+        180,
+        ge=1,
+        description="A policy file whose `reviewed` date is older than this many days is "
+        "reported with a warning at start-up: platform terms change.",
+    )
     robots_parse_limit: int = Field(
         DEFAULT_PARSE_LIMIT,
         ge=RFC_MIN_PARSE_LIMIT,
@@ -74,7 +86,7 @@ class PoliteSettings(BaseModel):
     )
     robots_cache_ttl: float = Field(
         MAX_TTL,
-        gt=0,
+        ge=1,
         le=MAX_TTL,
         description="Seconds a robots.txt copy is used before it is fetched again (at most "
         "86400, RFC 9309 §2.4; a shorter Cache-Control max-age wins).",
@@ -244,11 +256,15 @@ def narrow(declared: Iterable[Purpose], spider_purposes: Any) -> frozenset[Purpo
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """Everything start-up validation established: the settings, the token, the purposes."""
+    """Everything start-up validation established."""
 
     settings: PoliteSettings
     token: str
     purposes: frozenset[Purpose]
+    user_agent: str
+    policies: dict[str, LoadedPolicy]
+    grants: tuple[Grant, ...] = ()
+    consents_sha256: str | None = None
 
 
 def load(values: Mapping[str, Any], spider: object | None = None) -> Config | None:
@@ -261,12 +277,49 @@ def load(values: Mapping[str, Any], spider: object | None = None) -> Config | No
         model = from_mapping(values)
         if not model.enabled:
             return None
-        token = product_token(model, str(values.get("USER_AGENT") or ""))
+        user_agent = str(values.get("USER_AGENT") or "")
+        token = product_token(model, user_agent)
         purposes = narrow(model.purposes, getattr(spider, "polite_crawl_purposes", None))
+        policies, grants, digest = _load_policy_data(model)
     except SettingsError as exc:
         logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": exc})
         raise
-    return Config(model, token, purposes)
+    return Config(model, token, purposes, user_agent, policies, grants, digest)
+
+
+def _load_policy_data(
+    model: PoliteSettings,
+) -> tuple[dict[str, LoadedPolicy], tuple[Grant, ...], str | None]:
+    try:
+        policies = load_all(model.policy_dirs)
+        resolver = Resolver(policies.values())  # also checks ids, aliases and domain claims
+        grants: tuple[Grant, ...] = ()
+        digest = None
+        if model.consents is not None:
+            loaded, digest = load_consents(model.consents)
+            grants = tuple(_canonical_platform(g, resolver, model.consents) for g in loaded)
+    except PolicyError as exc:
+        raise SettingsError(str(exc)) from None
+    return policies, grants, digest
+
+
+def _canonical_platform(grant: Grant, resolver: Resolver, path: Path) -> Grant:
+    loaded = resolver.get(grant.platform)
+    if loaded is None:
+        raise PolicyError(
+            f"{path}: grant {grant.id!r}: field platform: {grant.platform!r} is "
+            f"not a policy id (known: {', '.join(sorted(resolver.by_id))})"
+        )
+    return grant.model_copy(update={"platform": loaded.id})
+
+
+def stale_policies(config: Config, today: datetime.date) -> list[str]:
+    limit = datetime.timedelta(days=config.settings.policy_max_age_days)
+    return [
+        f"{p.path} (reviewed {p.policy.reviewed.isoformat()})"
+        for p in sorted(config.policies.values(), key=lambda p: p.id)
+        if today - p.policy.reviewed > limit
+    ]
 
 
 def open_robots_cache(path: Path | None) -> RobotsDiskCache | None:

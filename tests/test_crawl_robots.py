@@ -4,6 +4,7 @@ record of what it was asked for."""
 from __future__ import annotations
 
 import itertools
+import socket
 from typing import TYPE_CHECKING
 
 import pytest
@@ -82,6 +83,30 @@ def test_a_connection_reset_means_complete_disallow(mockweb: MockWeb, crawl: Cra
 
     assert mockweb.urls() == [SITE + "/robots.txt"]
     assert result.stat("polite_crawl/denied/robots.unreachable") == 1
+
+
+def test_a_refused_connection_means_complete_disallow(mockweb: MockWeb, crawl: Crawl) -> None:
+    with socket.socket() as probe:  # a loopback port with nobody listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/a"
+
+    result = crawl([url], {"HTTPPROXY_ENABLED": False})
+
+    assert result.stat("polite_crawl/denied/robots.unreachable") == 1
+    assert "ConnectionRefusedError" in str(robots_evidence(result, url)["error"])
+
+
+def test_a_dns_failure_means_complete_disallow(mockweb: MockWeb, crawl: Crawl) -> None:
+    # Without the proxy Scrapy resolves the name itself; the test's network guard makes the
+    # lookup fail as a DNS failure would, without sending anything.
+    url = "http://unresolvable.test/a"
+
+    result = crawl([url], {"HTTPPROXY_ENABLED": False})
+
+    assert result.stat("polite_crawl/denied/robots.unreachable") == 1
+    assert "DNS lookup failed" in str(robots_evidence(result, url)["error"])
+    assert mockweb.hits == []
 
 
 def test_an_unknown_host_means_complete_disallow(mockweb: MockWeb, crawl: Crawl) -> None:
@@ -266,8 +291,9 @@ def test_an_earlier_good_copy_stays_in_force_while_unreachable(
     assert result.stat("polite_crawl/denied/robots.disallowed") == 1
 
 
-def test_cache_control_max_age_shortens_the_cache(mockweb: MockWeb, crawl: Crawl) -> None:
-    # max-age below a minute is raised to a minute; a shorter TTL setting still wins.
+def test_the_preflight_record_and_the_decision_cite_the_same_bytes(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
     mockweb.add(
         SITE + "/robots.txt",
         Resp(body=DISALLOW_PRIVATE, headers={"Cache-Control": "max-age=3600"}),
@@ -339,3 +365,32 @@ def test_an_unreadable_cache_file_stops_the_crawl(
     assert f"POLITE_CRAWL_ROBOTS_CACHE_PATH = '{bad}'" in result.log
     assert "not a usable robots.txt cache" in result.log
     assert mockweb.hits == []
+
+
+def test_parsing_rules_in_one_real_crawl(mockweb: MockWeb, crawl: Crawl) -> None:
+    """BOM, CRLF, misspelt directives, merged groups, wildcards, `$`, percent-encoding, ties."""
+    robots = (
+        b"\xef\xbb\xbfUser-agent: otherbot\r\nDisallow: /\r\n\r\n"
+        b"User-agent: ExampleBot/2.0\r\nDissallow: /private\r\nAllow: /private/ok\r\n\r\n"
+        b"User-agent: *\r\nDisallow: /\r\n\r\n"
+        b"useragent: examplebot\r\nDisallow: /*.gif$\r\nDisallow: /%7Euser\r\n"
+        b"Disallow: /tie\r\nAllow: /tie\r\n"
+    )
+    mockweb.add(SITE + "/robots.txt", Resp(body=robots, content_type=TEXT))
+    expected = {
+        "/page": True,
+        "/private/x": False,
+        "/private/ok/1": True,
+        "/img/a.gif": False,
+        "/img/a.gif?v=2": True,
+        "/~user/home": False,
+        "/tie": True,
+        "/robots.txt": True,
+    }
+    urls = serve_pages(mockweb, *[p for p in expected if p != "/robots.txt"])
+
+    result = crawl(urls)
+
+    assert result.returncode == 0, result.log
+    for path, allowed in expected.items():
+        assert mockweb.fetched(SITE + path) is allowed, path

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polite_crawl
 from polite_crawl.core.decision import Reason
 from polite_crawl.settings import PoliteSettings, reference_markdown, setting_name
 
-DOCS = Path(__file__).parent.parent / "docs"
+TESTS = Path(__file__).parent
+DOCS = TESTS.parent / "docs"
 
 
 def test_settings_page_is_generated_from_the_model() -> None:
@@ -27,6 +29,16 @@ def test_every_reason_id_is_in_the_reference() -> None:
 
     for reason in Reason:
         assert f"| `{reason.value}` |" in text
+
+
+def test_every_test_cited_in_the_robots_table_exists() -> None:
+    text = (DOCS / "robots.md").read_text()
+    cited = set(re.findall(r"`(test_\w+\.py)::(test_\w+)`", text))
+
+    assert len(cited) > 20
+    for filename, name in sorted(cited):
+        source = (TESTS / filename).read_text()
+        assert f"def {name}(" in source, f"{filename}::{name} is cited but does not exist"
 
 
 def test_exported_members() -> None:

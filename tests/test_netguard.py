@@ -27,5 +27,10 @@ def test_guard_refuses_name_lookups_in_child_processes() -> None:
     assert "network guard" in proc.stderr
 
 
+def test_guard_refuses_gethostbyname() -> None:
+    with pytest.raises(OSError, match="network guard"):
+        socket.gethostbyname("publicsuffix.org")
+
+
 def test_loopback_is_allowed() -> None:
     assert socket.getaddrinfo("127.0.0.1", 80)

@@ -113,3 +113,26 @@ def test_evidence_hashes_the_exact_bytes() -> None:
     assert entry.evidence()["sha256"] == (
         "331ea9090db0c9f6f597bd9840fd5b171830f6e0b3ba1cb24dfa91f0c95aedc1"
     )
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        ("max-age=3600", 3600.0),
+        ("public, max-age=10", 60.0),
+        ("no-cache", None),
+        ("MAX-AGE = 120", 120.0),
+    ],
+)
+def test_cache_control_max_age_has_a_one_minute_floor(
+    header: str | None, expected: float | None
+) -> None:
+    from scrapy.http import TextResponse
+
+    from polite_crawl.preflight import _max_age
+
+    headers = {"Cache-Control": header} if header else {}
+    response = TextResponse(URL, headers=headers, body=b"")
+
+    assert _max_age(response) == expected

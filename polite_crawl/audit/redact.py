@@ -6,6 +6,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 
 def redact_url(url: str) -> str:
+    if "@" not in url:  # the common case: no userinfo possible
+        return url
     parts = urlsplit(url)
     if "@" not in parts.netloc:
         return url

@@ -48,7 +48,7 @@ class AuditWriter:
                 "type": "decision",
                 "url": redact_url(ctx.url),
                 "method": ctx.method,
-                "platform": None,
+                "platform": ctx.platform.id if ctx.platform else None,
                 "purposes": sorted(p.value for p in ctx.purposes),
                 "mode": self.mode,
                 "enforced": enforced,

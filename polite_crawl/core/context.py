@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import SplitResult, urlsplit
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from polite_crawl.policy.loader import LoadedPolicy
 
 
 class Purpose(str, Enum):
@@ -39,7 +45,10 @@ class Origin:
 
     @classmethod
     def of(cls, url: str) -> Origin:
-        parts = urlsplit(url)
+        return cls.of_parts(urlsplit(url))
+
+    @classmethod
+    def of_parts(cls, parts: SplitResult) -> Origin:
         scheme = parts.scheme.lower()
         host = (parts.hostname or "").lower()
         try:
@@ -63,9 +72,11 @@ class RequestContext:
     url: str
     method: str
     origin: Origin
+    path: str  # path and query, as robots.txt rules see them
     purposes: frozenset[Purpose]
     kind: Kind = Kind.PAGE
     via: str | None = None  # the page that yielded this request, when known
+    platform: LoadedPolicy | None = None  # the policy that governs the host, if any
 
     @classmethod
     def build(
@@ -76,5 +87,12 @@ class RequestContext:
         method: str = "GET",
         kind: Kind = Kind.PAGE,
         via: str | None = None,
+        resolve: Callable[[str], LoadedPolicy | None] | None = None,
     ) -> RequestContext:
-        return cls(url, method.upper(), Origin.of(url), purposes, kind, via)
+        parts = urlsplit(url)
+        path = parts.path or "/"
+        if parts.query:
+            path = f"{path}?{parts.query}"
+        origin = Origin.of_parts(parts)
+        platform = resolve(origin.host) if resolve is not None and origin.host else None
+        return cls(url, method.upper(), origin, path, purposes, kind, via, platform)

@@ -23,6 +23,8 @@ _PERCENT = re.compile(rb"%([0-9A-Fa-f]{2})")
 
 
 def normalize(text: str) -> str:
+    if text.isascii() and "%" not in text:
+        return text  # the common case: nothing to normalize
     raw = text.encode("utf-8", errors="surrogatepass")
 
     def fix(m: re.Match[bytes]) -> bytes:
@@ -91,7 +93,11 @@ class Rules:
         self._compiled = [_compile(r) for g in chosen for r in g.rules]
 
     def match(self, url: str) -> Match:
-        path = normalize(path_of(url))
+        return self.match_path(path_of(url))
+
+    def match_path(self, path: str) -> Match:
+        """Match a URL's path (with its query), as it appears in the request."""
+        path = normalize(path)
         if path == "/robots.txt":
             return Match(True, None)
         best: _Compiled | None = None

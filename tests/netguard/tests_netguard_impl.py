@@ -32,6 +32,8 @@ def install() -> None:
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
     real_getaddrinfo = socket.getaddrinfo
+    real_gethostbyname = socket.gethostbyname
+    real_gethostbyname_ex = socket.gethostbyname_ex
 
     def check(address: Any) -> None:
         if isinstance(address, tuple) and not _is_loopback(address[0]):
@@ -52,6 +54,18 @@ def install() -> None:
             raise NetworkGuardError(f"network guard: name lookup of {host!r} refused")
         return real_getaddrinfo(host, *args, **kwargs)
 
+    def gethostbyname(host: str) -> str:
+        if not _is_loopback(host):
+            raise NetworkGuardError(f"network guard: name lookup of {host!r} refused")
+        return real_gethostbyname(host)
+
+    def gethostbyname_ex(host: str) -> tuple[str, list[str], list[str]]:
+        if not _is_loopback(host):
+            raise NetworkGuardError(f"network guard: name lookup of {host!r} refused")
+        return real_gethostbyname_ex(host)
+
+    socket.gethostbyname = gethostbyname
+    socket.gethostbyname_ex = gethostbyname_ex
     socket.socket.connect = connect  # type: ignore[method-assign,assignment]
     socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
     socket.getaddrinfo = getaddrinfo

@@ -53,7 +53,7 @@ class RobotsCheck:
         if entry.state is RobotsState.UNAVAILABLE or entry.rules is None:
             return CheckResult(self.name, Outcome.PASS, Reason.ROBOTS_UNAVAILABLE, evidence)
         rules = entry.rules
-        match = rules.match(ctx.url)
+        match = rules.match_path(ctx.path)
         evidence["group"] = rules.matched_token
         evidence["group_lines"] = list(rules.group_lines)
         if match.rule is None:

@@ -1,0 +1,83 @@
+"""Crawl overhead of the add-on against Scrapy's own robots.txt handling.
+
+    .venv/bin/python -m benchmarks.crawl_overhead [--runs 5] [--hosts 20] [--pages 150]
+
+A loopback mock web of `hosts` sites with `pages` pages each (every page links to the next two,
+every site has a robots.txt that disallows one path) is crawled alternately by plain Scrapy with
+ROBOTSTXT_OBEY and by Scrapy with polite_crawl.Addon. The figure is the ratio of the medians of
+Scrapy's own `elapsed_time_seconds` (process start-up excluded). Results: docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from polite_crawl.testing.crawl import run_crawl
+from polite_crawl.testing.mockweb import MockWeb, Resp, page
+
+ROBOTS = "User-agent: *\nDisallow: /never\n"
+
+
+def build_web(hosts: int, pages: int) -> MockWeb:
+    web = MockWeb()
+    for h in range(hosts):
+        origin = f"http://site{h}.test"
+        web.add(origin + "/robots.txt", Resp(body=ROBOTS, content_type="text/plain"))
+        for p in range(pages):
+            links = [f"/p{q}" for q in (p + 1, p + 2) if q < pages] + ["/never"]
+            web.add(f"{origin}/p{p}", page(*links))
+    return web
+
+
+SETTINGS: dict[str, Any] = {
+    "LOG_LEVEL": "WARNING",
+    "CONCURRENT_REQUESTS": 32,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+    "FEEDS": {},
+}
+
+
+def one_run(web: MockWeb, workdir: Path, starts: list[str], polite: bool) -> float:
+    settings = dict(SETTINGS)
+    if polite:
+        settings["POLITE_CRAWL_PURPOSES"] = ["search-indexing"]
+    else:
+        settings["ADDONS"] = {}
+        settings["ROBOTSTXT_OBEY"] = True
+    result = run_crawl(web, workdir, starts, settings, timeout=600)
+    if result.returncode != 0:
+        raise SystemExit(f"crawl failed:\n{result.log[-3000:]}")
+    return float(result.stats["elapsed_time_seconds"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--hosts", type=int, default=20)
+    parser.add_argument("--pages", type=int, default=150)
+    args = parser.parse_args()
+    starts = [f"http://site{h}.test/p0" for h in range(args.hosts)]
+    times: dict[bool, list[float]] = {False: [], True: []}
+    with build_web(args.hosts, args.pages) as web, tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.runs):
+            for polite in (False, True) if i % 2 == 0 else (True, False):
+                hits_before = len(web.hits)
+                seconds = one_run(web, Path(tmp) / f"run{i}-{polite}", starts, polite)
+                times[polite].append(seconds)
+                print(
+                    f"run {i + 1} {'polite_crawl' if polite else 'ROBOTSTXT_OBEY'}: "
+                    f"{seconds:.2f} s, {len(web.hits) - hits_before} requests",
+                    flush=True,
+                )
+    base, ours = statistics.median(times[False]), statistics.median(times[True])
+    print(f"pages per run: {args.hosts * args.pages}, hosts: {args.hosts}, runs: {args.runs}")
+    print(f"median ROBOTSTXT_OBEY: {base:.2f} s   median polite_crawl: {ours:.2f} s")
+    print(f"ratio polite_crawl / ROBOTSTXT_OBEY: {ours / base:.3f}")
+
+
+if __name__ == "__main__":
+    main()

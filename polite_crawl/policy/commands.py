@@ -1,0 +1,87 @@
+"""`polite-crawl policies list | show ID | validate DIR | schema`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from polite_crawl.policy.consent import ConsentFile
+from polite_crawl.policy.loader import PolicyError, load_all, load_dir
+from polite_crawl.policy.model import Policy
+from polite_crawl.policy.resolver import Resolver
+
+if TYPE_CHECKING:
+    import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    policies = sub.add_parser("policies", help="list, show, validate platform policies")
+    psub = policies.add_subparsers(dest="policies_command", required=True)
+    psub.add_parser("list", help="one line per policy in force")
+    show = psub.add_parser("show", help="one policy, whole")
+    show.add_argument("id")
+    validate = psub.add_parser("validate", help="check a directory of policy files")
+    validate.add_argument("directory", type=Path)
+    psub.add_parser("schema", help="JSON Schema of policy and consent files")
+    for p in (policies, show, validate):
+        p.add_argument(
+            "--policy-dir",
+            action="append",
+            default=[],
+            type=Path,
+            dest="policy_dirs",
+            help="extra policy directory (repeatable)",
+        )
+
+
+def run(args: argparse.Namespace, project_dirs: list[Path]) -> int:
+    command = args.policies_command
+    if command == "schema":
+        schema = {
+            "policy": Policy.model_json_schema(),
+            "consents": ConsentFile.model_json_schema(),
+        }
+        print(json.dumps(schema, indent=2))
+        return 0
+    if command == "validate":
+        return validate(args.directory)
+    dirs = [*project_dirs, *getattr(args, "policy_dirs", [])]
+    try:
+        policies = load_all(dirs)
+        resolver = Resolver(policies.values())
+    except PolicyError as exc:
+        print(f"polite-crawl policies: {exc}", file=sys.stderr)
+        return 1
+    if command == "list":
+        for loaded in sorted(policies.values(), key=lambda p: p.id):
+            p = loaded.policy
+            overrides = ", ".join(f"{k.value}={v.stance.value}" for k, v in p.purposes.items())
+            print(
+                f"{p.id:<14} {p.access.stance.value:<17} reviewed {p.reviewed}  "
+                f"{len(p.domains) + len(p.hosts):>2} domains  {overrides}"
+            )
+        return 0
+    found = resolver.get(args.id)
+    if found is None:
+        print(
+            f"polite-crawl policies: no policy {args.id!r} (known: "
+            f"{', '.join(sorted(resolver.by_id))})",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"# {found.path}  sha256 {found.sha256}")
+    print(found.path.read_text(encoding="utf-8"), end="")
+    return 0
+
+
+def validate(directory: Path) -> int:
+    try:
+        loaded = load_dir(directory)
+        Resolver(loaded)
+    except PolicyError as exc:
+        print(f"polite-crawl policies validate: {exc}", file=sys.stderr)
+        return 1
+    print(f"{directory}: {len(loaded)} policy files valid")
+    return 0
