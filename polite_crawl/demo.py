@@ -19,6 +19,10 @@ PURPOSE = "facial-recognition"
 
 SITES: dict[str, str] = {
     "http://blog.test": "ordinary blog; robots.txt keeps /private/ out",
+    "https://x.com": "X: terms forbid facial recognition outright",
+    "https://pbs.twimg.com": "X's image CDN: same policy",
+    "https://www.facebook.com": "Facebook: terms forbid facial recognition outright",
+    "https://www.linkedin.com": "LinkedIn: terms forbid facial recognition outright",
     "http://photos.test": "photo site; robots.txt disallows examplebot entirely",
     "http://gallery.test": "robots.txt answers 503: unreachable, so everything is refused",
     "https://shop.test": "no robots.txt (404): everything allowed",
@@ -38,8 +42,16 @@ def mock_web() -> MockWeb:
                 "http://photos.test/",
                 "http://gallery.test/",
                 "https://shop.test/",
-                images=["/img/cat.jpg"],
+                "https://x.com/someone",
+                "https://www.facebook.com/someone",
+                "https://www.linkedin.com/in/someone",
+                images=["/img/cat.jpg", "https://pbs.twimg.com/media/face.jpg"],
             ),
+            # The platforms would answer everything, robots.txt included: they are never asked.
+            "https://x.com": Resp(body="User-agent: *\nAllow: /\n"),
+            "https://pbs.twimg.com": Resp(body=b"\xff\xd8", content_type="image/jpeg"),
+            "https://www.facebook.com": Resp(body="User-agent: *\nAllow: /\n"),
+            "https://www.linkedin.com": Resp(body="User-agent: *\nAllow: /\n"),
             "http://blog.test/about": page("/"),
             "http://blog.test/private/diary": page(),
             "http://blog.test/img/cat.jpg": Resp(body=b"\xff\xd8\xff", content_type="image/jpeg"),
@@ -89,6 +101,8 @@ def render(web: MockWeb, result: CrawlResult) -> str:
             lines.append(f"    fetched   {path}")
         for path, reason, why in refused.get(origin, []):
             lines.append(f"    REFUSED   {path:<18} {reason:<20} {why}")
+        if origin not in fetched:
+            lines.append("    (nothing was sent to this site, not even robots.txt)")
         lines.append("")
     counts = Counter(
         r["reason"]
@@ -105,6 +119,9 @@ def render(web: MockWeb, result: CrawlResult) -> str:
 
 def _why(rec: dict[str, object]) -> str:
     evidence = rec.get("evidence")
+    tos = evidence.get("tos") if isinstance(evidence, dict) else None
+    if isinstance(tos, dict) and "clause" in tos:
+        return f"{tos['policy']} policy: {tos['source']['url']} ({tos['source']['date']})"
     robots = evidence.get("robots") if isinstance(evidence, dict) else None
     if not isinstance(robots, dict):
         return ""

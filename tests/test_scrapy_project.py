@@ -182,5 +182,10 @@ def test_demo_prints_a_refusal_table(tmp_path: Path, mockweb: MockWeb) -> None:
     )
     assert "    REFUSED   /                  robots.unreachable   robots.txt answered 503" in out
     assert "    fetched   /item/1" in out
-    assert "refused 3: robots.disallowed x2, robots.unreachable x1" in out
+    assert (
+        "    REFUSED   /media/face.jpg    tos.prohibited       twitter policy: "
+        "https://docs.x.com/developer-terms/policy (2026-04-27)\n"
+        "    (nothing was sent to this site, not even robots.txt)" in out
+    )
+    assert "refused 7: robots.disallowed x2, robots.unreachable x1, tos.prohibited x4" in out
     assert mockweb.hits == []  # the demo brings its own mock web
