@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from polite_crawl.audit import commands as audit_commands
 from polite_crawl.policy import commands as policy_commands
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the decision as JSON")
     sub.add_parser("version", help="print the version")
     policy_commands.add_parser(sub)
+    audit_commands.add_parser(sub)
     return parser
 
 
@@ -55,9 +57,13 @@ def main(argv: Sequence[str] | None = None, *, settings: Any = None, process: An
         return EXIT_OK if result.returncode == 0 else EXIT_DENIED
     if args.command == "check":
         return check(args, settings, process)
+    project_dirs = [
+        Path(d) for d in (settings.getlist("POLITE_CRAWL_POLICY_DIRS") if settings else [])
+    ]
     if args.command == "policies":
-        project_dirs = settings.getlist("POLITE_CRAWL_POLICY_DIRS") if settings else []
-        return policy_commands.run(args, [Path(d) for d in project_dirs])
+        return policy_commands.run(args, project_dirs)
+    if args.command == "audit":
+        return audit_commands.run(args, project_dirs)
     from polite_crawl import __version__
 
     print(__version__)

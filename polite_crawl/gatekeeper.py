@@ -8,11 +8,13 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from polite_crawl.core.checks.identity import IdentityCheck
 from polite_crawl.core.checks.requirements import RequirementsCheck
 from polite_crawl.core.checks.robots import RobotsCheck
-from polite_crawl.core.checks.scheme import SchemeCheck
+from polite_crawl.core.checks.scheme import WEB_SCHEMES, SchemeCheck
 from polite_crawl.core.checks.tos import TosCheck
 from polite_crawl.core.context import Kind, RequestContext
+from polite_crawl.core.decision import Reason
 from polite_crawl.core.gate import Gate
 from polite_crawl.policy.resolver import Resolver
 from polite_crawl.robots.state import RobotsStore
@@ -34,7 +36,14 @@ class Gatekeeper:
     resolver: Resolver
 
     def context(
-        self, url: str, method: str = "GET", *, via: str | None = None, kind: Kind = Kind.PAGE
+        self,
+        url: str,
+        method: str = "GET",
+        *,
+        via: str | None = None,
+        kind: Kind = Kind.PAGE,
+        user_agent: str | None = None,
+        host_header: str | None = None,
     ) -> RequestContext:
         return RequestContext.build(
             url,
@@ -43,7 +52,18 @@ class Gatekeeper:
             via=via,
             kind=kind,
             resolve=self.resolver.resolve,
+            user_agent=user_agent or self.config.user_agent,
+            host_header=host_header,
         )
+
+    def hop_refusal(self, url: str) -> str | None:
+        """Why a robots.txt redirect to url must not be followed (None: it may be). Only the
+        offline checks apply: a hop is itself a preflight, with no robots.txt of its own."""
+        ctx = self.context(url)
+        if ctx.origin.scheme not in WEB_SCHEMES:
+            return Reason.UNSUPPORTED_SCHEME.value
+        refusal = self.gate.offline_refusal(ctx)
+        return refusal.reason.value if refusal is not None else None
 
     def decide(self, ctx: RequestContext) -> Decision | Pending:
         return self.gate.decide(ctx)
@@ -70,7 +90,8 @@ def build(
         [
             SchemeCheck(),
             TosCheck(config.grants, today, config.consents_sha256),
-            RequirementsCheck(settings.contact, config.user_agent),
+            IdentityCheck(config.token),
+            RequirementsCheck(settings.contact),
             RobotsCheck(store, max_crawl_delay=settings.robots_max_crawl_delay),
         ]
     )

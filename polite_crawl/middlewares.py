@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.httpobj import urlparse_cached
 
 from polite_crawl import gatekeeper
 from polite_crawl.audit.writer import AuditWriter
@@ -55,7 +56,13 @@ class PoliteDownloaderMiddleware:
         self.enforce = self.settings.mode == "enforce"
         self.keeper = gatekeeper.build(config)
         self.audit = AuditWriter(self.settings.audit_dir, mode=self.settings.mode)
-        self.robots = RobotsFetcher(crawler, self.keeper.store, self.audit)
+        self.robots = RobotsFetcher(
+            crawler,
+            self.keeper.store,
+            self.audit,
+            user_agent=config.user_agent,
+            hop_refusal=self.keeper.hop_refusal,
+        )
         self.counts = DecisionCounts()
         self._warned_bypass: set[str] = set()
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
@@ -114,9 +121,35 @@ class PoliteDownloaderMiddleware:
         if self.robots.owns(request):
             return
         self._note_bypass_attempts(request)
-        ctx = self.keeper.context(request.url, request.method, via=request.meta.get(VIA_META))
-        decision = await self._decide(ctx)
+        ctx = self.keeper.context(
+            request.url,
+            request.method,
+            via=request.meta.get(VIA_META),
+            user_agent=self._user_agent(request),
+            host_header=_header(request, b"Host"),
+        )
+        if self.robots.refetch_in_flight(ctx.origin, request.url):
+            # Another component re-issued our robots.txt request: waiting for our own
+            # preflight would wait forever. Refuse it instead.
+            decision = Decision(
+                Verdict.DENY,
+                Reason.ROBOTS_UNREACHABLE,
+                {"robots": {"error": "robots.txt re-requested during its preflight"}},
+                (),
+            )
+        else:
+            decision = await self._decide(ctx)
         self._record(request, ctx, decision)
+
+    def _user_agent(self, request: Request) -> str:
+        # The gate pins the User-Agent it validated, before DefaultHeaders and UserAgent
+        # (which only fill an empty header) could send another; a spider's own header is
+        # judged as sent.
+        sent = _header(request, b"User-Agent")
+        if sent is None:
+            request.headers[b"User-Agent"] = self.config.user_agent
+            return self.config.user_agent
+        return sent
 
     async def explain(self, url: str, method: str = "GET") -> Decision:
         """The decision for url, fetching preflights as needed; nothing else is sent."""
@@ -166,6 +199,9 @@ class PoliteDownloaderMiddleware:
         min_delay = decision.evidence.get("requirements", {}).get("min_delay", 0.0)
         wanted = max(crawl_delay["applied"] if crawl_delay else 0.0, min_delay)
         if wanted:
+            # A paced request waits in its host's slot: a spider-chosen download_slot per
+            # request would otherwise sidestep the delay.
+            request.meta["download_slot"] = urlparse_cached(request).hostname or ""
             slot_delay = apply_crawl_delay(self.crawler, request, wanted)
             (crawl_delay or decision.evidence["requirements"])["slot_delay"] = slot_delay
 
@@ -180,6 +216,11 @@ class PoliteDownloaderMiddleware:
                         "ignored (first seen on %(url)s)",
                         {"key": key, "url": request.url},
                     )
+
+
+def _header(request: Request, name: bytes) -> str | None:
+    value = request.headers.get(name)
+    return value.decode("latin-1") if value is not None else None
 
 
 class PoliteSpiderMiddleware:

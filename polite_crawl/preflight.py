@@ -23,6 +23,8 @@ from polite_crawl._compat import engine_download
 from polite_crawl.robots.state import MAX_REDIRECTS, FetchResult
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from scrapy.crawler import Crawler
     from scrapy.http import Response
 
@@ -39,19 +41,37 @@ MIN_MAX_AGE = 60.0  # a max-age of 0 must not turn into one robots.txt fetch per
 class RobotsFetcher:
     DOWNLOAD_PRIORITY = 1000
 
-    def __init__(self, crawler: Crawler, store: RobotsStore, audit: AuditWriter) -> None:
+    def __init__(
+        self,
+        crawler: Crawler,
+        store: RobotsStore,
+        audit: AuditWriter,
+        *,
+        user_agent: str,
+        hop_refusal: Callable[[str], str | None],
+    ) -> None:
         self.crawler = crawler
         self.store = store
         self.audit = audit
-        # Requests we created ourselves: the only ones the gate lets through unjudged. A WeakSet
-        # of objects, not a meta key, so spider code cannot forge the exemption.
-        self._mine: weakref.WeakSet[Request] = weakref.WeakSet()
+        self.user_agent = user_agent
+        # A redirect hop is a request to another URL, perhaps another site: it is judged by the
+        # offline checks (scheme, platform terms) before it is followed. None means admissible.
+        self.hop_refusal = hop_refusal
+        # Requests we created ourselves, in flight: the only ones the gate lets through
+        # unjudged. Object identity plus the URL it was made for, not a meta key, so spider code
+        # cannot forge the exemption; each leaves the set as soon as its answer is in.
+        self._mine: weakref.WeakKeyDictionary[Request, str] = weakref.WeakKeyDictionary()
         self._received: weakref.WeakKeyDictionary[Request, int] = weakref.WeakKeyDictionary()
         self._waiters: dict[Origin, list[Deferred[None]]] = {}
         crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
 
     def owns(self, request: Request) -> bool:
-        return request in self._mine
+        return self._mine.get(request) == request.url
+
+    def refetch_in_flight(self, origin: Origin, url: str) -> bool:
+        """A request for robots.txt of an origin whose preflight is in flight, that is not the
+        preflight itself (e.g. re-issued by another middleware): waiting would deadlock."""
+        return origin in self._waiters and url == origin.url("/robots.txt")
 
     async def ensure(self, origin: Origin) -> None:
         """Return once the store holds a fresh entry for origin (or the fetch has failed)."""
@@ -82,6 +102,7 @@ class RobotsFetcher:
                 callback=NO_CALLBACK,
                 dont_filter=True,
                 priority=self.DOWNLOAD_PRIORITY,
+                headers={"User-Agent": self.user_agent},
                 meta={
                     "dont_redirect": True,
                     "dont_retry": True,
@@ -89,18 +110,29 @@ class RobotsFetcher:
                     "handle_httpstatus_all": True,
                 },
             )
-            self._mine.add(request)
-            started = time.time()
+            self._mine[request] = request.url
             try:
                 response = await engine_download(self.crawler, request)
             except Exception as exc:  # every failure to get an answer is "unreachable"
                 logger.info("robots.txt %(url)s unreachable: %(exc)r", {"url": url, "exc": exc})
                 return FetchResult(
-                    robots_url, url, None, error=_describe(exc), hops=hops, fetched_at=started
+                    robots_url, url, None, error=_describe(exc), hops=hops, fetched_at=time.time()
                 )
+            finally:
+                self._mine.pop(request, None)
             location = response.headers.get(b"Location")
             if 300 <= response.status < 400 and location:
                 url = urljoin(url, location.decode("latin-1"))
+                refusal = self.hop_refusal(url)
+                if refusal is not None:
+                    return FetchResult(
+                        robots_url,
+                        url,
+                        response.status,
+                        hops=hops + 1,
+                        error=f"redirect to a refused URL ({refusal})",
+                        fetched_at=time.time(),
+                    )
                 if url in seen:
                     return FetchResult(
                         robots_url,
@@ -108,7 +140,7 @@ class RobotsFetcher:
                         response.status,
                         error="redirect loop",
                         hops=hops + 1,
-                        fetched_at=started,
+                        fetched_at=time.time(),
                     )
                 seen.add(url)
                 continue
@@ -119,7 +151,7 @@ class RobotsFetcher:
                 response.body,
                 hops=hops,
                 max_age=_max_age(response),
-                fetched_at=started,
+                fetched_at=time.time(),
             )
         return FetchResult(
             robots_url,

@@ -277,7 +277,8 @@ def load(values: Mapping[str, Any], spider: object | None = None) -> Config | No
         model = from_mapping(values)
         if not model.enabled:
             return None
-        user_agent = str(values.get("USER_AGENT") or "")
+        # A spider's user_agent attribute is what Scrapy sends by default: validate that one.
+        user_agent = str(getattr(spider, "user_agent", None) or values.get("USER_AGENT") or "")
         token = product_token(model, user_agent)
         purposes = narrow(model.purposes, getattr(spider, "polite_crawl_purposes", None))
         policies, grants, digest = _load_policy_data(model)

@@ -77,6 +77,8 @@ class RequestContext:
     kind: Kind = Kind.PAGE
     via: str | None = None  # the page that yielded this request, when known
     platform: LoadedPolicy | None = None  # the policy that governs the host, if any
+    user_agent: str | None = None  # the User-Agent header that will be sent
+    host_header: str | None = None  # a Host header set on the request, if any
 
     @classmethod
     def build(
@@ -88,6 +90,8 @@ class RequestContext:
         kind: Kind = Kind.PAGE,
         via: str | None = None,
         resolve: Callable[[str], LoadedPolicy | None] | None = None,
+        user_agent: str | None = None,
+        host_header: str | None = None,
     ) -> RequestContext:
         parts = urlsplit(url)
         path = parts.path or "/"
@@ -95,4 +99,15 @@ class RequestContext:
             path = f"{path}?{parts.query}"
         origin = Origin.of_parts(parts)
         platform = resolve(origin.host) if resolve is not None and origin.host else None
-        return cls(url, method.upper(), origin, path, purposes, kind, via, platform)
+        return cls(
+            url,
+            method.upper(),
+            origin,
+            path,
+            purposes,
+            kind,
+            via,
+            platform,
+            user_agent,
+            host_header,
+        )

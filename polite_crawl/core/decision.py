@@ -19,6 +19,8 @@ class Reason(str, Enum):
     ALLOWED = "allowed"
     LOCAL_SCHEME = "scheme.local"
     UNSUPPORTED_SCHEME = "scheme.unsupported"
+    HOST_HEADER = "request.host_header"
+    USER_AGENT = "request.user_agent"
     NO_POLICY = "tos.no_policy"
     TOS_ALLOWED = "tos.allowed"
     TOS_PROHIBITED = "tos.prohibited"

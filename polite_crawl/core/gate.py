@@ -58,6 +58,16 @@ class Gate:
         last = trace[-1].reason if trace else Reason.ALLOWED
         return Decision(Verdict.ALLOW, last, _evidence(trace), tuple(trace))
 
+    def offline_refusal(self, ctx: RequestContext) -> CheckResult | None:
+        """The first refusal of the checks that need no network, if any."""
+        for check in self.checks:
+            if check.network:
+                break
+            result = check.evaluate(ctx)
+            if result.outcome is Outcome.DENY:
+                return result
+        return None
+
 
 def _evidence(trace: list[CheckResult]) -> Evidence:
     return {r.check: r.evidence for r in trace if r.evidence}

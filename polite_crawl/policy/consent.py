@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime
 import re
 from typing import TYPE_CHECKING
+from urllib.parse import SplitResult, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from polite_crawl.core.context import Purpose
+from polite_crawl.robots.rules import path_variants
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -61,7 +63,31 @@ class Grant(BaseModel):
         return self.valid_from <= today <= self.valid_until
 
     def covers(self, url: str) -> bool:
-        return not self.scope or any(url.startswith(prefix) for prefix in self.scope)
+        return not self.scope or any(_within(url, prefix) for prefix in self.scope)
+
+
+def _within(url: str, prefix: str) -> bool:
+    """url lies inside the scope prefix: same scheme, host and port, and its path (resolved as a
+    server would) equals the prefix path or continues it after a '/'."""
+    target, scope = urlsplit(url), urlsplit(prefix)
+    if (target.scheme.lower(), target.hostname, _port(target)) != (
+        scope.scheme.lower(),
+        scope.hostname,
+        _port(scope),
+    ):
+        return False
+    paths = path_variants(target.path or "/")
+    base = scope.path or "/"
+    return all(
+        p == base or p.startswith(base if base.endswith("/") else base + "/") for p in paths
+    )
+
+
+def _port(parts: SplitResult) -> int | None:
+    try:
+        return parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:
+        return -1
 
 
 class ConsentFile(BaseModel):

@@ -19,6 +19,8 @@ _DISALLOW = {"disallow", "dissallow", "dissalow", "disalow", "diasllow", "disall
 _CRAWL_DELAY = {"crawl-delay", "crawldelay", "crawl delay"}
 _SITEMAP = {"sitemap", "site-map"}
 
+_ALL_KEYS = _USER_AGENT | _ALLOW | _DISALLOW | _CRAWL_DELAY | _SITEMAP
+
 _TOKEN = re.compile(r"[A-Za-z_-]+")
 
 
@@ -66,23 +68,29 @@ def parse(body: bytes, limit: int = DEFAULT_PARSE_LIMIT) -> RobotsFile:
         body = body[: cut + 1] if cut >= 0 else b""
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
-    try:
-        text = body.decode("utf-8")
-        invalid = False
-    except UnicodeDecodeError:
-        # Keep the parseable rules (RFC 9309 §2.3.1.5) instead of discarding the file.
-        text = body.decode("utf-8", errors="replace")
-        invalid = True
+    if body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Not UTF-8 as RFC 9309 asks, but unambiguous: read it rather than see no rules at all.
+        text, invalid = body.decode("utf-16", errors="replace"), True
+    else:
+        try:
+            text, invalid = body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            # Keep the parseable rules (RFC 9309 §2.3.1.5) instead of discarding the file.
+            text, invalid = body.decode("utf-8", errors="replace"), True
 
     groups: list[Group] = []
     sitemaps: list[str] = []
     current: Group | None = None
     in_rules = False  # a rule was seen since the last user-agent line
     for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0]
-        if ":" not in line:
-            continue
-        key, _, value = line.partition(":")
+        line = raw.split("#", 1)[0].strip()
+        if ":" in line:
+            key, _, value = line.partition(":")
+        else:
+            # "Disallow /private": a missing colon must not silently drop a rule.
+            key, _, value = line.partition(" ")
+            if key.lower() not in _ALL_KEYS:
+                continue
         key = key.strip().lower()
         value = value.strip()
         if key in _USER_AGENT:

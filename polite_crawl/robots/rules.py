@@ -35,6 +35,26 @@ def normalize(text: str) -> str:
     return "".join(chr(b) if b < 0x80 else f"%{b:02X}" for b in raw)
 
 
+def path_variants(path: str) -> tuple[str, ...]:
+    """The path as sent, and as a server may resolve it: dot segments removed (also when
+    percent-encoded) and runs of slashes collapsed. A rule that disallows any of them applies:
+    `/public/../private` must not slip past `Disallow: /private`."""
+    raw, _, query = path.partition("?")
+    decoded = re.sub("%2[eE]", ".", raw)
+    segments: list[str] = []
+    for segment in decoded.split("/")[1:]:
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment not in (".", ""):
+            segments.append(segment)
+    resolved = "/" + "/".join(segments)
+    if decoded.endswith(("/", "/.", "/..")) and resolved != "/":
+        resolved += "/"
+    resolved += f"?{query}" if query else ""
+    return (path,) if resolved == path else (path, resolved)
+
+
 def path_of(url: str) -> str:
     parts = urlsplit(url)
     path = parts.path or "/"
@@ -96,7 +116,11 @@ class Rules:
         return self.match_path(path_of(url))
 
     def match_path(self, path: str) -> Match:
-        """Match a URL's path (with its query), as it appears in the request."""
+        """Match a URL's path (with its query); the strictest reading of it wins."""
+        matches = [self._match_one(p) for p in path_variants(path)]
+        return next((m for m in matches if not m.allowed), matches[0])
+
+    def _match_one(self, path: str) -> Match:
         path = normalize(path)
         if path == "/robots.txt":
             return Match(True, None)

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 MAX_TTL = 24 * 3600.0  # RFC 9309 §2.4: SHOULD NOT use a cached copy for more than 24 hours
 MAX_REDIRECTS = 5  # §2.3.1.2: follow at least five; more is treated as unreachable (see docs)
+# §2.3.1.4 lets a crawler keep using a cached copy while robots.txt is unreachable. We do so for
+# a week at most, and never when the site answered 429: that asks us to slow down, not go on.
+MAX_FALLBACK_AGE = 7 * 24 * 3600.0
 
 
 class RobotsState(str, Enum):
@@ -58,7 +61,8 @@ class RobotsEntry:
     truncated: bool = False
     invalid_utf8: bool = False
     failures: int = 0  # consecutive unreachable fetches, for backoff
-    fallback: RobotsEntry | None = field(default=None, repr=False)
+    fallback: RobotsEntry | None = field(default=None, repr=False)  # the last good copy
+    fallback_usable: bool = True  # False while the site answers 429 (slow down)
 
     def evidence(self) -> dict[str, Any]:
         f = self.fetch
@@ -146,11 +150,13 @@ class RobotsStore:
         previous = self._entries.get(origin)
         failures = previous.failures if previous else 0
         entry = self._classify(result, failures)
-        if entry.state is RobotsState.UNREACHABLE and previous is not None:
-            good = previous if previous.state is not RobotsState.UNREACHABLE else previous.fallback
-            if good is not None:
-                entry = _with_fallback(entry, good)
-        elif self.disk is not None:
+        if entry.state is RobotsState.UNREACHABLE:
+            good = None
+            if previous is not None:
+                good = previous.fallback if previous.state is RobotsState.UNREACHABLE else previous
+            if good is not None and result.fetched_at - good.fetch.fetched_at <= MAX_FALLBACK_AGE:
+                entry = _with_fallback(entry, good, usable=result.status != 429)
+        elif self.disk is not None:  # only answers actually received are kept across runs
             self.disk.save(origin, result)
         self._entries[origin] = entry
         return entry
@@ -169,7 +175,7 @@ class RobotsStore:
         return len(self._entries)
 
 
-def _with_fallback(entry: RobotsEntry, good: RobotsEntry) -> RobotsEntry:
+def _with_fallback(entry: RobotsEntry, good: RobotsEntry, *, usable: bool) -> RobotsEntry:
     return RobotsEntry(
         entry.state,
         entry.fetch,
@@ -177,4 +183,5 @@ def _with_fallback(entry: RobotsEntry, good: RobotsEntry) -> RobotsEntry:
         entry.expires_at,
         failures=entry.failures,
         fallback=good,
+        fallback_usable=usable,
     )

@@ -25,9 +25,8 @@ class RequirementsCheck:
     name = "requirements"
     network = False
 
-    def __init__(self, contact: str | None, user_agent: str) -> None:
+    def __init__(self, contact: str | None) -> None:
         self.contact = contact
-        self.contact_ok = contact_in_user_agent(contact, user_agent)
 
     def pending(self, ctx: RequestContext) -> tuple[str, ...]:
         return ()
@@ -40,7 +39,7 @@ class RequirementsCheck:
         evidence: dict[str, object] = {}
         if any(r.contact_required for r in rules):
             evidence["contact"] = self.contact
-            if not self.contact_ok:
+            if not contact_in_user_agent(self.contact, ctx.user_agent or ""):
                 evidence["problem"] = (
                     "POLITE_CRAWL_CONTACT is not set"
                     if not self.contact

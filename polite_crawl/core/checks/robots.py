@@ -38,7 +38,7 @@ class RobotsCheck:
                 {"error": "robots.txt not fetched"},
             )
         if entry.state is RobotsState.UNREACHABLE:
-            if entry.fallback is None:
+            if entry.fallback is None or not entry.fallback_usable:
                 return CheckResult(
                     self.name, Outcome.DENY, Reason.ROBOTS_UNREACHABLE, entry.evidence()
                 )

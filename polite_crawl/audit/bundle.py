@@ -1,0 +1,185 @@
+"""Audit directories and export bundles: finding logs, keys, and writing one platform's export.
+
+An export holds that platform's log byte for byte, its signed checkpoints, the public key, the
+robots.txt bytes and policy files its decisions cite (by sha256), a manifest of sha256 sums and
+a README for the platform. No other platform's or site's log is in it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from typing import TYPE_CHECKING, Any
+
+from polite_crawl.audit import keys
+from polite_crawl.audit.logfile import CHECKPOINTS, ENTRIES
+from polite_crawl.audit.record import decode
+from polite_crawl.audit.verify import Invalid
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+MANIFEST = "manifest.json"
+FORMAT = "polite-crawl-audit-export/v1"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def is_bundle(path: Path) -> bool:
+    return (path / MANIFEST).is_file()
+
+
+def log_dirs(path: Path) -> dict[str, Path]:
+    """platform -> directory holding entries.jsonl, for an audit dir or a bundle."""
+    if is_bundle(path):
+        manifest = read_manifest(path)
+        return {str(manifest["platform"]): path}
+    logs = path / "logs"
+    if not logs.is_dir():
+        raise Invalid(
+            str(path),
+            f"neither an audit directory (no logs/) nor an export bundle (no {MANIFEST})",
+        )
+    return {d.name: d for d in sorted(logs.iterdir()) if (d / ENTRIES).exists()}
+
+
+def read_manifest(bundle: Path) -> dict[str, Any]:
+    where = str(bundle / MANIFEST)
+    try:
+        manifest = json.loads((bundle / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise Invalid(where, f"unreadable manifest ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise Invalid(where, f"not a {FORMAT} manifest")
+    return manifest
+
+
+def check_manifest(bundle: Path) -> None:
+    manifest = read_manifest(bundle)
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        raise Invalid(str(bundle / MANIFEST), "no file list")
+    for name, digest in sorted(files.items()):
+        path = bundle / name
+        if not path.is_file():
+            raise Invalid(str(path), "listed in the manifest but missing")
+        if sha256_file(path) != digest:
+            raise Invalid(str(path), "does not match the sha256 in the manifest")
+
+
+def public_key(path: Path, pinned: Path | None) -> bytes:
+    source = pinned or path / keys.PUBLIC_FILE
+    try:
+        return keys.read_public(source)
+    except keys.SigningKeyError as exc:
+        raise Invalid(str(source), str(exc)) from None
+
+
+README = """# Audit export: {platform}
+
+This folder is a complete, signed record of what one crawler did on {platform}: every
+decision it made about a request to {platform} (allowed, refused and why), every robots.txt it
+fetched there, and every response it received, in order. It was produced by polite_crawl
+(https://pypi.org/project/polite-crawl/).
+
+- `entries.jsonl`: the log, one JSON record per line, exactly as written during the crawl.
+  Each line carries the sha256 of its own content and of the line before it.
+- `checkpoints.log`: signed checkpoints (C2SP signed-note / tlog-checkpoint format, Ed25519)
+  over the RFC 6962 Merkle tree of the lines. The last one covers the whole log.
+- `public.key`: the operator's public key. Its fingerprint is
+  `sha256:{fingerprint}`. Compare it with the one the operator gave you separately.
+- `evidence/`: the robots.txt bodies the decisions cite, named by their sha256.
+- `policies/`: the platform policy files the crawl used, named by their sha256.
+- `manifest.json`: the sha256 of every file here.
+
+## How to verify
+
+```sh
+pip install polite-crawl
+polite-crawl audit verify . --key public.key
+```
+
+Exit status 0 means every line, the chain, every checkpoint signature, the Merkle roots and
+the rules (nothing fetched after a refusal; every robots.txt cited was fetched and at most
+24 hours old) check out; 1 names the first file and line that does not.
+
+Log origin: `{origin}`. Records: {records}. Contains no other site's or platform's records.
+"""
+
+
+def export(
+    audit_dir: Path, platform: str, out: Path, policy_files: dict[str, Path]
+) -> dict[str, Any]:
+    """policy_files: sha256 -> path of the policy files known here (bundled and your own)."""
+    source = audit_dir / "logs" / platform
+    if not (source / ENTRIES).exists():
+        known = ", ".join(sorted(log_dirs(audit_dir))) or "none"
+        raise Invalid(str(source), f"no log for platform {platform!r} (logs: {known})")
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source / ENTRIES, out / ENTRIES)
+    if (source / CHECKPOINTS).exists():
+        shutil.copyfile(source / CHECKPOINTS, out / CHECKPOINTS)
+    shutil.copyfile(audit_dir / keys.PUBLIC_FILE, out / keys.PUBLIC_FILE)
+    origin, records, robots, policies = _cited(out / ENTRIES)
+    for digest in sorted(robots):
+        _copy_cited(audit_dir / "evidence" / digest, out / "evidence" / digest)
+    for digest in sorted(policies):
+        if digest in policy_files:
+            _copy_cited(policy_files[digest], out / "policies" / f"{digest}.toml", digest)
+    public = keys.read_public(out / keys.PUBLIC_FILE)
+    (out / "README.md").write_text(
+        README.format(
+            platform=platform, fingerprint=keys.fingerprint(public), origin=origin, records=records
+        )
+    )
+    files = {
+        p.relative_to(out).as_posix(): sha256_file(p)
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
+    manifest = {
+        "format": FORMAT,
+        "platform": platform,
+        "origin": origin,
+        "records": records,
+        "public_key": public.hex(),
+        "fingerprint": keys.fingerprint(public),
+        "files": files,
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
+
+
+def _copy_cited(source: Path, target: Path, digest: str | None = None) -> None:
+    if not source.is_file() or (digest is not None and sha256_file(source) != digest):
+        return  # evidence that is gone or changed is not exported; the verifier says so
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+
+
+def _cited(entries: Path) -> tuple[str, int, set[str], set[str]]:
+    origin, records = "", 0
+    robots: set[str] = set()
+    policies: set[str] = set()
+    with open(entries, "rb") as fh:
+        for line in fh:
+            record, _ = decode(line.rstrip(b"\n"))
+            records += 1
+            origin = origin or str(record.get("log"))
+            if record.get("type") == "preflight":
+                robots.add(str((record.get("evidence") or {}).get("sha256")))
+            tos = (
+                (record.get("evidence") or {}).get("tos")
+                if record.get("type") == "decision"
+                else None
+            )
+            if isinstance(tos, dict) and tos.get("policy_sha256"):
+                policies.add(str(tos["policy_sha256"]))
+    return origin, records, robots, policies

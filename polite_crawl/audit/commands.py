@@ -1,0 +1,127 @@
+"""`polite-crawl audit verify PATH | export --platform ID -o OUT PATH | stats PATH`.
+
+verify exits 0 when everything checks out, 1 on the first invalid file and line, 2 on a usage
+error (a path that is not an audit directory or export bundle).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from polite_crawl.audit import bundle
+from polite_crawl.audit.logfile import ENTRIES
+from polite_crawl.audit.record import RecordError, decode
+from polite_crawl.audit.verify import Invalid, verify_log
+
+if TYPE_CHECKING:
+    import argparse
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = sub.add_parser("audit", help="verify, export and summarise audit logs")
+    asub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = asub.add_parser("verify", help="check an audit directory or an export bundle")
+    verify.add_argument("path", type=Path)
+    verify.add_argument(
+        "--key", type=Path, help="pin this public.key instead of the one beside the logs"
+    )
+    export = asub.add_parser("export", help="write one platform's verifiable bundle")
+    export.add_argument("path", type=Path)
+    export.add_argument("--platform", required=True)
+    export.add_argument("-o", "--output", type=Path, required=True)
+    stats = asub.add_parser("stats", help="decisions by platform and reason")
+    stats.add_argument("path", type=Path)
+
+
+def run(args: argparse.Namespace, policy_dirs: list[Path]) -> int:
+    if args.audit_command == "verify":
+        return verify(args.path, args.key)
+    if args.audit_command == "export":
+        return export(args.path, args.platform, args.output, policy_dirs)
+    return stats(args.path)
+
+
+def verify(path: Path, pinned: Path | None) -> int:
+    if not path.exists():
+        print(f"polite-crawl audit verify: {path}: no such file or directory", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        dirs = bundle.log_dirs(path)
+        if bundle.is_bundle(path):
+            bundle.check_manifest(path)
+        public = bundle.public_key(path, pinned)
+        reports = [
+            verify_log(d, name, public, progress=sys.stderr.isatty()) for name, d in dirs.items()
+        ]
+    except Invalid as exc:
+        print(f"INVALID {exc.where}: {exc.problem}", file=sys.stderr)
+        return EXIT_INVALID if dirs_exist(path) else EXIT_USAGE
+    for report in reports:
+        print(f"ok  {report.summary()}")
+    print(f"verified {len(reports)} log(s) with key sha256:{_fingerprint(public)}")
+    return EXIT_OK
+
+
+def dirs_exist(path: Path) -> bool:
+    return (path / "logs").is_dir() or bundle.is_bundle(path)
+
+
+def _fingerprint(public: bytes) -> str:
+    from polite_crawl.audit.keys import fingerprint
+
+    return fingerprint(public)
+
+
+def export(path: Path, platform: str, out: Path, policy_dirs: list[Path]) -> int:
+    from polite_crawl.policy.loader import PolicyError, load_all
+    from polite_crawl.policy.resolver import Resolver
+
+    try:
+        policies = load_all(policy_dirs)
+        found = Resolver(policies.values()).get(platform)
+    except PolicyError as exc:
+        print(f"polite-crawl audit export: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    name = found.id if found else platform
+    files = {p.sha256: p.path for p in policies.values()}
+    try:
+        manifest = bundle.export(path, name, out, files)
+    except Invalid as exc:
+        print(f"polite-crawl audit export: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        f"exported {manifest['records']} records of {name} to {out} "
+        f"(key sha256:{manifest['fingerprint']})"
+    )
+    return EXIT_OK
+
+
+def stats(path: Path) -> int:
+    try:
+        dirs = bundle.log_dirs(path)
+    except Invalid as exc:
+        print(f"polite-crawl audit stats: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    summary: dict[str, dict[str, int]] = {}
+    for name, directory in dirs.items():
+        counts: Counter[str] = Counter()
+        with open(directory / ENTRIES, "rb") as fh:
+            for line in fh:
+                try:
+                    record, _ = decode(line.rstrip(b"\n"))
+                except RecordError:
+                    counts["(unreadable line)"] += 1
+                    continue
+                if record.get("type") == "decision":
+                    counts[f"{record.get('decision')} {record.get('reason')}"] += 1
+                else:
+                    counts[str(record.get("type"))] += 1
+        summary[name] = dict(sorted(counts.items()))
+    print(json.dumps(summary, indent=2))
+    return EXIT_OK

@@ -1,0 +1,147 @@
+"""One append-only, crash-safe JSONL log (one per platform): O_APPEND writes of whole lines,
+an exclusive lock, torn-tail repair on open, and the Merkle frontier kept in memory.
+
+A write is not durable until `sync()` (fdatasync) returns; the Scrapy shell batches syncs
+(group commit) and holds every request until its record is durable.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from typing import TYPE_CHECKING, Any
+
+from polite_crawl.audit.merkle import Frontier
+from polite_crawl.audit.record import GENESIS, VERSION, RecordError, decode, encode
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+ENTRIES = "entries.jsonl"
+CHECKPOINTS = "checkpoints.log"
+
+
+class AuditError(OSError):
+    """The log cannot be written or trusted; the crawl must stop."""
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LogFile:
+    def __init__(self, directory: Path, origin: str) -> None:
+        self.directory = directory
+        self.path = directory / ENTRIES
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            created = not self.path.exists()
+            self._fd = os.open(
+                self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600
+            )
+        except OSError as exc:
+            raise AuditError(exc.errno, f"cannot open {self.path}: {exc.strerror}") from None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._fd)
+            raise AuditError(0, f"{self.path} is in use by another crawl (locked)") from None
+        if created:
+            _fsync_dir(directory)
+        self.origin = origin
+        self.frontier = Frontier()
+        self.prev = GENESIS
+        self.dirty = False
+        self.repaired: dict[str, Any] | None = None
+        self._replay()
+
+    @property
+    def size(self) -> int:
+        return self.frontier.size
+
+    def _replay(self) -> None:
+        with open(self.path, "rb") as fh:
+            data = fh.read()
+        end = data.rfind(b"\n") + 1
+        if end < len(data):
+            self._repair(data, end)
+            data = data[:end]
+        for number, line in enumerate(data.splitlines(), start=1):
+            try:
+                record, digest = decode(line)
+            except RecordError as exc:
+                raise AuditError(
+                    0,
+                    f"{self.path}:{number}: {exc}; refusing to append to a "
+                    "damaged log (run polite-crawl audit verify)",
+                ) from None
+            if number == 1 and isinstance(record.get("log"), str):
+                self.origin = record["log"]  # a log keeps the origin it was created with
+            if record.get("seq") != number - 1 or record.get("prev") != self.prev:
+                raise AuditError(0, f"{self.path}:{number}: out of sequence; refusing to append")
+            self.frontier.append(line)
+            self.prev = digest
+
+    def _repair(self, data: bytes, end: int) -> None:
+        # A crash can leave the last line half-written. That is never a whole record, so it is
+        # cut off; the cut is recorded (size and sha256 of the bytes) once the log is open.
+        torn = data[end:]
+        os.ftruncate(self._fd, end)
+        os.fsync(self._fd)
+        self.repaired = {
+            "truncated_bytes": len(torn),
+            "truncated_sha256": hashlib.sha256(torn).hexdigest(),
+        }
+
+    def append(self, record: dict[str, Any]) -> int:
+        seq = self.size
+        record = {**record, "v": VERSION, "log": self.origin, "seq": seq, "prev": self.prev}
+        line, digest = encode(record)
+        try:
+            written = 0
+            while written < len(line):
+                written += os.write(self._fd, line[written:])
+        except OSError as exc:
+            raise AuditError(exc.errno, f"cannot write {self.path}: {exc.strerror}") from None
+        self.frontier.append(line[:-1])
+        self.prev = digest
+        self.dirty = True
+        return seq
+
+    def sync(self) -> None:
+        if not self.dirty:
+            return
+        try:
+            os.fdatasync(self._fd)
+        except OSError as exc:
+            # Never retry: after a failed fsync Linux may report later ones as clean.
+            raise AuditError(exc.errno, f"cannot sync {self.path}: {exc.strerror}") from None
+        self.dirty = False
+
+    def add_checkpoint(self, note: str) -> None:
+        # One JSON object per line: a signed note itself spans several lines.
+        path = self.directory / CHECKPOINTS
+        line = json.dumps({"size": self.size, "note": note}, ensure_ascii=True).encode() + b"\n"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise AuditError(exc.errno, f"cannot write {path}: {exc.strerror}") from None
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            try:
+                self.sync()
+            finally:
+                os.close(self._fd)
+                self._fd = -1

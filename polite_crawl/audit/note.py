@@ -1,0 +1,103 @@
+"""Signed checkpoints in the C2SP formats (c2sp.org/signed-note, c2sp.org/tlog-checkpoint), with
+Ed25519 (note signature type 0x01), so that any transparency-log tooling can check them too.
+
+A checkpoint body is three lines: the log's origin, the tree size, the base64 root. The note
+is the body, a blank line, and one line per signature: "— <key name> base64(keyid || sig)".
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+_ED25519 = b"\x01"
+_DASH = "\u2014"
+
+
+class NoteError(ValueError):
+    pass
+
+
+def key_id(name: str, public: bytes) -> bytes:
+    return hashlib.sha256(name.encode() + b"\n" + _ED25519 + public).digest()[:4]
+
+
+def verifier_key(name: str, public: bytes) -> str:
+    """The C2SP verifier-key text: <name>+<hex key id>+base64(0x01 || public key)."""
+    encoded = base64.b64encode(_ED25519 + public).decode()
+    return f"{name}+{key_id(name, public).hex()}+{encoded}"
+
+
+def parse_verifier_key(text: str) -> tuple[str, bytes]:
+    parts = text.strip().split("+", 2)
+    if len(parts) != 3:
+        raise NoteError("a verifier key is <name>+<key id>+<base64 key>")
+    name, kid, b64 = parts
+    try:
+        raw = base64.b64decode(b64, validate=True)
+    except ValueError:
+        raise NoteError("the verifier key's key is not base64") from None
+    if len(raw) != 33 or raw[:1] != _ED25519:
+        raise NoteError("only Ed25519 verifier keys are supported")
+    if key_id(name, raw[1:]).hex() != kid:
+        raise NoteError("the verifier key's id does not match its key")
+    return name, raw[1:]
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    origin: str
+    size: int
+    root: bytes
+
+    def body(self) -> str:
+        return f"{self.origin}\n{self.size}\n{base64.b64encode(self.root).decode()}\n"
+
+
+def sign(checkpoint: Checkpoint, name: str, key: Ed25519PrivateKey) -> str:
+    text = checkpoint.body()
+    public = key.public_key().public_bytes_raw()
+    sig = key.sign(text.encode())
+    line = f"{_DASH} {name} {base64.b64encode(key_id(name, public) + sig).decode()}\n"
+    return text + "\n" + line
+
+
+def open_note(note: str, name: str, public: bytes) -> Checkpoint:
+    """Verify a signed checkpoint against one known key; return what it commits to."""
+    text, sep, sigs = note.partition("\n\n")
+    if not sep or not text:
+        raise NoteError("not a signed note (no blank line before the signatures)")
+    text += "\n"
+    verified = False
+    kid = key_id(name, public)
+    for line in sigs.splitlines():
+        if not line.startswith(_DASH + " "):
+            raise NoteError(f"malformed signature line {line!r}")
+        sig_name, _, b64 = line[2:].rpartition(" ")
+        try:
+            blob = base64.b64decode(b64, validate=True)
+        except ValueError:
+            raise NoteError("a signature is not base64") from None
+        if sig_name != name or blob[:4] != kid:
+            continue  # unknown keys are ignored (c2sp.org/signed-note)
+        try:
+            Ed25519PublicKey.from_public_bytes(public).verify(blob[4:], text.encode())
+        except InvalidSignature:
+            raise NoteError(f"the signature of {name} does not verify") from None
+        verified = True
+    if not verified:
+        raise NoteError(f"no signature by the expected key {name}")
+    lines = text.splitlines()
+    if len(lines) < 3 or not lines[1].isdigit():
+        raise NoteError("not a checkpoint (origin, size, root)")
+    try:
+        root = base64.b64decode(lines[2], validate=True)
+    except ValueError:
+        raise NoteError("the checkpoint root is not base64") from None
+    if len(root) != 32:
+        raise NoteError("the checkpoint root is not a SHA-256 hash")
+    return Checkpoint(lines[0], int(lines[1]), root)

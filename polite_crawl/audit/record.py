@@ -1,0 +1,51 @@
+"""One audit record as the exact bytes of one JSONL line, and the check of one line.
+
+    {"log":...,"prev":"<hash of the previous line>","seq":N,...,"v":1,"hash":"<hex>"}\n
+
+The line is canonical JSON (sorted keys, no spaces, ASCII) of the record without `hash`, with
+`,"hash":"<sha256 hex of those bytes>"` spliced in before the closing brace. The verifier checks
+the bytes as stored, never a re-serialisation, and the Merkle leaf is the line without its
+newline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+VERSION = 1
+GENESIS = "0" * 64
+_TAIL = re.compile(rb',"hash":"([0-9a-f]{64})"}\Z')
+
+
+class RecordError(ValueError):
+    pass
+
+
+def encode(record: dict[str, Any]) -> tuple[bytes, str]:
+    """The line (with its newline) and its hash."""
+    body = json.dumps(
+        record, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    ).encode()
+    digest = hashlib.sha256(body).hexdigest()
+    return body[:-1] + b',"hash":"' + digest.encode() + b'"}\n', digest
+
+
+def decode(line: bytes) -> tuple[dict[str, Any], str]:
+    """Parse one line (without its newline) and check its own hash; return record and hash."""
+    match = _TAIL.search(line)
+    if match is None:
+        raise RecordError("the line does not end with its hash")
+    digest = match.group(1).decode()
+    body = line[: match.start()] + b"}"
+    if hashlib.sha256(body).hexdigest() != digest:
+        raise RecordError("the line's content does not match its hash (modified)")
+    try:
+        record = json.loads(body)
+    except ValueError as exc:
+        raise RecordError(f"not JSON ({exc})") from None
+    if not isinstance(record, dict):
+        raise RecordError("not a JSON object")
+    return record, digest

@@ -1,0 +1,146 @@
+"""All the logs of one audit directory: one per platform policy id, `_sites` for hosts no policy
+claims, plus the signing key, the evidence store (robots.txt bytes by sha256) and checkpoints.
+
+    <audit dir>/signing.key  public.key
+                logs/<platform>/entries.jsonl  checkpoints.log
+                evidence/<sha256>
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from polite_crawl.audit import keys, note
+from polite_crawl.audit.logfile import AuditError, LogFile
+from polite_crawl.audit.redact import redact_url
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+NO_PLATFORM = "_sites"
+
+
+def now_rfc3339(clock: Callable[[], float] = time.time) -> str:
+    moment = datetime.datetime.fromtimestamp(clock(), datetime.timezone.utc)
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def operator_of(contact: str | None, public: bytes) -> str:
+    """The operator part of log origins: the contact's domain, else the key's fingerprint."""
+    if contact:
+        address = contact.removeprefix("mailto:").split("://", 1)[-1]
+        host = address.split("@")[-1].split("/")[0].split(":")[0].lower()
+        if host:
+            return host
+    return "operator-" + keys.fingerprint(public)[:16]
+
+
+class AuditStore:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        contact: str | None,
+        checkpoint_every: int = 1024,
+        checkpoint_seconds: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.directory = directory
+        self.clock = clock
+        try:
+            (directory / "logs").mkdir(parents=True, exist_ok=True)
+            (directory / "evidence").mkdir(exist_ok=True)
+            self.key: Ed25519PrivateKey = keys.load_or_create(directory)
+        except OSError as exc:
+            raise AuditError(exc.errno, f"cannot prepare {directory}: {exc.strerror}") from None
+        self.public = self.key.public_key().public_bytes_raw()
+        self.operator = operator_of(contact, self.public)
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_seconds = checkpoint_seconds
+        self.logs: dict[str, LogFile] = {}
+        self._last_checkpoint: dict[str, tuple[int, float]] = {}
+        self.run_start: dict[str, Any] = {}
+
+    @property
+    def fingerprint(self) -> str:
+        return keys.fingerprint(self.public)
+
+    def origin(self, platform: str) -> str:
+        return f"{self.operator}/polite-crawl/{platform}"
+
+    def log(self, platform: str | None) -> LogFile:
+        name = platform or NO_PLATFORM
+        log = self.logs.get(name)
+        if log is None:
+            log = LogFile(self.directory / "logs" / name, self.origin(name))
+            self.logs[name] = log
+            self._last_checkpoint[name] = (log.size, self.clock())
+            if log.repaired is not None:
+                self._append(log, {"type": "log.recovered", **log.repaired})
+            # Every log the run touches says who crawled, so that an export stands alone.
+            self._append(log, {"type": "run.start", **self.run_start})
+        return log
+
+    def _append(self, log: LogFile, record: dict[str, Any]) -> int:
+        return log.append({"ts": now_rfc3339(self.clock), **record})
+
+    def append(self, platform: str | None, record: dict[str, Any]) -> LogFile:
+        log = self.log(platform)
+        if "url" in record:
+            record = {**record, "url": redact_url(record["url"])}
+        self._append(log, record)
+        return log
+
+    def keep_evidence(self, body: bytes, digest: str) -> None:
+        """Store bytes a decision rests on (a robots.txt), once, under their sha256."""
+        path = self.directory / "evidence" / digest
+        if path.exists():
+            return
+        tmp = path.with_suffix(".tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(body)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise AuditError(exc.errno, f"cannot store evidence {path}: {exc.strerror}") from None
+
+    def sync(self) -> None:
+        for log in self.logs.values():
+            log.sync()
+
+    def checkpoints_due(self) -> None:
+        now = self.clock()
+        for name, log in self.logs.items():
+            size, at = self._last_checkpoint[name]
+            if log.size > size and (
+                log.size - size >= self.checkpoint_every or now - at >= self.checkpoint_seconds
+            ):
+                self.checkpoint(name)
+
+    def checkpoint(self, name: str) -> None:
+        log = self.logs[name]
+        log.sync()
+        cp = note.Checkpoint(log.origin, log.size, log.frontier.root())
+        log.add_checkpoint(note.sign(cp, log.origin, self.key))
+        self._last_checkpoint[name] = (log.size, self.clock())
+
+    def close(self, end: dict[str, Any]) -> None:
+        errors: list[str] = []
+        for name, log in self.logs.items():
+            try:
+                self._append(log, {"type": "run.end", **end})
+                self.checkpoint(name)
+            except AuditError as exc:
+                errors.append(str(exc))
+            finally:
+                log.close()
+        if errors:
+            raise AuditError(0, "; ".join(errors))
