@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 
 from polite_crawl.middlewares import PoliteDownloaderMiddleware, PoliteSpiderMiddleware
+from polite_crawl.recorder import PRIORITY as RECORDER_PRIORITY
+from polite_crawl.recorder import PoliteResponseRecorder
 from polite_crawl.settings import load
 
 if TYPE_CHECKING:
@@ -53,4 +55,7 @@ class Addon:
         )
         settings.set_in_component_priority_dict(
             "SPIDER_MIDDLEWARES", PoliteSpiderMiddleware, SPIDER_PRIORITY
+        )
+        settings.set_in_component_priority_dict(
+            "DOWNLOADER_MIDDLEWARES", PoliteResponseRecorder, RECORDER_PRIORITY
         )

@@ -1,31 +1,32 @@
 """The Scrapy shell around the gate: a downloader middleware that decides every request before
-it is sent, and a spider middleware that tells it which page a request came from.
-See docs/architecture.md.
+it is sent and writes the decision to the audit log first. See docs/architecture.md.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, signals
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 
-from polite_crawl import gatekeeper
-from polite_crawl.audit.writer import AuditWriter
+from polite_crawl import gatekeeper, records
+from polite_crawl.audit.logfile import AuditError
+from polite_crawl.audit.store import AuditStore
+from polite_crawl.auditing import DurableAudit
 from polite_crawl.core.decision import Decision, Reason, Verdict
 from polite_crawl.core.gate import Pending
 from polite_crawl.counts import DecisionCounts
 from polite_crawl.exceptions import PolicyViolation
 from polite_crawl.preflight import RobotsFetcher
-from polite_crawl.settings import load, stale_policies
+from polite_crawl.settings import SettingsError, load, setting_name, stale_policies
+from polite_crawl.spidermw import VIA_META, PoliteSpiderMiddleware
 from polite_crawl.throttle import apply_crawl_delay
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterable
-
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from scrapy.statscollectors import StatsCollector
@@ -33,11 +34,13 @@ if TYPE_CHECKING:
     # typing.Self requires Python 3.11
     from typing_extensions import Self
 
-    from polite_crawl.core.context import RequestContext
+    from polite_crawl.core.context import Origin, RequestContext
+    from polite_crawl.robots.state import FetchResult, RobotsEntry
+
+__all__ = ["PoliteDownloaderMiddleware", "PoliteSpiderMiddleware"]
 
 logger = logging.getLogger(__name__)
 
-VIA_META = "polite_crawl_via"
 # Meta keys that switch robots.txt off elsewhere in Scrapy. Here they change nothing: the gate
 # still decides, and the attempt is logged and counted.
 BYPASS_META = ("dont_obey_robotstxt", "polite_crawl_skip", "polite_crawl_bypass")
@@ -55,11 +58,13 @@ class PoliteDownloaderMiddleware:
         self.stats: StatsCollector = crawler.stats
         self.enforce = self.settings.mode == "enforce"
         self.keeper = gatekeeper.build(config)
-        self.audit = AuditWriter(self.settings.audit_dir, mode=self.settings.mode)
+        self.audit = DurableAudit(
+            crawler, self._open_store(), durable=self.settings.audit_durability == "fsync"
+        )
         self.robots = RobotsFetcher(
             crawler,
             self.keeper.store,
-            self.audit,
+            self._preflight_done,
             user_agent=config.user_agent,
             hop_refusal=self.keeper.hop_refusal,
         )
@@ -99,23 +104,62 @@ class PoliteDownloaderMiddleware:
                 "= %(days)d; platform terms change, review it",
                 {"policy": stale, "days": self.settings.policy_max_age_days},
             )
-        self.audit.run(
-            "start",
-            purposes=purposes,
-            token=config.token,
-            mode=self.settings.mode,
-            user_agent=config.user_agent,
-            contact=self.settings.contact,
-            policies={p.id: p.sha256 for p in config.policies.values()},
-            consents_sha256=config.consents_sha256,
-        )
+        # What every log this run touches starts with: who crawled, for what, under which rules.
+        self.audit.store.run_start = {
+            "purposes": purposes,
+            "token": config.token,
+            "mode": self.settings.mode,
+            "user_agent": config.user_agent,
+            "contact": self.settings.contact,
+            "policies": {p.id: p.sha256 for p in config.policies.values()},
+            "consents_sha256": config.consents_sha256,
+            "key": self.audit.store.fingerprint,
+        }
 
     def spider_closed(self, reason: str) -> None:
-        self.audit.run("end", reason=reason, counts=self.counts.as_dict())
-        self.audit.close()
+        self.audit.close({"reason": reason, "counts": self.counts.as_dict()})
         if self.keeper.store.disk is not None:
             self.keeper.store.disk.close()
         logger.info("polite_crawl: %(summary)s", {"summary": self.counts.summary()})
+
+    def _open_store(self) -> AuditStore:
+        settings = self.settings
+        try:
+            store = AuditStore(
+                settings.audit_dir,
+                contact=settings.contact,
+                checkpoint_every=settings.audit_checkpoint_every,
+                checkpoint_seconds=settings.audit_checkpoint_seconds,
+                redact_params=frozenset(settings.audit_redact_params),
+            )
+        except (AuditError, ValueError) as exc:
+            message = f"{setting_name('audit_dir')} = {str(settings.audit_dir)!r}: {exc}"
+            logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
+            raise SettingsError(message) from None
+        logger.info(
+            "polite_crawl: audit log in %(dir)s, signing key sha256:%(fp)s",
+            {"dir": settings.audit_dir, "fp": store.fingerprint},
+        )
+        return store
+
+    def _preflight_done(self, origin: Origin, result: FetchResult, entry: RobotsEntry) -> None:
+        # The robots.txt bytes are kept by sha256, and the fetch is logged where the origin's
+        # decisions are: an export for a platform carries the robots.txt its decisions cite.
+        store = self.audit.store
+        if result.body:
+            store.keep_evidence(result.body, entry.sha256)
+        platform = self.keeper.resolver.resolve(origin.host)
+        self.audit.write_soon(platform.id if platform else None, records.preflight(result, entry))
+
+    def record_response(self, request: Request, response: Response) -> None:
+        if self.robots.owns(request):
+            return  # logged as its preflight
+        platform = self.keeper.resolver.resolve(urlparse_cached(request).hostname or "")
+        # A failure here has already closed the crawl; nothing more is sent.
+        with contextlib.suppress(AuditError):
+            self.audit.write_soon(
+                platform.id if platform else None, records.fetched(request.url, response)
+            )
 
     async def process_request(self, request: Request, spider: Any = None) -> None:
         if self.robots.owns(request):
@@ -139,7 +183,7 @@ class PoliteDownloaderMiddleware:
             )
         else:
             decision = await self._decide(ctx)
-        self._record(request, ctx, decision)
+        await self._record(request, ctx, decision)
 
     def _user_agent(self, request: Request) -> str:
         # The gate pins the User-Agent it validated, before DefaultHeaders and UserAgent
@@ -169,15 +213,27 @@ class PoliteDownloaderMiddleware:
             )
         return result
 
-    def _record(self, request: Request, ctx: RequestContext, decision: Decision) -> None:
+    async def _record(self, request: Request, ctx: RequestContext, decision: Decision) -> None:
+        enforced = decision.allowed or self.enforce
         if decision.allowed:
             self._pace(request, decision)
-            self.audit.decision(ctx, decision, enforced=True)
+        via = ctx.via if ctx.via and self._same_platform(ctx, ctx.via) else None
+        record = records.decision(
+            ctx, decision, mode=self.settings.mode, enforced=enforced, via=via
+        )
+        platform = ctx.platform.id if ctx.platform else None
+        try:
+            if enforced and not decision.allowed:
+                self.audit.write_soon(platform, record)  # nothing is sent: no need to wait
+            else:
+                await self.audit.write(platform, record)  # write-ahead: durable, then sent
+        except AuditError as exc:
+            raise IgnoreRequest(f"polite_crawl: audit log failed, not sent: {exc}") from None
+        if decision.allowed:
             self.counts.add("allow")
             self.stats.inc_value("polite_crawl/allowed")
             return
         reason = decision.reason.value
-        self.audit.decision(ctx, decision, enforced=self.enforce)
         if not self.enforce:
             self.counts.add(f"report/{reason}")
             self.stats.inc_value(f"polite_crawl/report_only/would_deny/{reason}")
@@ -192,6 +248,11 @@ class PoliteDownloaderMiddleware:
             "polite_crawl refused %(url)s (%(reason)s)", {"url": request.url, "reason": reason}
         )
         raise PolicyViolation(request.url, decision)
+
+    def _same_platform(self, ctx: RequestContext, url: str) -> bool:
+        # A platform's log names no other site: `via` is kept only within the platform.
+        other = self.keeper.resolver.resolve(urlparse_cached(Request(url)).hostname or "")
+        return other is ctx.platform
 
     def _pace(self, request: Request, decision: Decision) -> None:
         # The slower of robots.txt's Crawl-delay and a platform policy's minimum delay.
@@ -221,29 +282,3 @@ class PoliteDownloaderMiddleware:
 def _header(request: Request, name: bytes) -> str | None:
     value = request.headers.get(name)
     return value.decode("latin-1") if value is not None else None
-
-
-class PoliteSpiderMiddleware:
-    """Remembers which page each request was found on (the `via` of its decision record)."""
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls()
-
-    def process_spider_output(
-        self, response: Response, result: Iterable[Any], spider: Any = None
-    ) -> Iterable[Any]:
-        for item in result:
-            yield self._tag(response, item)
-
-    async def process_spider_output_async(
-        self, response: Response, result: AsyncIterator[Any], spider: Any = None
-    ) -> AsyncIterator[Any]:
-        async for item in result:
-            yield self._tag(response, item)
-
-    @staticmethod
-    def _tag(response: Response, item: Any) -> Any:
-        if isinstance(item, Request) and VIA_META not in item.meta:
-            item.meta[VIA_META] = response.url
-        return item

@@ -28,9 +28,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
 
-    from polite_crawl.audit.writer import AuditWriter
     from polite_crawl.core.context import Origin
-    from polite_crawl.robots.state import RobotsStore
+    from polite_crawl.robots.state import RobotsEntry, RobotsStore
 
 logger = logging.getLogger(__name__)
 
@@ -45,14 +44,14 @@ class RobotsFetcher:
         self,
         crawler: Crawler,
         store: RobotsStore,
-        audit: AuditWriter,
+        on_fetched: Callable[[Origin, FetchResult, RobotsEntry], None],
         *,
         user_agent: str,
         hop_refusal: Callable[[str], str | None],
     ) -> None:
         self.crawler = crawler
         self.store = store
-        self.audit = audit
+        self.on_fetched = on_fetched  # records the fetch (audit log, evidence store)
         self.user_agent = user_agent
         # A redirect hop is a request to another URL, perhaps another site: it is judged by the
         # offline checks (scheme, platform terms) before it is followed. None means admissible.
@@ -85,7 +84,7 @@ class RobotsFetcher:
         try:
             result = await self._fetch(origin)
             entry = self.store.record(origin, result)
-            self.audit.preflight("robots", result.robots_url, entry.evidence())
+            self.on_fetched(origin, result, entry)
             stats = self.crawler.stats
             assert stats is not None
             stats.inc_value(f"polite_crawl/robots/{entry.state.value}")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from polite_crawl.audit.redact import DEFAULT_REDACT_PARAMS
 from polite_crawl.core.context import Purpose
 from polite_crawl.policy.loader import PolicyError, load_all, load_consents
 from polite_crawl.policy.resolver import Resolver
@@ -61,6 +62,23 @@ class PoliteSettings(BaseModel):
     audit_dir: Path = Field(
         Path("polite_crawl_audit"),
         description="Directory of the decision log; created if missing, must be writable.",
+    )
+    audit_durability: Literal["fsync", "none"] = Field(
+        "fsync",
+        description='"fsync": no allowed request is sent before its audit record is on disk '
+        '(group commit: one fdatasync per reactor turn). "none": records are written before '
+        "the request but not synced (faster; a power loss can lose the last ones).",
+    )
+    audit_checkpoint_every: int = Field(
+        1024, ge=1, description="Sign a checkpoint of a platform's log every this many records."
+    )
+    audit_checkpoint_seconds: float = Field(
+        60.0, gt=0, description="... or when this many seconds passed since its last one."
+    )
+    audit_redact_params: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_REDACT_PARAMS),
+        description="Query parameters whose values never reach the log (replaced by "
+        "REDACTED); user:password in URLs is always removed.",
     )
     consents: Path | None = Field(None, description="A TOML file of consent grants.")
     policy_dirs: list[Path] = Field(
@@ -111,7 +129,7 @@ class PoliteSettings(BaseModel):
         "POLITE_CRAWL_ROBOTS_CACHE_TTL old), so a restarted crawl does not fetch them again.",
     )
 
-    @field_validator("purposes", "policy_dirs", mode="before")
+    @field_validator("purposes", "policy_dirs", "audit_redact_params", mode="before")
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         # Scrapy's getlist convention: `-s POLITE_CRAWL_PURPOSES=research,archiving`.

@@ -96,7 +96,7 @@ def test_scrapy_crawl_goes_through_the_gate(project: Path, mockweb: MockWeb) -> 
     assert proc.returncode == 0, proc.stderr
     assert sorted(mockweb.urls()) == [SITE + "/public", SITE + "/robots.txt"]
     assert "polite_crawl: 1 allowed, 1 denied (robots.disallowed: 1)" in proc.stderr
-    assert (project / "audit" / "decisions.jsonl").exists()
+    assert (project / "audit" / "logs" / "_sites" / "entries.jsonl").exists()
 
 
 def test_scrapy_polite_check_with_a_local_file(project: Path, mockweb: MockWeb) -> None:

@@ -44,7 +44,7 @@ BLOCKER = Path(__file__)  # a file: nothing can be created beneath it, not even 
         ),
         (
             {"POLITE_CRAWL_PURPOSE": ["research"]},
-            "unknown setting POLITE_CRAWL_PURPOSE. Valid settings: POLITE_CRAWL_AUDIT_DIR,",
+            "unknown setting POLITE_CRAWL_PURPOSE. Valid settings: POLITE_CRAWL_AUDIT_",
         ),
         (
             {"POLITE_CRAWL_CONTACT": "crawler@example.org"},

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from polite_crawl.audit import keys, note
 from polite_crawl.audit.logfile import AuditError, LogFile
-from polite_crawl.audit.redact import redact_url
+from polite_crawl.audit.redact import DEFAULT_REDACT_PARAMS, redact_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -49,9 +49,11 @@ class AuditStore:
         contact: str | None,
         checkpoint_every: int = 1024,
         checkpoint_seconds: float = 60.0,
+        redact_params: frozenset[str] = frozenset(DEFAULT_REDACT_PARAMS),
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.directory = directory
+        self.redact_params = frozenset(p.lower() for p in redact_params)
         self.clock = clock
         try:
             (directory / "logs").mkdir(parents=True, exist_ok=True)
@@ -92,8 +94,9 @@ class AuditStore:
 
     def append(self, platform: str | None, record: dict[str, Any]) -> LogFile:
         log = self.log(platform)
-        if "url" in record:
-            record = {**record, "url": redact_url(record["url"])}
+        for field in ("url", "via"):
+            if isinstance(record.get(field), str):
+                record = {**record, field: redact_url(record[field], self.redact_params)}
         self._append(log, record)
         return log
 

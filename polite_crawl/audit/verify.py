@@ -96,10 +96,11 @@ class _Semantics:
                         f"the decision rests on a robots.txt {age / 3600:.1f} "
                         "hours old (RFC 9309 allows 24)",
                     )
-            if record.get("decision") == "allow":
+            # An allow, or a refusal in report-only mode (not enforced), lets the request go.
+            if record.get("decision") == "allow" or record.get("enforced") is False:
                 self.allowed.add(url)
                 self.refused.discard(url)
-            elif record.get("enforced", True):
+            else:
                 self.refused.add(url)
                 self.allowed.discard(url)
         elif kind == "fetched":

@@ -42,6 +42,14 @@ class CrawlResult:
         return self.stats.get(key, 0)
 
 
+def read_audit(audit_dir: Path) -> list[dict[str, Any]]:
+    """Every record of every log in an audit directory (platform logs in name order)."""
+    out: list[dict[str, Any]] = []
+    for entries in sorted(audit_dir.glob("logs/*/entries.jsonl")):
+        out += [json.loads(line) for line in entries.read_text().splitlines() if line]
+    return out
+
+
 def write_settings(directory: Path, settings: dict[str, Any]) -> None:
     lines = [f"{k} = {v!r}" for k, v in settings.items()]
     (directory / "crawl_settings.py").write_text("\n".join(lines) + "\n")
@@ -94,7 +102,5 @@ def run_crawl(
     items_file = workdir / "items.jsonl"
     if items_file.exists():
         result.items = [json.loads(line) for line in items_file.read_text().splitlines() if line]
-    audit_file = Path(merged["POLITE_CRAWL_AUDIT_DIR"]) / "decisions.jsonl"
-    if audit_file.exists():
-        result.audit = [json.loads(line) for line in audit_file.read_text().splitlines() if line]
+    result.audit = read_audit(Path(merged["POLITE_CRAWL_AUDIT_DIR"]))
     return result

@@ -1,0 +1,46 @@
+"""Records every response the engine receives (`fetched`), next to the downloader, so that
+the log shows what was actually fetched, redirects and cached answers included. The verifier
+checks that each one follows an allow decision."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+    # typing.Self requires Python 3.11
+    from typing_extensions import Self
+
+    from polite_crawl.middlewares import PoliteDownloaderMiddleware
+
+PRIORITY = 960  # after HttpCache (900): every response, cached or downloaded, passes here
+
+
+class PoliteResponseRecorder:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self._gate: PoliteDownloaderMiddleware | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def _find_gate(self) -> PoliteDownloaderMiddleware | None:
+        if self._gate is None:
+            from polite_crawl.middlewares import PoliteDownloaderMiddleware
+
+            engine = self.crawler.engine
+            mws = engine.downloader.middleware.middlewares if engine else ()
+            self._gate = next((m for m in mws if isinstance(m, PoliteDownloaderMiddleware)), None)
+        return self._gate
+
+    def process_response(
+        self, request: Request, response: Response, spider: Any = None
+    ) -> Response:
+        gate = self._find_gate()
+        if gate is not None:
+            gate.record_response(request, response)
+        return response

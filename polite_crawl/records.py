@@ -1,0 +1,47 @@
+"""The audit records a crawl writes, built from the gate's own objects (keys: DESIGN §4)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scrapy.http import Response
+
+    from polite_crawl.core.context import RequestContext
+    from polite_crawl.core.decision import Decision
+    from polite_crawl.robots.state import FetchResult, RobotsEntry
+
+
+def decision(
+    ctx: RequestContext, decision: Decision, *, mode: str, enforced: bool, via: str | None
+) -> dict[str, Any]:
+    return {
+        "type": "decision",
+        "url": ctx.url,
+        "method": ctx.method,
+        "platform": ctx.platform.id if ctx.platform else None,
+        "purposes": sorted(p.value for p in ctx.purposes),
+        "mode": mode,
+        "enforced": enforced,
+        "via": via,
+        **decision.to_record(),
+    }
+
+
+def preflight(result: FetchResult, entry: RobotsEntry) -> dict[str, Any]:
+    return {
+        "type": "preflight",
+        "kind": "robots",
+        "url": result.robots_url,
+        "evidence": entry.evidence(),
+    }
+
+
+def fetched(url: str, response: Response) -> dict[str, Any]:
+    return {
+        "type": "fetched",
+        "url": url,
+        "status": response.status,
+        "bytes": len(response.body),
+        "cached": "cached" in response.flags,
+    }
