@@ -91,6 +91,7 @@ def export(path: Path, platform: str, out: Path, policy_dirs: list[Path]) -> int
     name = found.id if found else platform
     files = {p.sha256: p.path for p in policies.values()}
     try:
+        seal(path, name)
         manifest = bundle.export(path, name, out, files)
     except Invalid as exc:
         print(f"polite-crawl audit export: {exc}", file=sys.stderr)
@@ -100,6 +101,19 @@ def export(path: Path, platform: str, out: Path, policy_dirs: list[Path]) -> int
         f"(key sha256:{manifest['fingerprint']})"
     )
     return EXIT_OK
+
+
+def seal(path: Path, platform: str) -> None:
+    """Sign what a crashed crawl left unsigned (and repair a torn tail) before exporting."""
+    from polite_crawl.audit.logfile import AuditError
+    from polite_crawl.audit.store import AuditStore
+
+    if not (path / "logs" / platform / ENTRIES).exists():
+        return  # bundle.export says what is missing
+    try:
+        AuditStore(path, contact=None).seal(platform)
+    except AuditError as exc:
+        raise Invalid(str(path / "logs" / platform), str(exc)) from None
 
 
 def stats(path: Path) -> int:

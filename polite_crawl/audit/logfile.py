@@ -60,6 +60,7 @@ class LogFile:
         self.dirty = False
         self.repaired: dict[str, Any] | None = None
         self._replay()
+        self.signed_size = self._last_signed_size()
 
     @property
     def size(self) -> int:
@@ -87,6 +88,14 @@ class LogFile:
                 raise AuditError(0, f"{self.path}:{number}: out of sequence; refusing to append")
             self.frontier.append(line)
             self.prev = digest
+
+    def _last_signed_size(self) -> int:
+        path = self.directory / CHECKPOINTS
+        try:
+            last = path.read_text(encoding="utf-8").strip().rsplit("\n", 1)[-1]
+            return int(json.loads(last)["size"]) if last else 0
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
 
     def _repair(self, data: bytes, end: int) -> None:
         # A crash can leave the last line half-written. That is never a whole record, so it is

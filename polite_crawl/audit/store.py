@@ -76,17 +76,29 @@ class AuditStore:
     def origin(self, platform: str) -> str:
         return f"{self.operator}/polite-crawl/{platform}"
 
-    def log(self, platform: str | None) -> LogFile:
+    def seal(self, platform: str) -> int:
+        """Open a log outside a crawl (repairing a torn tail) and sign what is unsigned; for
+        export. Returns the number of records signed by the new checkpoint, if any."""
+        log = self.log(platform, announce=False)
+        size, _ = self._last_checkpoint[platform]
+        if log.size > size or not (log.directory / "checkpoints.log").exists():
+            self.checkpoint(platform)
+        log.close()
+        del self.logs[platform]
+        return log.size
+
+    def log(self, platform: str | None, *, announce: bool = True) -> LogFile:
         name = platform or NO_PLATFORM
         log = self.logs.get(name)
         if log is None:
             log = LogFile(self.directory / "logs" / name, self.origin(name))
             self.logs[name] = log
-            self._last_checkpoint[name] = (log.size, self.clock())
+            self._last_checkpoint[name] = (log.signed_size, self.clock())
             if log.repaired is not None:
                 self._append(log, {"type": "log.recovered", **log.repaired})
-            # Every log the run touches says who crawled, so that an export stands alone.
-            self._append(log, {"type": "run.start", **self.run_start})
+            if announce:
+                # Every log the run touches says who crawled, so that an export stands alone.
+                self._append(log, {"type": "run.start", **self.run_start})
         return log
 
     def _append(self, log: LogFile, record: dict[str, Any]) -> int:

@@ -181,7 +181,11 @@ def _check_checkpoints(
 ) -> None:
     if not path.exists():
         if report.records:
-            raise Invalid(str(path), "missing: no checkpoint signs this log")
+            raise Invalid(
+                str(path),
+                "missing: no checkpoint signs this log (the crawl did not "
+                "close; the next crawl or an export signs it)",
+            )
         return
     last = 0
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -189,10 +193,10 @@ def _check_checkpoints(
         try:
             entry = json.loads(raw)
             checkpoint = open_note(str(entry["note"]), report.origin, public)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise Invalid(where, f"not a checkpoint ({exc})") from None
         except NoteError as exc:
             raise Invalid(where, f"{exc}: signed by another key, or altered") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise Invalid(where, f"not a checkpoint ({exc})") from None
         if checkpoint.origin != report.origin:
             raise Invalid(where, f"a checkpoint of {checkpoint.origin!r}, not of this log")
         if checkpoint.size < last:
@@ -212,3 +216,10 @@ def _check_checkpoints(
         last = checkpoint.size
         report.checkpoints += 1
     report.signed_size = last
+    if last < report.records:
+        raise Invalid(
+            f"{path.parent / ENTRIES}:{last + 1}",
+            f"{report.records - last} records "
+            "after the last checkpoint are not signed (the crawl did not close; the "
+            "next crawl or an export signs them)",
+        )

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from polite_crawl.testing.mockweb import MockWeb
 
 BASE_SETTINGS: dict[str, Any] = {
@@ -42,11 +44,24 @@ class CrawlResult:
         return self.stats.get(key, 0)
 
 
+def _file_limit(limit: int) -> Callable[[], None]:
+    def apply() -> None:
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
 def read_audit(audit_dir: Path) -> list[dict[str, Any]]:
     """Every record of every log in an audit directory (platform logs in name order)."""
     out: list[dict[str, Any]] = []
     for entries in sorted(audit_dir.glob("logs/*/entries.jsonl")):
-        out += [json.loads(line) for line in entries.read_text().splitlines() if line]
+        data = entries.read_bytes()
+        complete = data[: data.rfind(b"\n") + 1]  # a torn last line is not a record
+        out += [json.loads(line) for line in complete.splitlines() if line]
     return out
 
 
@@ -55,7 +70,17 @@ def write_settings(directory: Path, settings: dict[str, Any]) -> None:
     (directory / "crawl_settings.py").write_text("\n".join(lines) + "\n")
 
 
-def run_crawl(
+@dataclass
+class Prepared:
+    """A crawl ready to start: the command, its environment and where it writes."""
+
+    cmd: list[str]
+    env: dict[str, str]
+    workdir: Path
+    audit_dir: Path
+
+
+def prepare_crawl(
     web: MockWeb,
     workdir: Path,
     start_urls: list[str],
@@ -64,8 +89,7 @@ def run_crawl(
     spider: str = "polite_crawl.testing.spiders:FollowAllSpider",
     spider_code: str | None = None,
     args: list[str] | None = None,
-    timeout: float = 120,
-) -> CrawlResult:
+) -> Prepared:
     workdir.mkdir(parents=True, exist_ok=True)
     merged = dict(BASE_SETTINGS)
     merged.update(
@@ -91,8 +115,36 @@ def run_crawl(
         "PYTHONPATH": os.pathsep.join([str(workdir), os.environ.get("PYTHONPATH", "")]),
     }
     cmd = [sys.executable, "-m", "scrapy", "runspider", str(spider_file), *(args or [])]
+    return Prepared(cmd, env, workdir, Path(merged["POLITE_CRAWL_AUDIT_DIR"]))
+
+
+def run_crawl(
+    web: MockWeb,
+    workdir: Path,
+    start_urls: list[str],
+    settings: dict[str, Any] | None = None,
+    *,
+    spider: str = "polite_crawl.testing.spiders:FollowAllSpider",
+    spider_code: str | None = None,
+    args: list[str] | None = None,
+    timeout: float = 120,
+    max_file_bytes: int | None = None,
+) -> CrawlResult:
+    """max_file_bytes: a file-size limit for the child (RLIMIT_FSIZE), to make its writes fail
+    as on a full disk."""
+    prepared = prepare_crawl(
+        web, workdir, start_urls, settings, spider=spider, spider_code=spider_code, args=args
+    )
+    cmd, env = prepared.cmd, prepared.env
     proc = subprocess.run(
-        cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        cmd,
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        preexec_fn=_file_limit(max_file_bytes) if max_file_bytes else None,
     )
     result = CrawlResult(proc.returncode, proc.stdout + proc.stderr)
     stats_file = workdir / "stats.json"
@@ -102,5 +154,5 @@ def run_crawl(
     items_file = workdir / "items.jsonl"
     if items_file.exists():
         result.items = [json.loads(line) for line in items_file.read_text().splitlines() if line]
-    result.audit = read_audit(Path(merged["POLITE_CRAWL_AUDIT_DIR"]))
+    result.audit = read_audit(prepared.audit_dir)
     return result

@@ -8,6 +8,7 @@ to `MockWeb`. Nothing leaves loopback. Every request that reaches the server is 
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -218,6 +219,11 @@ def _make_handler(web: MockWeb) -> type[BaseHTTPRequestHandler]:
                     time.sleep(resp.trickle)
             else:
                 self.wfile.write(body)
+
+        def handle(self) -> None:
+            # A client that goes away mid-answer (a killed crawler) is not the server's error.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                super().handle()
 
         do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = do_OPTIONS = _serve
 

@@ -1,0 +1,184 @@
+"""Crash safety and failing closed: kill -9 mid-crawl, a torn tail, a disk that stops taking
+writes. In every case nothing reached the server without a durable allow record."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from polite_crawl.testing.crawl import prepare_crawl, read_audit
+from polite_crawl.testing.mockweb import MockWeb, Resp, page
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from polite_crawl.testing.crawl import CrawlResult
+
+    Crawl = Callable[..., CrawlResult]
+
+SITE = "http://site.test"
+
+
+def serve_slow_site(web: MockWeb, pages: int = 40) -> list[str]:
+    web.add(SITE + "/robots.txt", Resp(404))
+    urls = [f"{SITE}/p{i}" for i in range(pages)]
+    for url in urls:
+        web.add(url, Resp(body=page().body, delay=0.15))
+    return urls
+
+
+def verify(path: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "polite_crawl.cli", "audit", "verify", str(path)]
+    return subprocess.run(cmd, capture_output=True, text=True, check=False)
+
+
+def assert_every_fetch_was_allowed_first(web: MockWeb, audit_dir: Path) -> None:
+    allowed = {
+        r["url"]
+        for r in read_audit(audit_dir)
+        if r.get("type") == "decision" and r["decision"] == "allow"
+    }
+    fetched = {h.url for h in web.hits if h.path != "/robots.txt"}
+    assert fetched, "the crawl fetched nothing: the test proves nothing"
+    assert fetched <= allowed
+
+
+def test_kill_9_then_a_second_run_repairs_and_verifies(mockweb: MockWeb, tmp_path: Path) -> None:
+    urls = serve_slow_site(mockweb)
+    prepared = prepare_crawl(
+        mockweb,
+        tmp_path / "run1",
+        urls,
+        {"POLITE_CRAWL_PURPOSES": ["research"], "CONCURRENT_REQUESTS": 4},
+    )
+    proc = subprocess.Popen(
+        prepared.cmd,
+        cwd=prepared.workdir,
+        env=prepared.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    entries = prepared.audit_dir / "logs" / "_sites" / "entries.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if entries.exists() and entries.read_bytes().count(b"\n") >= 12:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    assert_every_fetch_was_allowed_first(mockweb, prepared.audit_dir)
+    assert len([h for h in mockweb.hits if h.path != "/robots.txt"]) < len(urls)  # mid-crawl
+    # A kill during a write leaves half a line; append one, as such a crash would.
+    with open(entries, "ab") as fh:
+        fh.write(b'{"decision":"allow","evidence":{"robo')
+    torn = verify(prepared.audit_dir)
+    assert torn.returncode == 1
+    assert "torn tail" in torn.stderr
+
+    second = prepare_crawl(
+        mockweb,
+        tmp_path / "run2",
+        urls[:2],
+        {"POLITE_CRAWL_PURPOSES": ["research"], "POLITE_CRAWL_AUDIT_DIR": str(prepared.audit_dir)},
+    )
+    subprocess.run(
+        second.cmd,
+        cwd=second.workdir,
+        env=second.env,
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+
+    repaired = verify(prepared.audit_dir)
+    assert repaired.returncode == 0, repaired.stderr
+    assert "torn tail repaired after a crash" in repaired.stdout
+    recovered = [r for r in read_audit(prepared.audit_dir) if r.get("type") == "log.recovered"]
+    assert recovered[0]["truncated_bytes"] == len(b'{"decision":"allow","evidence":{"robo')
+
+
+def test_a_log_left_unsigned_by_a_crash_is_signed_by_export(
+    mockweb: MockWeb, tmp_path: Path
+) -> None:
+    urls = serve_slow_site(mockweb, pages=20)
+    prepared = prepare_crawl(
+        mockweb,
+        tmp_path / "run",
+        urls,
+        {"POLITE_CRAWL_PURPOSES": ["research"], "CONCURRENT_REQUESTS": 2},
+    )
+    proc = subprocess.Popen(
+        prepared.cmd,
+        cwd=prepared.workdir,
+        env=prepared.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    entries = prepared.audit_dir / "logs" / "_sites" / "entries.jsonl"
+    while not (entries.exists() and entries.read_bytes().count(b"\n") >= 6):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    unsigned = verify(prepared.audit_dir)
+    export = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "polite_crawl.cli",
+            "audit",
+            "export",
+            "--platform",
+            "_sites",
+            "-o",
+            str(tmp_path / "bundle"),
+            str(prepared.audit_dir),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert unsigned.returncode == 1
+    assert "(the crawl did not close; the next crawl or an export signs" in unsigned.stderr
+    assert export.returncode == 0, export.stderr
+    assert verify(tmp_path / "bundle").returncode == 0
+    assert verify(prepared.audit_dir).returncode == 0
+
+
+def test_a_disk_that_stops_taking_writes_stops_the_crawl(
+    mockweb: MockWeb, crawl: Crawl, tmp_path: Path
+) -> None:
+    urls = serve_slow_site(mockweb, pages=30)
+
+    result = crawl(urls, {"CONCURRENT_REQUESTS": 2}, max_file_bytes=12_000)
+
+    assert result.reason == "polite_crawl_audit_failure"
+    assert "the audit log failed, closing the crawl" in result.log
+    assert len([h for h in mockweb.hits if h.path != "/robots.txt"]) < len(urls)
+    assert_every_fetch_was_allowed_first(mockweb, tmp_path / "crawl0" / "audit")
+
+
+def test_an_audit_dir_in_use_by_another_crawl_refuses_to_start(
+    mockweb: MockWeb, crawl: Crawl, tmp_path: Path
+) -> None:
+    import fcntl
+
+    audit = tmp_path / "shared-audit"
+    (audit / "logs" / "_sites").mkdir(parents=True)
+    lock = open(audit / "logs" / "_sites" / "entries.jsonl", "ab")  # noqa: SIM115
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    urls = serve_slow_site(mockweb, pages=2)
+    try:
+        result = crawl(urls, {"POLITE_CRAWL_AUDIT_DIR": str(audit)})
+    finally:
+        lock.close()
+
+    assert "is in use by another crawl (locked)" in result.log
+    assert [h for h in mockweb.hits if h.path != "/robots.txt"] == []

@@ -1,0 +1,318 @@
+"""The verifier against a real crawl's audit log: untouched it passes; each kind of tampering is
+detected with its own message, naming the file and line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+
+from polite_crawl.audit.record import encode
+from polite_crawl.testing.crawl import run_crawl
+from polite_crawl.testing.mockweb import MockWeb, Resp, page
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+REDDIT = "https://www.reddit.com"
+GRANT = f"""[[grant]]
+id = "reddit-research"
+platform = "reddit"
+purposes = ["research"]
+granted_by = "Reddit"
+evidence_url = "https://example.org/g.pdf"
+evidence_sha256 = "{"ab" * 32}"
+valid_from = 2026-01-01
+valid_until = 2099-12-31
+"""
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("audited")
+    (base / "consents.toml").write_text(GRANT)
+    with MockWeb(
+        {
+            REDDIT + "/robots.txt": Resp(body="User-agent: *\nDisallow: /private\n"),
+            REDDIT + "/r/science/": page(
+                "/r/science/top",
+                "/private/x",
+                "/r/science/new",
+                "http://blog.test/",
+                "https://x.com/someone",
+            ),
+            REDDIT + "/r/science/top": page(),
+            REDDIT + "/r/science/new": page(),
+            "http://blog.test/robots.txt": Resp(404),
+            "http://blog.test/": page("/secret-page-of-another-site"),
+            "http://blog.test/secret-page-of-another-site": page(),
+        }
+    ) as web:
+        result = run_crawl(
+            web,
+            base / "crawl",
+            [REDDIT + "/r/science/?token=s3cret"],
+            {
+                "POLITE_CRAWL_PURPOSES": ["research"],
+                "POLITE_CRAWL_CONSENTS": str(base / "consents.toml"),
+            },
+        )
+    assert result.returncode == 0, result.log
+    return base / "crawl" / "audit"
+
+
+def verify(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "polite_crawl.cli", "audit", "verify", str(path), *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, check=False)
+
+
+@pytest.fixture
+def copy(audited: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "audit"
+    shutil.copytree(audited, target)
+    return target
+
+
+def lines(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines(keepends=True)
+
+
+def test_an_untouched_log_verifies(audited: Path) -> None:
+    proc = verify(audited)
+
+    assert proc.returncode == 0, proc.stderr
+    assert "ok  reddit:" in proc.stdout
+    assert "ok  _sites:" in proc.stdout
+    assert "verified 3 log(s)" in proc.stdout  # reddit, _sites, and twitter (refused)
+
+
+def test_an_untouched_export_verifies_and_holds_only_its_platform(
+    audited: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "export"
+    cmd = [
+        sys.executable,
+        "-m",
+        "polite_crawl.cli",
+        "audit",
+        "export",
+        "--platform",
+        "reddit",
+        "-o",
+        str(out),
+        str(audited),
+    ]
+    assert subprocess.run(cmd, capture_output=True, text=True, check=False).returncode == 0
+
+    proc = verify(out, "--key", str(audited / "public.key"))
+
+    assert proc.returncode == 0, proc.stderr
+    text = (out / "entries.jsonl").read_text()
+    assert "blog.test" not in text
+    assert "x.com" not in text
+    assert "s3cret" not in text
+    assert "token=REDACTED" in text
+    assert (out / "README.md").read_text().startswith("# Audit export: reddit")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert any(name.startswith("evidence/") for name in manifest["files"])
+    assert any(name.startswith("policies/") for name in manifest["files"])
+
+
+def test_a_flipped_byte(copy: Path) -> None:
+    path = copy / "logs" / "reddit" / "entries.jsonl"
+    data = bytearray(path.read_bytes())
+    data[data.index(b"/r/science/top") + 3] ^= 0x01
+    path.write_bytes(bytes(data))
+
+    proc = verify(copy)
+
+    assert proc.returncode == 1
+    assert "entries.jsonl:" in proc.stderr
+    assert "does not match its hash (modified)" in proc.stderr
+
+
+def _rewrite(path: Path, index: int, change: dict[str, object], *, chain: bool) -> None:
+    """Change record `index` and re-hash it (and, with chain, every later record): a forger who
+    knows the format but not the signing key."""
+    out = lines(path)
+    records = [json.loads(line) for line in out]
+    prev = records[index]["prev"]
+    for i in range(index, len(records) if chain else index + 1):
+        record = {k: v for k, v in records[i].items() if k != "hash"}
+        if i == index:
+            record.update(change)
+        record["prev"] = prev
+        line, prev = encode(record)
+        out[i] = line
+    path.write_bytes(b"".join(out))
+
+
+def _index(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(lines(path)) if needle.encode() in line)
+
+
+def test_a_changed_decision_even_rehashed(copy: Path) -> None:
+    path = copy / "logs" / "reddit" / "entries.jsonl"
+    index = _index(path, '"decision":"deny"')
+    _rewrite(path, index, {"decision": "allow"}, chain=False)
+
+    proc = verify(copy)
+
+    assert proc.returncode == 1
+    assert f"entries.jsonl:{index + 2}: does not follow the previous record" in proc.stderr
+
+
+def test_a_changed_decision_with_the_whole_chain_rehashed(copy: Path) -> None:
+    path = copy / "logs" / "reddit" / "entries.jsonl"
+    index = _index(path, '"decision":"deny"')
+    _rewrite(path, index, {"decision": "allow", "reason": "robots.allowed"}, chain=True)
+
+    proc = verify(copy)
+
+    assert proc.returncode == 1
+    assert "checkpoints.log:1: the records up to" in proc.stderr
+    assert "do not hash to the signed root: the log was altered" in proc.stderr
+
+
+def test_a_deleted_record(copy: Path) -> None:
+    path = copy / "logs" / "reddit" / "entries.jsonl"
+    out = lines(path)
+    del out[3]
+    path.write_bytes(b"".join(out))
+
+    proc = verify(copy)
+
+    assert proc.returncode == 1
+    assert "entries.jsonl:4: sequence 4 where 3 was expected: a record was deleted" in proc.stderr
+
+
+def test_two_reordered_records(copy: Path) -> None:
+    path = copy / "logs" / "reddit" / "entries.jsonl"
+    out = lines(path)
+    out[2], out[3] = out[3], out[2]
+    path.write_bytes(b"".join(out))
+
+    proc = verify(copy)
+
+    assert proc.returncode == 1
+    assert "entries.jsonl:3: sequence 3 where 2 was expected" in proc.stderr
+
+
+def test_records_cut_from_the_end(copy: Path) -> None:
+    path = copy / "logs" / "reddit" / "entries.jsonl"
+    out = lines(path)
+    path.write_bytes(b"".join(out[:-2]))
+
+    proc = verify(copy)
+
+    assert proc.returncode == 1
+    assert (
+        f"signs {len(out)} records but the log has {len(out) - 2}: records were removed"
+        in proc.stderr
+    )
+
+
+def test_a_torn_tail_is_told_from_tampering(copy: Path) -> None:
+    path = copy / "logs" / "reddit" / "entries.jsonl"
+    data = path.read_bytes()
+    path.write_bytes(data[:-40])
+
+    proc = verify(copy)
+
+    assert proc.returncode == 1
+    assert (
+        "torn tail: the last line is incomplete, as a crash while writing leaves it "
+        "(not tampering)" in proc.stderr
+    )
+
+
+def test_two_platforms_logs_swapped(copy: Path) -> None:
+    logs = copy / "logs"
+    (logs / "reddit").rename(logs / "tmp")
+    (logs / "_sites").rename(logs / "reddit")
+    (logs / "tmp").rename(logs / "_sites")
+
+    proc = verify(copy)
+
+    assert proc.returncode == 1
+    assert "/polite-crawl/reddit', not of platform '_sites': logs were swapped" in proc.stderr
+
+
+def test_a_replaced_key(copy: Path, audited: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    other = Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+    (copy / "public.key").write_text(f"ed25519 {other.hex()}\n")
+
+    proc = verify(copy)
+
+    assert proc.returncode == 1
+    assert "no signature by the expected key" in proc.stderr
+
+
+def test_a_log_re_signed_with_another_key_fails_against_the_pinned_key(
+    copy: Path, audited: Path
+) -> None:
+    # A forger rewrites the log and re-signs every checkpoint with a key of their own, and
+    # replaces public.key: only a key pinned from elsewhere catches it.
+    from polite_crawl.audit import keys, note
+    from polite_crawl.audit.merkle import Frontier
+
+    path = copy / "logs" / "reddit" / "entries.jsonl"
+    index = _index(path, '"decision":"deny"')
+    _rewrite(path, index, {"decision": "allow"}, chain=True)
+    (copy / "signing.key").unlink()
+    (copy / "public.key").unlink()
+    forged = keys.load_or_create(copy)
+    frontier = Frontier()
+    for line in lines(path):
+        frontier.append(line.rstrip(b"\n"))
+    origin = json.loads(lines(path)[0])["log"]
+    checkpoint = note.sign(note.Checkpoint(origin, frontier.size, frontier.root()), origin, forged)
+    (path.parent / "checkpoints.log").write_text(
+        json.dumps({"size": frontier.size, "note": checkpoint}) + "\n"
+    )
+
+    for other in ("_sites", "twitter"):  # leave only the forged log
+        shutil.rmtree(copy / "logs" / other)
+    unpinned = verify(copy)
+    pinned = verify(copy, "--key", str(audited / "public.key"))
+
+    assert pinned.returncode == 1
+    assert "no signature by the expected key" in pinned.stderr
+    assert unpinned.returncode == 0  # which is why a platform pins the operator's key
+
+
+def test_a_tampered_export_file(audited: Path, tmp_path: Path) -> None:
+    out = tmp_path / "export"
+    cmd = [
+        sys.executable,
+        "-m",
+        "polite_crawl.cli",
+        "audit",
+        "export",
+        "--platform",
+        "reddit",
+        "-o",
+        str(out),
+        str(audited),
+    ]
+    subprocess.run(cmd, capture_output=True, text=True, check=True)
+    evidence = next((out / "evidence").iterdir())
+    evidence.write_bytes(b"User-agent: *\nAllow: /\n")
+
+    proc = verify(out)
+
+    assert proc.returncode == 1
+    assert "does not match the sha256 in the manifest" in proc.stderr
+    assert hashlib.sha256(evidence.read_bytes()).hexdigest() != evidence.name
+
+
+def test_usage_errors(tmp_path: Path) -> None:
+    assert verify(tmp_path / "nowhere").returncode == 2
+    assert verify(tmp_path).returncode == 2
