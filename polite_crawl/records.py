@@ -11,10 +11,28 @@ if TYPE_CHECKING:
     from polite_crawl.core.decision import Decision
     from polite_crawl.robots.state import FetchResult, RobotsEntry
 
+# What a decision record keeps of the robots.txt it rests on: enough to find the preflight record
+# (URL and sha256) and the rule. The fetch itself (final URL, time, state) is in that record.
+_ROBOTS_KEYS = (
+    "robots_url",
+    "sha256",
+    "status",
+    "group",
+    "rule",
+    "crawl_delay",
+    "error",
+    "unreachable_since",
+    "truncated",
+)
+
 
 def decision(
     ctx: RequestContext, decision: Decision, *, mode: str, enforced: bool, via: str | None
 ) -> dict[str, Any]:
+    evidence = dict(decision.evidence)
+    robots = evidence.get("robots")
+    if isinstance(robots, dict):
+        evidence["robots"] = {k: robots[k] for k in _ROBOTS_KEYS if k in robots}
     return {
         "type": "decision",
         "url": ctx.url,
@@ -24,7 +42,11 @@ def decision(
         "mode": mode,
         "enforced": enforced,
         "via": via,
-        **decision.to_record(),
+        "decision": decision.verdict.value,
+        "reason": decision.reason.value,
+        "evidence": evidence,
+        # every check that ran, in order, as check:outcome
+        "trace": " ".join(f"{r.check}:{r.outcome.value}" for r in decision.trace),
     }
 
 

@@ -31,10 +31,18 @@ def serve_pages(web: MockWeb, *paths: str, origin: str = SITE) -> list[str]:
 
 
 def robots_evidence(result: CrawlResult, url: str) -> dict[str, object]:
+    """The robots.txt evidence of url's decision, with the details of the fetch it cites (kept
+    once, in the preflight record) merged in."""
     record = next(r for r in result.audit if r.get("url") == url and r["type"] == "decision")
-    evidence = record["evidence"]["robots"]
-    assert isinstance(evidence, dict)
-    return evidence
+    evidence = dict(record["evidence"]["robots"])
+    preflights = [
+        r["evidence"]
+        for r in result.audit
+        if r.get("type") == "preflight"
+        and r["evidence"]["robots_url"] == evidence.get("robots_url")
+        and r["evidence"]["sha256"] == evidence.get("sha256")
+    ]
+    return {**(preflights[-1] if preflights else {}), **evidence}
 
 
 @pytest.mark.parametrize("status", [401, 403, 404, 410])

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Any
 
 VERSION = 1
 GENESIS = "0" * 64
-_TAIL = re.compile(rb',"hash":"([0-9a-f]{64})"}\Z')
 
 
 class RecordError(ValueError):
@@ -33,13 +31,23 @@ def encode(record: dict[str, Any]) -> tuple[bytes, str]:
     return body[:-1] + b',"hash":"' + digest.encode() + b'"}\n', digest
 
 
+_HASH_FIELD = b',"hash":"'
+_TAIL_LEN = len(_HASH_FIELD) + 64 + 2  # ,"hash":"<64 hex>"}
+_HEX = frozenset(b"0123456789abcdef")
+
+
 def decode(line: bytes) -> tuple[dict[str, Any], str]:
     """Parse one line (without its newline) and check its own hash; return record and hash."""
-    match = _TAIL.search(line)
-    if match is None:
+    tail = line[-_TAIL_LEN:]
+    if (
+        len(tail) != _TAIL_LEN
+        or not tail.startswith(_HASH_FIELD)
+        or not tail.endswith(b'"}')
+        or not _HEX.issuperset(tail[len(_HASH_FIELD) : -2])
+    ):
         raise RecordError("the line does not end with its hash")
-    digest = match.group(1).decode()
-    body = line[: match.start()] + b"}"
+    digest = tail[len(_HASH_FIELD) : -2].decode()
+    body = line[:-_TAIL_LEN] + b"}"
     if hashlib.sha256(body).hexdigest() != digest:
         raise RecordError("the line's content does not match its hash (modified)")
     try:
