@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.reactor import CallLaterOnce
 from twisted.internet.defer import Deferred
+from twisted.internet.threads import deferToThread
 
-from polite_crawl.audit.logfile import AuditError
+from polite_crawl.audit.logfile import AuditError, sync_fds
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+    from twisted.python.failure import Failure
 
     from polite_crawl.audit.store import AuditStore
 
@@ -34,6 +36,8 @@ class DurableAudit:
         self.failure: AuditError | None = None
         self._waiters: list[Deferred[None]] = []
         self._committer = CallLaterOnce(self._commit)
+        self._syncing = False
+        self._idle: list[Deferred[None]] = []
 
     async def write(self, platform: str | None, record: dict[str, Any]) -> None:
         """Append, and return once the record is durable."""
@@ -59,18 +63,49 @@ class DurableAudit:
         self._committer.schedule(0)  # once per reactor turn, however many records
 
     def _commit(self) -> None:
+        # Group commit: one fdatasync, in a worker thread, for every record written so far; the
+        # crawl goes on meanwhile, and records written during the sync wait for the next one.
+        if self._syncing:
+            return  # _synced starts the next batch
         waiters, self._waiters = self._waiters, []
+        fds = self.store.take_dirty() if self.durable else []
+        if not fds and not waiters:
+            self._checkpoints()
+            return
+        self._syncing = True
+        done = deferToThread(sync_fds, fds)
+        done.addCallbacks(
+            self._synced, self._sync_failed, callbackArgs=(waiters,), errbackArgs=(waiters,)
+        )
+
+    def _settle(self) -> None:
+        self._syncing = False
+        idle, self._idle = self._idle, []
+        for waiter in idle:
+            waiter.callback(None)
+
+    def _synced(self, _: object, waiters: list[Deferred[None]]) -> None:
+        self._settle()
+        for waiter in waiters:
+            waiter.callback(None)
+        self._checkpoints()
+        if self._waiters:
+            self._schedule()
+
+    def _sync_failed(self, failure: Failure, waiters: list[Deferred[None]]) -> None:
+        self._settle()
+        exc = failure.value
+        error = exc if isinstance(exc, AuditError) else AuditError(0, str(exc))
+        self._fail(error)
+        for waiter in [*waiters, *self._waiters]:
+            waiter.errback(error)
+        self._waiters = []
+
+    def _checkpoints(self) -> None:
         try:
-            if self.durable:
-                self.store.sync()
             self.store.checkpoints_due()
         except AuditError as exc:
             self._fail(exc)
-            for waiter in waiters:
-                waiter.errback(exc)
-            return
-        for waiter in waiters:
-            waiter.callback(None)
 
     def _fail(self, exc: AuditError) -> None:
         if self.failure is not None:
@@ -87,7 +122,12 @@ class DurableAudit:
         elif self.crawler.spider is not None:
             engine.close_spider(self.crawler.spider, reason=CLOSE_REASON)
 
-    def close(self, end: dict[str, Any]) -> None:
+    async def close(self, end: dict[str, Any]) -> None:
+        # A sync still running in its thread holds the logs' fds: let it finish first.
+        while self._syncing:
+            idle: Deferred[None] = Deferred()
+            self._idle.append(idle)
+            await maybe_deferred_to_future(idle)
         try:
             self.store.close(end)
         except AuditError as exc:

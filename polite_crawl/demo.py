@@ -81,6 +81,7 @@ def run(workdir: Path | None = None) -> CrawlResult:
                 {"POLITE_CRAWL_PURPOSES": [PURPOSE], "LOG_LEVEL": "WARNING"},
             )
             print(render(web, result))
+            print(verified(base / "audit"))
     return result
 
 
@@ -115,6 +116,24 @@ def render(web: MockWeb, result: CrawlResult) -> str:
         + (", ".join(f"{k} x{v}" for k, v in sorted(counts.items())) or "none")
     )
     return "\n".join(lines)
+
+
+def verified(audit_dir: Path) -> str:
+    """The demo checks its own audit log, as a platform would check an export."""
+    from polite_crawl.audit import bundle
+    from polite_crawl.audit.verify import Invalid, verify_log
+
+    try:
+        public = bundle.public_key(audit_dir, None)
+        reports = [verify_log(d, name, public) for name, d in bundle.log_dirs(audit_dir).items()]
+    except Invalid as exc:
+        return f"audit log INVALID: {exc}"
+    logs = ", ".join(f"{r.platform} ({r.records})" for r in reports)
+    return (
+        f"audit log verified: {len(reports)} signed logs, records per log: {logs}\n"
+        "(a platform checks its own with: polite-crawl audit export --platform ID ..., "
+        "then polite-crawl audit verify)"
+    )
 
 
 def _why(rec: dict[str, object]) -> str:

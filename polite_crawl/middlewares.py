@@ -116,8 +116,8 @@ class PoliteDownloaderMiddleware:
             "key": self.audit.store.fingerprint,
         }
 
-    def spider_closed(self, reason: str) -> None:
-        self.audit.close({"reason": reason, "counts": self.counts.as_dict()})
+    async def spider_closed(self, reason: str) -> None:
+        await self.audit.close({"reason": reason, "counts": self.counts.as_dict()})
         if self.keeper.store.disk is not None:
             self.keeper.store.disk.close()
         logger.info("polite_crawl: %(summary)s", {"summary": self.counts.summary()})

@@ -27,6 +27,16 @@ class AuditError(OSError):
     """The log cannot be written or trusted; the crawl must stop."""
 
 
+def sync_fds(fds: list[int]) -> None:
+    """fdatasync each fd (run in a worker thread, so the crawl goes on meanwhile)."""
+    for fd in fds:
+        try:
+            os.fdatasync(fd)
+        except OSError as exc:
+            # Never retry: after a failed fsync Linux may report later ones as clean.
+            raise AuditError(exc.errno, f"cannot sync the audit log: {exc.strerror}") from None
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -122,6 +132,14 @@ class LogFile:
         self.prev = digest
         self.dirty = True
         return seq
+
+    def take_dirty(self) -> int | None:
+        """For a sync in another thread: the fd to fdatasync if records await it, marking
+        them as taken (records written after this call wait for the next sync)."""
+        if not self.dirty:
+            return None
+        self.dirty = False
+        return self._fd
 
     def sync(self) -> None:
         if not self.dirty:

@@ -131,6 +131,10 @@ class AuditStore:
         for log in self.logs.values():
             log.sync()
 
+    def take_dirty(self) -> list[int]:
+        """The fds a background sync must fdatasync now (see LogFile.take_dirty)."""
+        return [fd for log in self.logs.values() if (fd := log.take_dirty()) is not None]
+
     def checkpoints_due(self) -> None:
         now = self.clock()
         for name, log in self.logs.items():
