@@ -8,6 +8,7 @@ import contextlib
 import datetime
 import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
@@ -251,8 +252,8 @@ class PoliteDownloaderMiddleware:
 
     def _same_platform(self, ctx: RequestContext, url: str) -> bool:
         # A platform's log names no other site: `via` is kept only within the platform.
-        other = self.keeper.resolver.resolve(urlparse_cached(Request(url)).hostname or "")
-        return other is ctx.platform
+        host = (urlsplit(url).hostname or "").lower()
+        return host == ctx.origin.host or self.keeper.resolver.resolve(host) is ctx.platform
 
     def _pace(self, request: Request, decision: Decision) -> None:
         # The slower of robots.txt's Crawl-delay and a platform policy's minimum delay.

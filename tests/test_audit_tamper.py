@@ -316,3 +316,81 @@ def test_a_tampered_export_file(audited: Path, tmp_path: Path) -> None:
 def test_usage_errors(tmp_path: Path) -> None:
     assert verify(tmp_path / "nowhere").returncode == 2
     assert verify(tmp_path).returncode == 2
+
+
+def render_in_chromium(page: Path) -> str:
+    """What a person's browser shows: the DOM after Chromium loaded the file."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "make test installs Debian's chromium; run it through make test"
+    cmd = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={page.parent / 'chromium-profile'}",
+        "--dump-dom",
+        page.as_uri(),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def test_the_report_reads_right_in_a_browser(audited: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    cmd = [
+        sys.executable,
+        "-m",
+        "polite_crawl.cli",
+        "audit",
+        "report",
+        "--platform",
+        "reddit",
+        "-o",
+        str(out),
+        str(audited),
+    ]
+    made = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert made.returncode == 0, made.stderr
+
+    dom = render_in_chromium(out)
+
+    assert "<h1>Crawl report for reddit</h1>" in dom
+    assert 'class="ok">verified</span>' in dom
+    assert "examplebot/1.0 (+https://example.org/bot)" in dom  # who crawled
+    assert '<code>robots.disallowed</code></td><td class="num">1</td>' in dom  # why refused
+    assert "https://www.reddit.com/private/x" in dom
+    assert "<svg" in dom  # the chart over time
+    assert "https://www.reddit.com/robots.txt" in dom  # the robots.txt version that applied
+    assert "Consent grants used: reddit-research (granted by Reddit)" in dom
+    assert "blog.test" not in dom  # nothing about any other site
+
+
+def test_the_report_of_a_tampered_log_says_so(copy: Path, tmp_path: Path) -> None:
+    path = copy / "logs" / "reddit" / "entries.jsonl"
+    data = bytearray(path.read_bytes())
+    data[data.index(b"/r/science/top") + 3] ^= 0x01
+    path.write_bytes(bytes(data))
+    out = tmp_path / "report.html"
+    cmd = [
+        sys.executable,
+        "-m",
+        "polite_crawl.cli",
+        "audit",
+        "report",
+        "--platform",
+        "reddit",
+        "-o",
+        str(out),
+        str(copy),
+    ]
+
+    made = subprocess.run(cmd, capture_output=True, text=True, check=False)
+
+    assert made.returncode == 1
+    assert 'class="bad">NOT VERIFIED</span>' in out.read_text()

@@ -37,6 +37,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     export.add_argument("-o", "--output", type=Path, required=True)
     stats = asub.add_parser("stats", help="decisions by platform and reason")
     stats.add_argument("path", type=Path)
+    report = asub.add_parser("report", help="one self-contained HTML page for a platform")
+    report.add_argument("path", type=Path)
+    report.add_argument("--platform", required=True)
+    report.add_argument("-o", "--output", type=Path, required=True)
+    report.add_argument("--key", type=Path, help="pin this public.key")
 
 
 def run(args: argparse.Namespace, policy_dirs: list[Path]) -> int:
@@ -44,7 +49,51 @@ def run(args: argparse.Namespace, policy_dirs: list[Path]) -> int:
         return verify(args.path, args.key)
     if args.audit_command == "export":
         return export(args.path, args.platform, args.output, policy_dirs)
+    if args.audit_command == "report":
+        return report(args.path, args.platform, args.output, args.key)
     return stats(args.path)
+
+
+def report(path: Path, platform: str, out: Path, pinned: Path | None) -> int:
+    from polite_crawl.audit.report import write_report
+
+    try:
+        dirs = bundle.log_dirs(path)
+    except Invalid as exc:
+        print(f"polite-crawl audit report: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    name = _policy_id(platform)
+    if name not in dirs:
+        print(
+            f"polite-crawl audit report: no log for {name!r} (logs: "
+            f"{', '.join(sorted(dirs)) or 'none'})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        if bundle.is_bundle(path):
+            bundle.check_manifest(path)
+        result = verify_log(dirs[name], name, bundle.public_key(path, pinned))
+        verification = (True, result.summary())
+    except Invalid as exc:
+        verification = (False, str(exc))
+    summary = write_report(dirs[name], name, out, verification)
+    print(
+        f"wrote {out}: {sum(summary.decisions.values())} decisions, "
+        f"{'verified' if verification[0] else 'NOT VERIFIED'}"
+    )
+    return EXIT_OK if verification[0] else EXIT_INVALID
+
+
+def _policy_id(platform: str) -> str:
+    from polite_crawl.policy.loader import PolicyError, load_all
+    from polite_crawl.policy.resolver import Resolver
+
+    try:
+        found = Resolver(load_all().values()).get(platform)
+    except PolicyError:
+        return platform
+    return found.id if found else platform
 
 
 def verify(path: Path, pinned: Path | None) -> int:
