@@ -9,16 +9,16 @@ recorded, and at most 24 hours old). The first problem found is reported as file
 
 from __future__ import annotations
 
-import datetime
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from polite_crawl.audit.logfile import CHECKPOINTS, ENTRIES
 from polite_crawl.audit.merkle import Frontier
 from polite_crawl.audit.note import NoteError, open_note
-from polite_crawl.audit.record import GENESIS, RecordError, decode
+from polite_crawl.audit.parse import Fields, parsed_lines
+from polite_crawl.audit.record import GENESIS
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -57,10 +57,6 @@ class LogReport:
         return text
 
 
-def _ts(value: Any) -> float:
-    return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-
-
 class _Semantics:
     """What the records must say about each other."""
 
@@ -70,45 +66,43 @@ class _Semantics:
         self.allowed: set[str] = set()
         self.refused: set[str] = set()
 
-    def check(self, number: int, record: dict[str, Any]) -> None:
-        kind = record.get("type")
-        where = f"{self.where}:{number}"
-        if kind == "preflight":
-            ev = record.get("evidence") or {}
-            self.robots[(str(ev.get("robots_url")), str(ev.get("sha256")))] = float(
-                ev.get("fetched_at") or 0
-            )
-        elif kind == "decision":
-            url = str(record.get("url"))
-            robots = (record.get("evidence") or {}).get("robots")
-            if isinstance(robots, dict) and "sha256" in robots:
-                key = (str(robots.get("robots_url")), str(robots.get("sha256")))
+    def check(self, number: int, f: Fields) -> None:
+        if f.kind == "preflight":
+            self.robots[(str(f.robots_url), str(f.robots_sha))] = f.fetched_at or 0.0
+        elif f.kind == "decision":
+            url = str(f.url)
+            if f.robots_sha is not None:
+                key = (str(f.robots_url), str(f.robots_sha))
                 if key not in self.robots:
                     raise Invalid(
-                        where,
-                        f"the decision cites robots.txt {key[0]} "
-                        f"(sha256 {key[1][:16]}...) that no preflight recorded",
+                        f"{self.where}:{number}",
+                        f"the decision cites robots.txt {key[0]} (sha256 "
+                        f"{key[1][:16]}...) that no preflight recorded",
                     )
-                age = _ts(record.get("ts")) - self.robots[key]
+                age = (f.ts or 0.0) - self.robots[key]
                 if age > MAX_ROBOTS_AGE + 60:
                     raise Invalid(
-                        where,
-                        f"the decision rests on a robots.txt {age / 3600:.1f} "
-                        "hours old (RFC 9309 allows 24)",
+                        f"{self.where}:{number}",
+                        f"the decision rests on a robots.txt {age / 3600:.1f} hours "
+                        "old (RFC 9309 allows 24)",
                     )
             # An allow, or a refusal in report-only mode (not enforced), lets the request go.
-            if record.get("decision") == "allow" or record.get("enforced") is False:
+            if f.lets_go:
                 self.allowed.add(url)
                 self.refused.discard(url)
             else:
                 self.refused.add(url)
                 self.allowed.discard(url)
-        elif kind == "fetched":
-            url = str(record.get("url"))
+        elif f.kind == "fetched":
+            url = str(f.url)
             if url in self.refused:
-                raise Invalid(where, f"{url} was fetched after an enforced refusal")
+                raise Invalid(
+                    f"{self.where}:{number}", f"{url} was fetched after an enforced refusal"
+                )
             if url not in self.allowed:
-                raise Invalid(where, f"{url} was fetched without an allow decision")
+                raise Invalid(
+                    f"{self.where}:{number}", f"{url} was fetched without an allow decision"
+                )
 
 
 def verify_log(
@@ -117,15 +111,17 @@ def verify_log(
     report = LogReport(platform)
     entries = directory / ENTRIES
     try:
-        data = entries.read_bytes()
+        size = entries.stat().st_size
+        torn = size > 0 and _last_byte(entries, size) != b"\n"
     except OSError as exc:
         raise Invalid(str(entries), f"cannot read ({exc.strerror or exc})") from None
-    if data and not data.endswith(b"\n"):
-        last_line = data.count(b"\n") + 1
+    if torn:
+        with open(entries, "rb") as fh:
+            last_line = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
         raise Invalid(
-            f"{entries}:{last_line}",
-            "torn tail: the last line is incomplete, as a crash "
-            "while writing leaves it (not tampering); the next crawl repairs it",
+            f"{entries}:{last_line + 1}",
+            "torn tail: the last line is incomplete, as "
+            "a crash while writing leaves it (not tampering); the next crawl repairs it",
         )
     # Roots are needed only at the sizes checkpoints sign: computing one per record would cost
     # O(log n) hashes each.
@@ -134,40 +130,39 @@ def verify_log(
     frontier = Frontier()
     prev = GENESIS
     semantics = _Semantics(str(entries))
-    for number, line in enumerate(data.splitlines(), start=1):
+    for number, f in enumerate(parsed_lines(entries, size), start=1):
         where = f"{entries}:{number}"
-        try:
-            record, digest = decode(line)
-        except RecordError as exc:
-            raise Invalid(where, str(exc)) from None
+        if f.digest is None or f.leaf is None:
+            raise Invalid(where, str(f.error))
         if number == 1:
-            report.origin = str(record.get("log", ""))
+            report.origin = str(f.log)
             if not report.origin.endswith(f"/polite-crawl/{platform}"):
                 raise Invalid(
                     where,
                     f"this is the log of {report.origin!r}, not of platform "
                     f"{platform!r}: logs were swapped or renamed",
                 )
-        if record.get("log") != report.origin:
-            raise Invalid(where, f"record of another log ({record.get('log')!r})")
-        if record.get("seq") != number - 1:
+        if f.log != report.origin:
+            raise Invalid(where, f"record of another log ({f.log!r})")
+        if f.seq != number - 1:
             raise Invalid(
                 where,
-                f"sequence {record.get('seq')} where {number - 1} was expected: "
+                f"sequence {f.seq} where {number - 1} was expected: "
                 "a record was deleted, inserted or moved",
             )
-        if record.get("prev") != prev:
+        if f.prev != prev:
             raise Invalid(
                 where,
                 "does not follow the previous record: a record was deleted, inserted or moved",
             )
-        semantics.check(number, record)
-        if record.get("type") == "decision":
-            kind = str(record.get("decision"))
+        semantics.check(number, f)
+        if f.kind == "decision":
+            kind = str(f.decision)
             report.decisions[kind] = report.decisions.get(kind, 0) + 1
-        if record.get("type") == "log.recovered":
+        elif f.kind == "log.recovered":
             report.recovered.append(number)
-        frontier.append(line)
+        leaf, digest = f.leaf, f.digest
+        frontier.append_hash(leaf)
         if frontier.size in wanted:
             roots[frontier.size] = frontier.root()
         prev = digest
@@ -178,6 +173,12 @@ def verify_log(
     report.records = frontier.size
     _check_checkpoints(directory / CHECKPOINTS, report, roots, public)
     return report
+
+
+def _last_byte(path: Path, size: int) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(size - 1)
+        return fh.read(1)
 
 
 def _signed_sizes(path: Path) -> set[int]:

@@ -1,0 +1,130 @@
+"""Reading a log for verification: each line's own hash checked, its Merkle leaf hash computed
+and the fields the in-order checks need extracted, in byte ranges of the file. Ranges are
+independent, so a large log is read by several processes at once, and no process holds the
+whole file in memory.
+"""
+
+from __future__ import annotations
+
+import datetime
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from polite_crawl.audit.merkle import leaf_hash
+from polite_crawl.audit.record import RecordError, decode
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+CHUNK = 8 << 20  # bytes per range
+PARALLEL_FROM = 32 << 20  # smaller logs are read in this process
+
+
+class Fields(NamedTuple):
+    """What the in-order checks need of one line, as plain values (cheap to send between
+    processes). digest is None when the line itself is broken; error then says why."""
+
+    digest: str | None
+    leaf: bytes | None
+    error: str | None
+    log: str | None
+    seq: Any
+    prev: Any
+    kind: Any
+    ts: float | None  # decisions only
+    url: str | None  # decisions and fetched
+    lets_go: bool  # a decision that lets the request go (allow, or not enforced)
+    decision: str | None
+    robots_url: str | None  # decision: the robots.txt it cites; preflight: the one fetched
+    robots_sha: str | None
+    fetched_at: float | None  # preflight only
+
+
+def _fields(line: bytes) -> Fields:
+    try:
+        record, digest = decode(line)
+    except RecordError as exc:
+        return Fields(
+            None, None, str(exc), None, None, None, None, None, None, False, None, None, None, None
+        )
+    kind = record.get("type")
+    ts = url = decision = robots_url = robots_sha = fetched_at = None
+    lets_go = False
+    if kind == "decision":
+        url, decision = record.get("url"), record.get("decision")
+        lets_go = decision == "allow" or record.get("enforced") is False
+        robots = (record.get("evidence") or {}).get("robots")
+        if isinstance(robots, dict) and "sha256" in robots:
+            robots_url, robots_sha = robots.get("robots_url"), robots.get("sha256")
+            ts = _epoch(record.get("ts"))
+    elif kind == "preflight":
+        ev = record.get("evidence") or {}
+        robots_url, robots_sha = ev.get("robots_url"), ev.get("sha256")
+        fetched_at = float(ev.get("fetched_at") or 0)
+    elif kind == "fetched":
+        url = record.get("url")
+    return Fields(
+        digest,
+        leaf_hash(line),
+        None,
+        record.get("log"),
+        record.get("seq"),
+        record.get("prev"),
+        kind,
+        ts,
+        url,
+        lets_go,
+        decision,
+        robots_url,
+        robots_sha,
+        fetched_at,
+    )
+
+
+def _epoch(value: Any) -> float:
+    try:
+        return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return float("inf")  # an unreadable time can never be shown fresh
+
+
+def parse_range(path: str, start: int, end: int) -> list[tuple[Any, ...]]:
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(end - start)
+    # Plain tuples: they cross the process boundary several times faster than objects.
+    return [tuple(_fields(line)) for line in data.splitlines()]
+
+
+def _ranges(path: Path, size: int) -> list[tuple[int, int]]:
+    """Byte ranges that end just after a newline."""
+    ranges, start = [], 0
+    with open(path, "rb") as fh:
+        while start < size:
+            end = min(size, start + CHUNK)
+            if end < size:
+                fh.seek(end)
+                rest = fh.readline()
+                end += len(rest)
+            ranges.append((start, end))
+            start = end
+    return ranges
+
+
+def parsed_lines(path: Path, size: int) -> Iterator[Fields]:
+    ranges = _ranges(path, size)
+    workers = min(os.cpu_count() or 1, 4)
+    if (
+        size < PARALLEL_FROM
+        or workers < 2
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
+        for start, end in ranges:
+            yield from map(Fields._make, parse_range(str(path), start, end))
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        for chunk in pool.map(parse_range, [str(path)] * len(ranges), *zip(*ranges, strict=True)):
+            yield from map(Fields._make, chunk)
