@@ -41,10 +41,13 @@ SETTINGS: dict[str, Any] = {
 }
 
 
-def one_run(web: MockWeb, workdir: Path, starts: list[str], polite: bool) -> float:
+def one_run(
+    web: MockWeb, workdir: Path, starts: list[str], polite: bool, durability: str = "fsync"
+) -> float:
     settings = dict(SETTINGS)
     if polite:
         settings["POLITE_CRAWL_PURPOSES"] = ["search-indexing"]
+        settings["POLITE_CRAWL_AUDIT_DURABILITY"] = durability
     else:
         settings["ADDONS"] = {}
         settings["ROBOTSTXT_OBEY"] = True
@@ -59,6 +62,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--hosts", type=int, default=20)
     parser.add_argument("--pages", type=int, default=150)
+    parser.add_argument(
+        "--durability",
+        choices=["fsync", "none"],
+        default="fsync",
+        help="POLITE_CRAWL_AUDIT_DURABILITY for the add-on's runs",
+    )
     args = parser.parse_args()
     starts = [f"http://site{h}.test/p0" for h in range(args.hosts)]
     times: dict[bool, list[float]] = {False: [], True: []}
@@ -66,7 +75,9 @@ def main() -> None:
         for i in range(args.runs):
             for polite in (False, True) if i % 2 == 0 else (True, False):
                 hits_before = len(web.hits)
-                seconds = one_run(web, Path(tmp) / f"run{i}-{polite}", starts, polite)
+                seconds = one_run(
+                    web, Path(tmp) / f"run{i}-{polite}", starts, polite, args.durability
+                )
                 times[polite].append(seconds)
                 print(
                     f"run {i + 1} {'polite_crawl' if polite else 'ROBOTSTXT_OBEY'}: "
@@ -74,7 +85,10 @@ def main() -> None:
                     flush=True,
                 )
     base, ours = statistics.median(times[False]), statistics.median(times[True])
-    print(f"pages per run: {args.hosts * args.pages}, hosts: {args.hosts}, runs: {args.runs}")
+    print(
+        f"pages per run: {args.hosts * args.pages}, hosts: {args.hosts}, runs: {args.runs}, "
+        f"audit durability: {args.durability}"
+    )
     print(f"median ROBOTSTXT_OBEY: {base:.2f} s   median polite_crawl: {ours:.2f} s")
     print(f"ratio polite_crawl / ROBOTSTXT_OBEY: {ours / base:.3f}")
 

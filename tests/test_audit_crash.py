@@ -10,7 +10,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from polite_crawl.testing.crawl import prepare_crawl, read_audit
+from polite_crawl.testing.crawl import Prepared, prepare_crawl, read_audit
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 if TYPE_CHECKING:
@@ -48,14 +48,8 @@ def assert_every_fetch_was_allowed_first(web: MockWeb, audit_dir: Path) -> None:
     assert fetched <= allowed
 
 
-def test_kill_9_then_a_second_run_repairs_and_verifies(mockweb: MockWeb, tmp_path: Path) -> None:
-    urls = serve_slow_site(mockweb)
-    prepared = prepare_crawl(
-        mockweb,
-        tmp_path / "run1",
-        urls,
-        {"POLITE_CRAWL_PURPOSES": ["research"], "CONCURRENT_REQUESTS": 4},
-    )
+def start_then_kill(prepared: Prepared, lines: int) -> None:
+    """Start the crawl, and kill -9 it once its log holds `lines` lines."""
     proc = subprocess.Popen(
         prepared.cmd,
         cwd=prepared.workdir,
@@ -66,11 +60,23 @@ def test_kill_9_then_a_second_run_repairs_and_verifies(mockweb: MockWeb, tmp_pat
     entries = prepared.audit_dir / "logs" / "_sites" / "entries.jsonl"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if entries.exists() and entries.read_bytes().count(b"\n") >= 12:
+        if entries.exists() and entries.read_bytes().count(b"\n") >= lines:
             break
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def test_kill_9_then_a_second_run_repairs_and_verifies(mockweb: MockWeb, tmp_path: Path) -> None:
+    urls = serve_slow_site(mockweb)
+    prepared = prepare_crawl(
+        mockweb,
+        tmp_path / "run1",
+        urls,
+        {"POLITE_CRAWL_PURPOSES": ["research"], "CONCURRENT_REQUESTS": 4},
+    )
+    start_then_kill(prepared, lines=12)
+    entries = prepared.audit_dir / "logs" / "_sites" / "entries.jsonl"
 
     assert_every_fetch_was_allowed_first(mockweb, prepared.audit_dir)
     assert len([h for h in mockweb.hits if h.path != "/robots.txt"]) < len(urls)  # mid-crawl
@@ -113,18 +119,7 @@ def test_a_log_left_unsigned_by_a_crash_is_signed_by_export(
         urls,
         {"POLITE_CRAWL_PURPOSES": ["research"], "CONCURRENT_REQUESTS": 2},
     )
-    proc = subprocess.Popen(
-        prepared.cmd,
-        cwd=prepared.workdir,
-        env=prepared.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    entries = prepared.audit_dir / "logs" / "_sites" / "entries.jsonl"
-    while not (entries.exists() and entries.read_bytes().count(b"\n") >= 6):
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    start_then_kill(prepared, lines=6)
 
     unsigned = verify(prepared.audit_dir)
     export = subprocess.run(

@@ -66,6 +66,23 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base / "crawl" / "audit"
 
 
+def export(audit_dir: Path, out: Path, platform: str = "reddit") -> None:
+    cmd = [
+        sys.executable,
+        "-m",
+        "polite_crawl.cli",
+        "audit",
+        "export",
+        "--platform",
+        platform,
+        "-o",
+        str(out),
+        str(audit_dir),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
 def verify(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "polite_crawl.cli", "audit", "verify", str(path), *extra]
     return subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -95,19 +112,7 @@ def test_an_untouched_export_verifies_and_holds_only_its_platform(
     audited: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "export"
-    cmd = [
-        sys.executable,
-        "-m",
-        "polite_crawl.cli",
-        "audit",
-        "export",
-        "--platform",
-        "reddit",
-        "-o",
-        str(out),
-        str(audited),
-    ]
-    assert subprocess.run(cmd, capture_output=True, text=True, check=False).returncode == 0
+    export(audited, out)
 
     proc = verify(out, "--key", str(audited / "public.key"))
 
@@ -290,19 +295,7 @@ def test_a_log_re_signed_with_another_key_fails_against_the_pinned_key(
 
 def test_a_tampered_export_file(audited: Path, tmp_path: Path) -> None:
     out = tmp_path / "export"
-    cmd = [
-        sys.executable,
-        "-m",
-        "polite_crawl.cli",
-        "audit",
-        "export",
-        "--platform",
-        "reddit",
-        "-o",
-        str(out),
-        str(audited),
-    ]
-    subprocess.run(cmd, capture_output=True, text=True, check=True)
+    export(audited, out)
     evidence = next((out / "evidence").iterdir())
     evidence.write_bytes(b"User-agent: *\nAllow: /\n")
 

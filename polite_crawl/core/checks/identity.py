@@ -10,21 +10,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from polite_crawl.core.checks import OfflineCheck
 from polite_crawl.core.decision import CheckResult, Outcome, Reason
 
 if TYPE_CHECKING:
     from polite_crawl.core.context import RequestContext
 
 
-class IdentityCheck:
+class IdentityCheck(OfflineCheck):
     name = "identity"
-    network = False
 
     def __init__(self, token: str) -> None:
         self.token = token.lower()
-
-    def pending(self, ctx: RequestContext) -> tuple[str, ...]:
-        return ()
 
     def evaluate(self, ctx: RequestContext) -> CheckResult:
         host = ctx.host_header

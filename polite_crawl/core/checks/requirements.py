@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from polite_crawl.core.checks import OfflineCheck
 from polite_crawl.core.decision import CheckResult, Outcome, Reason
 
 if TYPE_CHECKING:
@@ -21,15 +22,11 @@ def contact_in_user_agent(contact: str | None, user_agent: str) -> bool:
     return address.lower() in user_agent.lower()
 
 
-class RequirementsCheck:
+class RequirementsCheck(OfflineCheck):
     name = "requirements"
-    network = False
 
     def __init__(self, contact: str | None) -> None:
         self.contact = contact
-
-    def pending(self, ctx: RequestContext) -> tuple[str, ...]:
-        return ()
 
     def evaluate(self, ctx: RequestContext) -> CheckResult:
         loaded = ctx.platform

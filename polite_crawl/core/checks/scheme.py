@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from polite_crawl.core.checks import OfflineCheck
 from polite_crawl.core.decision import CheckResult, Outcome, Reason
 
 if TYPE_CHECKING:
@@ -14,14 +15,10 @@ WEB_SCHEMES = frozenset({"http", "https"})
 LOCAL_SCHEMES = frozenset({"data", "file"})
 
 
-class SchemeCheck:
+class SchemeCheck(OfflineCheck):
     """Fail closed on schemes we cannot check (ftp, s3, ...) rather than wave them through."""
 
     name = "scheme"
-    network = False
-
-    def pending(self, ctx: RequestContext) -> tuple[str, ...]:
-        return ()
 
     def evaluate(self, ctx: RequestContext) -> CheckResult:
         scheme = ctx.origin.scheme

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from polite_crawl.core.checks import OfflineCheck
 from polite_crawl.core.decision import CheckResult, Outcome, Reason
 from polite_crawl.policy.consent import find_grant
 from polite_crawl.policy.model import Stance
@@ -40,9 +41,8 @@ def clause_evidence(loaded: LoadedPolicy, purpose: Purpose | None, rule: Rule) -
     }
 
 
-class TosCheck:
+class TosCheck(OfflineCheck):
     name = "tos"
-    network = False
 
     def __init__(
         self,
@@ -53,9 +53,6 @@ class TosCheck:
         self.grants = tuple(grants)
         self.today = today
         self.consents_sha256 = consents_sha256
-
-    def pending(self, ctx: RequestContext) -> tuple[str, ...]:
-        return ()
 
     def evaluate(self, ctx: RequestContext) -> CheckResult:
         loaded = ctx.platform
