@@ -130,6 +130,9 @@ class DurableAudit:
             idle: Deferred[None] = Deferred()
             self._idle.append(idle)
             await maybe_deferred_to_future(idle)
+        if self.failure is not None:
+            self.store.abandon()
+            return
         try:
             self.store.close(end)
         except AuditError as exc:

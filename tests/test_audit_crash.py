@@ -32,8 +32,8 @@ def serve_slow_site(web: MockWeb, pages: int = 40) -> list[str]:
     return urls
 
 
-def verify(path: Path) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "polite_crawl.cli", "audit", "verify", str(path)]
+def verify(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "polite_crawl.cli", "audit", "verify", str(path), *extra]
     return subprocess.run(cmd, capture_output=True, text=True, check=False)
 
 
@@ -143,7 +143,8 @@ def test_a_log_left_unsigned_by_a_crash_is_signed_by_export(
     assert unsigned.returncode == 1
     assert "(the crawl did not close; the next crawl or an export signs" in unsigned.stderr
     assert export.returncode == 0, export.stderr
-    assert verify(tmp_path / "bundle").returncode == 0
+    pinned = verify(tmp_path / "bundle", "--key", str(prepared.audit_dir / "public.key"))
+    assert pinned.returncode == 0, pinned.stderr
     assert verify(prepared.audit_dir).returncode == 0
 
 
@@ -157,7 +158,13 @@ def test_a_disk_that_stops_taking_writes_stops_the_crawl(
     assert result.reason == "polite_crawl_audit_failure"
     assert "the audit log failed, closing the crawl" in result.log
     assert len([h for h in mockweb.hits if h.path != "/robots.txt"]) < len(urls)
-    assert_every_fetch_was_allowed_first(mockweb, tmp_path / "crawl0" / "audit")
+    audit = tmp_path / "crawl0" / "audit"
+    assert_every_fetch_was_allowed_first(mockweb, audit)
+    # Nothing was written or signed after the failure: the next crawl opens the log, mends a
+    # torn tail if the failed write left one, and the whole log verifies.
+    crawl(urls[:1], {"POLITE_CRAWL_AUDIT_DIR": str(audit)})
+    after = verify(audit)
+    assert after.returncode == 0, after.stderr
 
 
 def test_an_audit_dir_in_use_by_another_crawl_refuses_to_start(

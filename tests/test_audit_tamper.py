@@ -115,8 +115,14 @@ def test_an_untouched_export_verifies_and_holds_only_its_platform(
     export(audited, out)
 
     proc = verify(out, "--key", str(audited / "public.key"))
+    unpinned = verify(out)
+    fingerprint = (audited / "public.key").read_text().split("fingerprint ")[1].strip()
+    by_fingerprint = verify(out, "--fingerprint", fingerprint)
 
     assert proc.returncode == 0, proc.stderr
+    assert by_fingerprint.returncode == 0, by_fingerprint.stderr
+    assert unpinned.returncode == 2
+    assert "give --key FILE or --fingerprint" in unpinned.stderr
     text = (out / "entries.jsonl").read_text()
     assert "blog.test" not in text
     assert "x.com" not in text
@@ -230,10 +236,7 @@ def test_a_torn_tail_is_told_from_tampering(copy: Path) -> None:
     proc = verify(copy)
 
     assert proc.returncode == 1
-    assert (
-        "torn tail: the last line is incomplete, as a crash while writing leaves it "
-        "(not tampering)" in proc.stderr
-    )
+    assert "torn tail: the last line is incomplete (no newline)" in proc.stderr
 
 
 def test_two_platforms_logs_swapped(copy: Path) -> None:
@@ -299,7 +302,7 @@ def test_a_tampered_export_file(audited: Path, tmp_path: Path) -> None:
     evidence = next((out / "evidence").iterdir())
     evidence.write_bytes(b"User-agent: *\nAllow: /\n")
 
-    proc = verify(out)
+    proc = verify(out, "--key", str(audited / "public.key"))
 
     assert proc.returncode == 1
     assert "does not match the sha256 in the manifest" in proc.stderr
@@ -387,3 +390,107 @@ def test_the_report_of_a_tampered_log_says_so(copy: Path, tmp_path: Path) -> Non
 
     assert made.returncode == 1
     assert 'class="bad">NOT VERIFIED</span>' in out.read_text()
+
+
+def test_a_newline_turned_into_a_carriage_return(copy: Path) -> None:
+    path = copy / "logs" / "reddit" / "entries.jsonl"
+    data = path.read_bytes()
+    cut = data.index(b"\n", data.index(b'"decision":"allow"'))
+    path.write_bytes(data[:cut] + b"\r" + data[cut + 1 :])
+
+    proc = verify(copy)
+
+    assert proc.returncode == 1
+    assert "holds a carriage return" in proc.stderr
+
+
+@pytest.mark.parametrize("remove", ["entries", "both-emptied"])
+def test_a_deleted_or_emptied_log(copy: Path, remove: str) -> None:
+    log = copy / "logs" / "reddit"
+    if remove == "entries":
+        (log / "entries.jsonl").unlink()
+    else:
+        (log / "entries.jsonl").write_bytes(b"")
+        (log / "checkpoints.log").unlink()
+
+    proc = verify(copy)
+
+    assert proc.returncode == 1
+    assert "reddit/entries.jsonl" in proc.stderr
+
+
+def test_changed_robots_evidence(copy: Path) -> None:
+    evidence = next((copy / "evidence").iterdir())
+    evidence.write_bytes(b"User-agent: *\nAllow: /\n")
+
+    proc = verify(copy)
+
+    assert proc.returncode == 1
+    assert "the robots.txt bytes do not match their sha256" in proc.stderr
+
+
+def test_a_bundle_with_an_unlisted_or_escaping_file(audited: Path, tmp_path: Path) -> None:
+    out = tmp_path / "export"
+    export(audited, out)
+    (out / "extra.txt").write_text("not in the manifest")
+    unlisted = verify(out, "--key", str(audited / "public.key"))
+    (out / "extra.txt").unlink()
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"]["../escape"] = "0" * 64
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    escaping = verify(out, "--key", str(audited / "public.key"))
+
+    assert unlisted.returncode == 1
+    assert "not listed: extra.txt" in unlisted.stderr
+    assert escaping.returncode == 1
+    assert "missing: ../escape" in escaping.stderr
+
+
+def test_export_never_creates_a_signing_key(copy: Path, tmp_path: Path) -> None:
+    (copy / "signing.key").unlink()
+    before = (copy / "public.key").read_text()
+    cmd = [
+        sys.executable,
+        "-m",
+        "polite_crawl.cli",
+        "audit",
+        "export",
+        "--platform",
+        "reddit",
+        "-o",
+        str(tmp_path / "out"),
+        str(copy),
+    ]
+
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+
+    assert (copy / "public.key").read_text() == before
+    assert not (copy / "signing.key").exists()
+    assert proc.returncode == 2
+    assert "no signing key" in proc.stderr
+
+
+def test_a_wrong_field_type_is_reported_not_crashed_on(copy: Path) -> None:
+    path = copy / "logs" / "reddit" / "entries.jsonl"
+    index = _index(path, '"type":"preflight"')
+    record = json.loads(lines(path)[index])
+    _rewrite(path, index, {"evidence": {**record["evidence"], "fetched_at": "soon"}}, chain=True)
+
+    proc = verify(copy)
+
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert f"entries.jsonl:{index + 1}: a field has the wrong type" in proc.stderr
+
+
+def test_redaction_of_fragments_path_parameters_and_signed_urls() -> None:
+    from polite_crawl.audit.redact import redact_url
+
+    assert redact_url("https://x.test/a#access_token=abc") == "https://x.test/a"
+    assert (
+        redact_url("https://x.test/a;jsessionid=XYZ/b") == "https://x.test/a;jsessionid=REDACTED/b"
+    )
+    assert redact_url("https://s.test/o?X-Amz-Signature=abc&x=1") == (
+        "https://s.test/o?X-Amz-Signature=REDACTED&x=1"
+    )
+    assert redact_url("https://u:p@x.test/?q=1") == "https://x.test/?q=1"

@@ -47,7 +47,12 @@ def log_dirs(path: Path) -> dict[str, Path]:
             str(path),
             f"neither an audit directory (no logs/) nor an export bundle (no {MANIFEST})",
         )
-    return {d.name: d for d in sorted(logs.iterdir()) if (d / ENTRIES).exists()}
+    # Either file makes a directory a log: deleting one of them must not hide the other.
+    return {
+        d.name: d
+        for d in sorted(logs.iterdir())
+        if d.is_dir() and ((d / ENTRIES).exists() or (d / CHECKPOINTS).exists())
+    }
 
 
 def read_manifest(bundle: Path) -> dict[str, Any]:
@@ -66,20 +71,51 @@ def check_manifest(bundle: Path) -> None:
     files = manifest.get("files")
     if not isinstance(files, dict):
         raise Invalid(str(bundle / MANIFEST), "no file list")
+    present = {
+        p.relative_to(bundle).as_posix()
+        for p in bundle.rglob("*")
+        if (p.is_file() or p.is_symlink()) and p.name != MANIFEST
+    }
+    if present != set(files):
+        extra, missing = sorted(present - set(files)), sorted(set(files) - present)
+        raise Invalid(
+            str(bundle / MANIFEST),
+            f"the bundle's files differ from the manifest "
+            f"(not listed: {', '.join(extra) or '-'}; missing: {', '.join(missing) or '-'})",
+        )
     for name, digest in sorted(files.items()):
         path = bundle / name
+        if name.startswith("/") or ".." in name.split("/") or path.is_symlink():
+            raise Invalid(str(path), "a manifest entry outside the bundle or a link")
         if not path.is_file():
             raise Invalid(str(path), "listed in the manifest but missing")
         if sha256_file(path) != digest:
             raise Invalid(str(path), "does not match the sha256 in the manifest")
 
 
-def public_key(path: Path, pinned: Path | None) -> bytes:
+def public_key(path: Path, pinned: Path | None, fingerprint: str | None = None) -> bytes:
+    """The key checkpoints must be signed with. A bundle's own public.key proves nothing (a
+    forger re-signs and replaces it), so a bundle needs the key or its fingerprint from the
+    operator, obtained separately."""
+    if pinned is None and fingerprint is None and is_bundle(path):
+        raise Invalid(
+            str(path / keys.PUBLIC_FILE),
+            "an export is verified against the "
+            "operator's key obtained separately: give --key FILE or --fingerprint "
+            "sha256:HEX (the bundle's own public.key could have been replaced)",
+        )
     source = pinned or path / keys.PUBLIC_FILE
     try:
-        return keys.read_public(source)
+        public = keys.read_public(source)
     except keys.SigningKeyError as exc:
         raise Invalid(str(source), str(exc)) from None
+    if fingerprint is not None and keys.fingerprint(public) != fingerprint.removeprefix("sha256:"):
+        raise Invalid(
+            str(source),
+            f"the key's fingerprint is sha256:{keys.fingerprint(public)}, "
+            f"not {fingerprint}: not the operator's key",
+        )
+    return public
 
 
 README = """# Audit export: {platform}
@@ -103,8 +139,11 @@ fetched there, and every response it received, in order. It was produced by poli
 
 ```sh
 pip install polite-crawl
-polite-crawl audit verify . --key public.key
+polite-crawl audit verify . --fingerprint sha256:<the fingerprint the operator gave you>
 ```
+
+Get the fingerprint (or the public key file) from the operator through another channel: the
+`public.key` in this folder could have been replaced together with the log.
 
 Exit status 0 means every line, the chain, every checkpoint signature, the Merkle roots and
 the rules (nothing fetched after a refusal; every robots.txt cited was fetched and at most
@@ -129,7 +168,7 @@ def export(
     shutil.copyfile(audit_dir / keys.PUBLIC_FILE, out / keys.PUBLIC_FILE)
     origin, records, robots, policies = _cited(out / ENTRIES)
     for digest in sorted(robots):
-        _copy_cited(audit_dir / "evidence" / digest, out / "evidence" / digest)
+        _copy_cited(audit_dir / "evidence" / digest, out / "evidence" / digest, digest)
     for digest in sorted(policies):
         if digest in policy_files:
             _copy_cited(policy_files[digest], out / "policies" / f"{digest}.toml", digest)
@@ -159,7 +198,7 @@ def export(
 
 def _copy_cited(source: Path, target: Path, digest: str | None = None) -> None:
     if not source.is_file() or (digest is not None and sha256_file(source) != digest):
-        return  # evidence that is gone or changed is not exported; the verifier says so
+        return  # evidence that is gone or changed is not exported; verify names it missing
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
 

@@ -28,9 +28,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     asub = audit.add_subparsers(dest="audit_command", required=True)
     verify = asub.add_parser("verify", help="check an audit directory or an export bundle")
     verify.add_argument("path", type=Path)
-    verify.add_argument(
-        "--key", type=Path, help="pin this public.key instead of the one beside the logs"
-    )
+    _pin_options(verify)
     export = asub.add_parser("export", help="write one platform's verifiable bundle")
     export.add_argument("path", type=Path)
     export.add_argument("--platform", required=True)
@@ -41,20 +39,27 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     report.add_argument("path", type=Path)
     report.add_argument("--platform", required=True)
     report.add_argument("-o", "--output", type=Path, required=True)
-    report.add_argument("--key", type=Path, help="pin this public.key")
+    _pin_options(report)
+
+
+def _pin_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--key", type=Path, help="the operator's public.key, obtained separately")
+    parser.add_argument("--fingerprint", help="the operator's key fingerprint, sha256:HEX")
 
 
 def run(args: argparse.Namespace, policy_dirs: list[Path]) -> int:
     if args.audit_command == "verify":
-        return verify(args.path, args.key)
+        return verify(args.path, args.key, args.fingerprint)
     if args.audit_command == "export":
         return export(args.path, args.platform, args.output, policy_dirs)
     if args.audit_command == "report":
-        return report(args.path, args.platform, args.output, args.key)
+        return report(args.path, args.platform, args.output, args.key, args.fingerprint)
     return stats(args.path)
 
 
-def report(path: Path, platform: str, out: Path, pinned: Path | None) -> int:
+def report(
+    path: Path, platform: str, out: Path, pinned: Path | None, fingerprint: str | None
+) -> int:
     from polite_crawl.audit.report import write_report
 
     try:
@@ -73,7 +78,12 @@ def report(path: Path, platform: str, out: Path, pinned: Path | None) -> int:
     try:
         if bundle.is_bundle(path):
             bundle.check_manifest(path)
-        result = verify_log(dirs[name], name, bundle.public_key(path, pinned))
+        result = verify_log(
+            dirs[name],
+            name,
+            bundle.public_key(path, pinned, fingerprint),
+            evidence=_evidence_dir(path),
+        )
         verification = (True, result.summary())
     except Invalid as exc:
         verification = (False, str(exc))
@@ -96,17 +106,30 @@ def _policy_id(platform: str) -> str:
     return found.id if found else platform
 
 
-def verify(path: Path, pinned: Path | None) -> int:
+def _evidence_dir(path: Path) -> Path:
+    return path / "evidence"
+
+
+def verify(path: Path, pinned: Path | None, fingerprint: str | None = None) -> int:
     if not path.exists():
         print(f"polite-crawl audit verify: {path}: no such file or directory", file=sys.stderr)
+        return EXIT_USAGE
+    if bundle.is_bundle(path) and pinned is None and fingerprint is None:
+        print(
+            "polite-crawl audit verify: an export is verified against the operator's key "
+            "obtained separately: give --key FILE or --fingerprint sha256:HEX (the bundle's "
+            "own public.key could have been replaced)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     try:
         dirs = bundle.log_dirs(path)
         if bundle.is_bundle(path):
             bundle.check_manifest(path)
-        public = bundle.public_key(path, pinned)
+        public = bundle.public_key(path, pinned, fingerprint)
         reports = [
-            verify_log(d, name, public, progress=sys.stderr.isatty()) for name, d in dirs.items()
+            verify_log(d, name, public, progress=sys.stderr.isatty(), evidence=_evidence_dir(path))
+            for name, d in dirs.items()
         ]
     except Invalid as exc:
         print(f"INVALID {exc.where}: {exc.problem}", file=sys.stderr)
@@ -154,14 +177,15 @@ def export(path: Path, platform: str, out: Path, policy_dirs: list[Path]) -> int
 
 def seal(path: Path, platform: str) -> None:
     """Sign what a crashed crawl left unsigned (and repair a torn tail) before exporting."""
+    from polite_crawl.audit.keys import SigningKeyError
     from polite_crawl.audit.logfile import AuditError
     from polite_crawl.audit.store import AuditStore
 
     if not (path / "logs" / platform / ENTRIES).exists():
         return  # bundle.export says what is missing
     try:
-        AuditStore(path, contact=None).seal(platform)
-    except AuditError as exc:
+        AuditStore(path, contact=None, create_key=False).seal(platform)
+    except (AuditError, SigningKeyError) as exc:
         raise Invalid(str(path / "logs" / platform), str(exc)) from None
 
 

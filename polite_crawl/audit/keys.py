@@ -28,8 +28,12 @@ def fingerprint(public: bytes) -> str:
     return hashlib.sha256(public).hexdigest()
 
 
-def load_or_create(directory: Path) -> Ed25519PrivateKey:
+def load_or_create(directory: Path, *, create: bool = True) -> Ed25519PrivateKey:
     path = directory / KEY_FILE
+    if not path.exists() and not create:
+        raise SigningKeyError(
+            f"{path}: no signing key (export signs with the crawl's own key; it is never replaced)"
+        )
     if path.exists():
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), password=None)

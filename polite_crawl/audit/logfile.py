@@ -7,6 +7,7 @@ A write is not durable until `sync()` (fdatasync) returns; the Scrapy shell batc
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import hashlib
 import json
@@ -68,6 +69,7 @@ class LogFile:
         self.frontier = Frontier()
         self.prev = GENESIS
         self.dirty = False
+        self.failed = False  # a write failed: nothing more is written or signed
         self.repaired: dict[str, Any] | None = None
         self._replay()
         self.signed_size = self._last_signed_size()
@@ -81,9 +83,9 @@ class LogFile:
             data = fh.read()
         end = data.rfind(b"\n") + 1
         if end < len(data):
-            self._repair(data, end)
-            data = data[:end]
-        for number, line in enumerate(data.splitlines(), start=1):
+            data = self._mend_tail(data, end)
+        signed = self._last_signed()
+        for number, line in enumerate(data.split(b"\n")[:-1], start=1):
             try:
                 record, digest = decode(line)
             except RecordError as exc:
@@ -98,6 +100,33 @@ class LogFile:
                 raise AuditError(0, f"{self.path}:{number}: out of sequence; refusing to append")
             self.frontier.append(line)
             self.prev = digest
+            at_signed = signed is not None and self.frontier.size == signed[0]
+            if at_signed and signed is not None and self.frontier.root() != signed[1]:
+                raise AuditError(
+                    0,
+                    f"{self.path}: the first {signed[0]} records do not match "
+                    "the last signed checkpoint; refusing to append",
+                )
+        if signed is not None and self.frontier.size < signed[0]:
+            raise AuditError(
+                0,
+                f"{self.path}: shorter than its last signed checkpoint "
+                f"({self.frontier.size} < {signed[0]} records): restored from an "
+                "older copy or cut; refusing to append",
+            )
+
+    def _last_signed(self) -> tuple[int, bytes] | None:
+        """(size, root) of the last checkpoint, read without checking its signature: only to
+        refuse to build on a log that no longer matches what was signed."""
+        path = self.directory / CHECKPOINTS
+        try:
+            last = path.read_text(encoding="utf-8").strip().rsplit("\n", 1)[-1]
+            if not last:
+                return None
+            text = json.loads(last)["note"].split("\n")
+            return int(text[1]), base64.b64decode(text[2])
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            return None
 
     def _last_signed_size(self) -> int:
         path = self.directory / CHECKPOINTS
@@ -107,9 +136,21 @@ class LogFile:
         except (OSError, ValueError, KeyError, TypeError):
             return 0
 
+    def _mend_tail(self, data: bytes, end: int) -> bytes:
+        # A crash can leave the last line unfinished. If it is a whole record that lost only its
+        # newline, the newline is added; anything else is cut off, and the cut is recorded
+        # (size and sha256 of the bytes) once the log is open.
+        tail = data[end:]
+        try:
+            decode(tail)
+        except RecordError:
+            self._repair(data, end)
+            return data[:end]
+        os.write(self._fd, b"\n")
+        os.fsync(self._fd)
+        return data + b"\n"
+
     def _repair(self, data: bytes, end: int) -> None:
-        # A crash can leave the last line half-written. That is never a whole record, so it is
-        # cut off; the cut is recorded (size and sha256 of the bytes) once the log is open.
         torn = data[end:]
         os.ftruncate(self._fd, end)
         os.fsync(self._fd)
@@ -127,6 +168,7 @@ class LogFile:
             while written < len(line):
                 written += os.write(self._fd, line[written:])
         except OSError as exc:
+            self.failed = True
             raise AuditError(exc.errno, f"cannot write {self.path}: {exc.strerror}") from None
         self.frontier.append(line[:-1])
         self.prev = digest
@@ -147,6 +189,7 @@ class LogFile:
         try:
             os.fdatasync(self._fd)
         except OSError as exc:
+            self.failed = True
             # Never retry: after a failed fsync Linux may report later ones as clean.
             raise AuditError(exc.errno, f"cannot sync {self.path}: {exc.strerror}") from None
         self.dirty = False
@@ -165,7 +208,18 @@ class LogFile:
         except OSError as exc:
             raise AuditError(exc.errno, f"cannot write {path}: {exc.strerror}") from None
 
+    def abandon(self) -> None:
+        """Close without syncing or writing: after a failure, a retried fsync may report data
+        as safe that is not, and anything signed now could not be trusted."""
+        self.failed = True
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
     def close(self) -> None:
+        if self.failed:
+            self.abandon()
+            return
         if self._fd >= 0:
             try:
                 self.sync()

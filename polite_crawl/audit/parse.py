@@ -43,13 +43,23 @@ class Fields(NamedTuple):
     fetched_at: float | None  # preflight only
 
 
+def _broken(message: str) -> Fields:
+    return Fields(
+        None, None, message, None, None, None, None, None, None, False, None, None, None, None
+    )
+
+
 def _fields(line: bytes) -> Fields:
     try:
         record, digest = decode(line)
+        return _extract(line, record, digest)
     except RecordError as exc:
-        return Fields(
-            None, None, str(exc), None, None, None, None, None, None, False, None, None, None, None
-        )
+        return _broken(str(exc))
+    except (TypeError, ValueError, AttributeError) as exc:
+        return _broken(f"a field has the wrong type ({exc})")
+
+
+def _extract(line: bytes, record: dict[str, Any], digest: str) -> Fields:
     kind = record.get("type")
     ts = url = decision = robots_url = robots_sha = fetched_at = None
     lets_go = False
@@ -96,7 +106,10 @@ def parse_range(path: str, start: int, end: int) -> list[tuple[Any, ...]]:
         fh.seek(start)
         data = fh.read(end - start)
     # Plain tuples: they cross the process boundary several times faster than objects.
-    return [tuple(_fields(line)) for line in data.splitlines()]
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # the newline that ends the last line
+    return [tuple(_fields(line)) for line in lines]
 
 
 def _ranges(path: Path, size: int) -> list[tuple[int, int]]:

@@ -38,6 +38,9 @@ _HEX = frozenset(b"0123456789abcdef")
 
 def decode(line: bytes) -> tuple[dict[str, Any], str]:
     """Parse one line (without its newline) and check its own hash; return record and hash."""
+    if b"\r" in line:
+        # Canonical JSON never holds a raw CR; readers that split on it would see other lines.
+        raise RecordError("the line holds a carriage return (not written by polite_crawl)")
     tail = line[-_TAIL_LEN:]
     if (
         len(tail) != _TAIL_LEN

@@ -1,8 +1,10 @@
-"""Credentials never reach the log: userinfo is dropped from every URL, and the values of
-sensitive query parameters (POLITE_CRAWL_AUDIT_REDACT_PARAMS) are replaced by REDACTED."""
+"""Credentials never reach the log: userinfo and fragments are dropped from every URL, and the
+values of sensitive query and path parameters (POLITE_CRAWL_AUDIT_REDACT_PARAMS, e.g. `token=`,
+`;jsessionid=`, `X-Amz-Signature=`) are replaced by REDACTED."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 DEFAULT_REDACT_PARAMS = (
@@ -10,9 +12,12 @@ DEFAULT_REDACT_PARAMS = (
     "api_key",
     "apikey",
     "auth",
+    "code",
+    "jsessionid",
     "key",
     "password",
     "passwd",
+    "phpsessid",
     "secret",
     "session",
     "sessionid",
@@ -20,11 +25,17 @@ DEFAULT_REDACT_PARAMS = (
     "sig",
     "signature",
     "token",
+    "x-amz-credential",
+    "x-amz-security-token",
+    "x-amz-signature",
+    "x-goog-credential",
+    "x-goog-signature",
 )
+_PATH_PARAM = re.compile(r";([^;/=?#]+)=([^;/?#]*)")
 
 
 def redact_url(url: str, params: frozenset[str] = frozenset(DEFAULT_REDACT_PARAMS)) -> str:
-    if "@" not in url and ("?" not in url or not params):
+    if "@" not in url and "#" not in url and "?" not in url and ";" not in url:
         return url  # the common case: nothing that could hold a credential
     parts = urlsplit(url)
     netloc = parts.netloc.rsplit("@", 1)[1] if "@" in parts.netloc else parts.netloc
@@ -33,6 +44,8 @@ def redact_url(url: str, params: frozenset[str] = frozenset(DEFAULT_REDACT_PARAM
         pairs = parse_qsl(query, keep_blank_values=True)
         if any(k.lower() in params for k, _ in pairs):
             query = urlencode([(k, "REDACTED" if k.lower() in params else v) for k, v in pairs])
-    if netloc == parts.netloc and query == parts.query:
-        return url
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    path = _PATH_PARAM.sub(
+        lambda m: f";{m.group(1)}=REDACTED" if m.group(1).lower() in params else m.group(0),
+        parts.path,
+    )
+    return urlunsplit((parts.scheme, netloc, path, query, ""))

@@ -123,14 +123,16 @@ def _chart(per_hour: dict[str, Counter[str]]) -> str:
         ha, hr = height * allowed / top, height * refused / top
         parts.append(
             f'<rect x="{x}" y="{height - ha - hr:.1f}" width="{bar}" '
-            f'height="{hr:.1f}" fill="#c33"><title>{day}: {refused} refused</title>'
+            f'height="{hr:.1f}" fill="#c33"><title>{html.escape(day)}: {refused} refused</title>'
             "</rect>"
         )
         parts.append(
             f'<rect x="{x}" y="{height - ha:.1f}" width="{bar}" height="{ha:.1f}" '
-            f'fill="#3a3"><title>{day}: {allowed} allowed</title></rect>'
+            f'fill="#3a3"><title>{html.escape(day)}: {allowed} allowed</title></rect>'
         )
-        parts.append(f'<text x="{x}" y="{height + 20}" font-size="10">{day[5:]}</text>')
+        parts.append(
+            f'<text x="{x}" y="{height + 20}" font-size="10">{html.escape(day[5:])}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -180,7 +182,8 @@ def render(platform: str, s: Summary, verification: tuple[bool, str]) -> str:
 <table><tr><th>run started</th><th>User-Agent</th><th>contact</th><th>purposes</th>
 <th>mode</th></tr>{runs}</table>
 <h2>How much</h2>
-<p>Decisions: {e(totals)}. Responses received: {s.fetched} ({s.fetched_bytes:,} bytes).</p>
+<p>Decisions: {e(totals)}. Responses received: {s.fetched} ({s.fetched_bytes:,} bytes).
+{f"<b>{s.unreadable} unreadable lines.</b>" if s.unreadable else ""}</p>
 <h2>What was refused, and why</h2>
 <table><tr><th>reason</th><th class=num>requests</th><th>examples</th></tr>{reasons}</table>
 <h2>Over time</h2>

@@ -51,6 +51,7 @@ class AuditStore:
         checkpoint_seconds: float = 60.0,
         redact_params: frozenset[str] = frozenset(DEFAULT_REDACT_PARAMS),
         clock: Callable[[], float] = time.time,
+        create_key: bool = True,
     ) -> None:
         self.directory = directory
         self.redact_params = frozenset(p.lower() for p in redact_params)
@@ -58,7 +59,7 @@ class AuditStore:
         try:
             (directory / "logs").mkdir(parents=True, exist_ok=True)
             (directory / "evidence").mkdir(exist_ok=True)
-            self.key: Ed25519PrivateKey = keys.load_or_create(directory)
+            self.key: Ed25519PrivateKey = keys.load_or_create(directory, create=create_key)
         except OSError as exc:
             raise AuditError(exc.errno, f"cannot prepare {directory}: {exc.strerror}") from None
         self.public = self.key.public_key().public_bytes_raw()
@@ -109,6 +110,15 @@ class AuditStore:
         for field in ("url", "via"):
             if isinstance(record.get(field), str):
                 record = {**record, field: redact_url(record[field], self.redact_params)}
+        evidence = record.get("evidence")
+        if isinstance(evidence, dict) and ("robots_url" in evidence or "final_url" in evidence):
+            evidence = {
+                k: redact_url(v, self.redact_params)
+                if k in ("robots_url", "final_url") and isinstance(v, str)
+                else v
+                for k, v in evidence.items()
+            }
+            record = {**record, "evidence": evidence}
         self._append(log, record)
         return log
 
@@ -150,6 +160,12 @@ class AuditStore:
         cp = note.Checkpoint(log.origin, log.size, log.frontier.root())
         log.add_checkpoint(note.sign(cp, log.origin, self.key))
         self._last_checkpoint[name] = (log.size, self.clock())
+
+    def abandon(self) -> None:
+        """After a write or sync failure: close every log, write and sign nothing more. The
+        next crawl repairs a torn tail and signs what is on disk."""
+        for log in self.logs.values():
+            log.abandon()
 
     def close(self, end: dict[str, Any]) -> None:
         errors: list[str] = []

@@ -9,6 +9,7 @@ recorded, and at most 24 hours old). The first problem found is reported as file
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from dataclasses import dataclass, field
@@ -80,6 +81,11 @@ class _Semantics:
                         f"{key[1][:16]}...) that no preflight recorded",
                     )
                 age = (f.ts or 0.0) - self.robots[key]
+                if age < -60:
+                    raise Invalid(
+                        f"{self.where}:{number}",
+                        "the decision is older than the robots.txt fetch it cites",
+                    )
                 if age > MAX_ROBOTS_AGE + 60:
                     raise Invalid(
                         f"{self.where}:{number}",
@@ -105,8 +111,16 @@ class _Semantics:
                 )
 
 
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
 def verify_log(
-    directory: Path, platform: str, public: bytes, *, progress: bool = False
+    directory: Path,
+    platform: str,
+    public: bytes,
+    *,
+    progress: bool = False,
+    evidence: Path | None = None,
 ) -> LogReport:
     report = LogReport(platform)
     entries = directory / ENTRIES
@@ -115,13 +129,18 @@ def verify_log(
         torn = size > 0 and _last_byte(entries, size) != b"\n"
     except OSError as exc:
         raise Invalid(str(entries), f"cannot read ({exc.strerror or exc})") from None
+    if size == 0:
+        raise Invalid(
+            str(entries),
+            "empty: a log is created with its first record, so an empty one was emptied",
+        )
     if torn:
         with open(entries, "rb") as fh:
             last_line = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
         raise Invalid(
             f"{entries}:{last_line + 1}",
-            "torn tail: the last line is incomplete, as "
-            "a crash while writing leaves it (not tampering); the next crawl repairs it",
+            "torn tail: the last line is incomplete (no newline), as a crash while "
+            "writing leaves it (or an edit); the next crawl mends it and records the cut",
         )
     # Roots are needed only at the sizes checkpoints sign: computing one per record would cost
     # O(log n) hashes each.
@@ -172,7 +191,21 @@ def verify_log(
         print(file=sys.stderr)
     report.records = frontier.size
     _check_checkpoints(directory / CHECKPOINTS, report, roots, public)
+    if evidence is not None:
+        _check_evidence(evidence, {sha for _, sha in semantics.robots})
     return report
+
+
+def _check_evidence(directory: Path, digests: set[str]) -> None:
+    """The robots.txt bytes the decisions rest on are kept by sha256: present and unchanged."""
+    for digest in sorted(digests - {EMPTY_SHA256}):
+        path = directory / digest
+        try:
+            data = path.read_bytes()
+        except OSError:
+            raise Invalid(str(path), "the robots.txt a preflight recorded is missing") from None
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise Invalid(str(path), "the robots.txt bytes do not match their sha256 (changed)")
 
 
 def _last_byte(path: Path, size: int) -> bytes:

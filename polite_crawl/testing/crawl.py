@@ -61,7 +61,7 @@ def read_audit(audit_dir: Path) -> list[dict[str, Any]]:
     for entries in sorted(audit_dir.glob("logs/*/entries.jsonl")):
         data = entries.read_bytes()
         complete = data[: data.rfind(b"\n") + 1]  # a torn last line is not a record
-        out += [json.loads(line) for line in complete.splitlines() if line]
+        out += [json.loads(line) for line in complete.split(b"\n") if line]
     return out
 
 
