@@ -1,0 +1,34 @@
+"""What each opt-out signal forbids, by declared purpose and by what is fetched.
+
+A signal that does not concern a declared purpose does not block it: a search-indexing crawl
+still fetches images on a `noimageai` page. (Contract table: docs/signals.md.)
+"""
+
+from __future__ import annotations
+
+from polite_crawl.core.context import Kind, Purpose
+
+_AI_USES = frozenset({Purpose.AI_TRAINING, Purpose.AI_INPUT, Purpose.FACIAL_RECOGNITION})
+_ALL_KINDS = frozenset(Kind)
+_IMAGES = frozenset({Kind.IMAGE})
+
+# directive -> (purposes it forbids, kinds of content it concerns)
+ROBOTS_TAG: dict[str, tuple[frozenset[Purpose], frozenset[Kind]]] = {
+    "noai": (_AI_USES, _ALL_KINDS),
+    "noimageai": (_AI_USES, _IMAGES),
+    "noindex": (frozenset({Purpose.SEARCH_INDEXING}), _ALL_KINDS),
+    "noimageindex": (frozenset({Purpose.SEARCH_INDEXING}), _IMAGES),
+}
+
+
+def forbidden(
+    directives: frozenset[str], purposes: frozenset[Purpose], kind: Kind
+) -> list[tuple[str, Purpose]]:
+    """(directive, purpose) pairs by which the directives forbid this content for a purpose."""
+    out: list[tuple[str, Purpose]] = []
+    for directive in sorted(directives):
+        rule = ROBOTS_TAG.get(directive)
+        if rule is None or kind not in rule[1]:
+            continue
+        out += [(directive, p) for p in sorted(purposes & rule[0], key=lambda p: p.value)]
+    return out
