@@ -12,6 +12,7 @@ from polite_crawl.core.checks.identity import IdentityCheck
 from polite_crawl.core.checks.requirements import RequirementsCheck
 from polite_crawl.core.checks.robots import RobotsCheck
 from polite_crawl.core.checks.scheme import WEB_SCHEMES, SchemeCheck
+from polite_crawl.core.checks.signals import SignalsCheck
 from polite_crawl.core.checks.tos import TosCheck
 from polite_crawl.core.context import Kind, RequestContext
 from polite_crawl.core.decision import Reason
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from polite_crawl.core.decision import Decision
     from polite_crawl.core.gate import Pending
     from polite_crawl.settings import Config
+    from polite_crawl.signals.memory import Inherited
 
 
 @dataclass
@@ -44,7 +46,12 @@ class Gatekeeper:
         kind: Kind = Kind.PAGE,
         user_agent: str | None = None,
         host_header: str | None = None,
+        inherited: Inherited | None = None,
     ) -> RequestContext:
+        """inherited: what the page that linked this URL said (its signals, and that the URL
+        is one of its images)."""
+        if inherited is not None:
+            kind = inherited.kind
         return RequestContext.build(
             url,
             self.config.purposes,
@@ -54,6 +61,8 @@ class Gatekeeper:
             resolve=self.resolver.resolve,
             user_agent=user_agent or self.config.user_agent,
             host_header=host_header,
+            signals=inherited.directives if inherited else frozenset(),
+            signals_from=inherited.page if inherited else None,
         )
 
     def hop_refusal(self, url: str) -> str | None:
@@ -92,6 +101,7 @@ def build(
             TosCheck(config.grants, today, config.consents_sha256),
             IdentityCheck(config.token),
             RequirementsCheck(settings.contact),
+            SignalsCheck(),
             RobotsCheck(store, max_crawl_delay=settings.robots_max_crawl_delay),
         ]
     )

@@ -24,6 +24,7 @@ from polite_crawl.counts import DecisionCounts
 from polite_crawl.exceptions import PolicyViolation
 from polite_crawl.preflight import RobotsFetcher
 from polite_crawl.settings import SettingsError, load, setting_name, stale_policies
+from polite_crawl.signals.memory import SignalMemory
 from polite_crawl.spidermw import VIA_META, PoliteSpiderMiddleware
 from polite_crawl.throttle import apply_crawl_delay
 
@@ -70,6 +71,7 @@ class PoliteDownloaderMiddleware:
             hop_refusal=self.keeper.hop_refusal,
         )
         self.counts = DecisionCounts()
+        self.memory = SignalMemory()  # what pages said about the URLs they link
         self._warned_bypass: set[str] = set()
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -172,6 +174,7 @@ class PoliteDownloaderMiddleware:
             via=request.meta.get(VIA_META),
             user_agent=self._user_agent(request),
             host_header=_header(request, b"Host"),
+            inherited=self.memory.lookup(request.url),
         )
         if self.robots.refetch_in_flight(ctx.origin, request.url):
             # Another component re-issued our robots.txt request: waiting for our own

@@ -79,6 +79,8 @@ class RequestContext:
     platform: LoadedPolicy | None = None  # the policy that governs the host, if any
     user_agent: str | None = None  # the User-Agent header that will be sent
     host_header: str | None = None  # a Host header set on the request, if any
+    signals: frozenset[str] = frozenset()  # opt-out directives inherited from a page
+    signals_from: str | None = None  # that page
 
     @classmethod
     def build(
@@ -92,6 +94,8 @@ class RequestContext:
         resolve: Callable[[str], LoadedPolicy | None] | None = None,
         user_agent: str | None = None,
         host_header: str | None = None,
+        signals: frozenset[str] = frozenset(),
+        signals_from: str | None = None,
     ) -> RequestContext:
         parts = urlsplit(url)
         path = parts.path or "/"
@@ -110,4 +114,6 @@ class RequestContext:
             platform,
             user_agent,
             host_header,
+            signals,
+            signals_from,
         )

@@ -1,0 +1,49 @@
+"""Opt-out signals a request inherited from the page that linked it (meta robots, X-Robots-Tag),
+judged before anything is fetched. Offline: the page was already fetched and read."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from polite_crawl.core.checks import OfflineCheck
+from polite_crawl.core.decision import CheckResult, Outcome, Reason
+from polite_crawl.signals.mapping import forbidden
+
+if TYPE_CHECKING:
+    from polite_crawl.core.context import RequestContext
+
+_REASONS = {
+    "noai": Reason.OPTOUT_NOAI,
+    "noimageai": Reason.OPTOUT_NOIMAGEAI,
+    "noindex": Reason.OPTOUT_NOINDEX,
+    "noimageindex": Reason.OPTOUT_NOIMAGEINDEX,
+}
+
+
+class SignalsCheck(OfflineCheck):
+    name = "signals"
+
+    def evaluate(self, ctx: RequestContext) -> CheckResult:
+        if not ctx.signals:
+            return CheckResult(self.name, Outcome.PASS, Reason.ALLOWED)
+        hits = forbidden(ctx.signals, ctx.purposes, ctx.kind)
+        if not hits:
+            return CheckResult(
+                self.name,
+                Outcome.PASS,
+                Reason.ALLOWED,
+                {"directives": sorted(ctx.signals), "from": ctx.signals_from},
+            )
+        directive, purpose = hits[0]
+        return CheckResult(
+            self.name,
+            Outcome.DENY,
+            _REASONS[directive],
+            {
+                "directive": directive,
+                "purpose": purpose.value,
+                "kind": ctx.kind.value,
+                "from": ctx.signals_from,
+                "directives": sorted(ctx.signals),
+            },
+        )

@@ -1,0 +1,126 @@
+"""Opt-out signals honoured before the fetch, proven from the mock web's record: requests a page
+yields inherit its signals, and what they forbid for the declared purposes is never requested."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from polite_crawl.testing.mockweb import MockWeb, Resp, page
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from polite_crawl.testing.crawl import CrawlResult
+
+    Crawl = Callable[..., CrawlResult]
+
+ART = "http://art.test"
+CDN = "http://cdn.test"
+JPEG = Resp(body=b"\xff\xd8\xff\xe0", content_type="image/jpeg")
+
+
+def serve_gallery(web: MockWeb, *, head: str = "", headers: dict[str, str] | None = None) -> None:
+    for origin in (ART, CDN):
+        web.add(origin + "/robots.txt", Resp(404))
+    gallery = page("/about", images=["/img/own.jpg", CDN + "/img/hosted.jpg"], head=head)
+    web.add(ART + "/gallery", Resp(body=gallery.body, headers=headers or {}))
+    web.add(ART + "/about", page())
+    web.add(ART + "/img/own.jpg", JPEG)
+    web.add(CDN + "/img/hosted.jpg", JPEG)
+
+
+IMAGES = [ART + "/img/own.jpg", CDN + "/img/hosted.jpg"]
+
+
+@pytest.mark.parametrize("form", ["meta", "header"])
+@pytest.mark.parametrize("purpose", ["ai-training", "facial-recognition"])
+def test_images_on_a_noimageai_page_are_never_requested_for_ai(
+    mockweb: MockWeb, crawl: Crawl, form: str, purpose: str
+) -> None:
+    if form == "meta":
+        serve_gallery(mockweb, head='<meta name="robots" content="noimageai">')
+    else:
+        serve_gallery(mockweb, headers={"X-Robots-Tag": "noimageai"})
+
+    result = crawl([ART + "/gallery"], {"POLITE_CRAWL_PURPOSES": [purpose]})
+
+    assert result.returncode == 0, result.log
+    assert mockweb.fetched(ART + "/about")  # the page's links are not images
+    assert not any(mockweb.fetched(u) for u in IMAGES)
+    assert result.stat("polite_crawl/denied/optout.noimageai") == 2
+    record = next(r for r in result.audit if r.get("reason") == "optout.noimageai")
+    assert record["evidence"]["signals"]["from"] == ART + "/gallery"
+
+
+@pytest.mark.parametrize("form", ["meta", "header"])
+def test_a_search_indexing_crawl_still_fetches_them(
+    mockweb: MockWeb, crawl: Crawl, form: str
+) -> None:
+    if form == "meta":
+        serve_gallery(mockweb, head='<meta name="robots" content="noimageai">')
+    else:
+        serve_gallery(mockweb, headers={"X-Robots-Tag": "noimageai"})
+
+    result = crawl([ART + "/gallery"], {"POLITE_CRAWL_PURPOSES": ["search-indexing"]})
+
+    assert all(mockweb.fetched(u) for u in IMAGES)
+    assert result.stat("polite_crawl/denied/optout.noimageai") == 0
+
+
+def test_a_signal_scoped_to_another_crawler_does_not_apply(mockweb: MockWeb, crawl: Crawl) -> None:
+    serve_gallery(
+        mockweb,
+        headers={"X-Robots-Tag": "otherbot: noai"},
+        head='<meta name="otherbot" content="noimageai">',
+    )
+
+    crawl([ART + "/gallery"], {"POLITE_CRAWL_PURPOSES": ["ai-training"]})
+
+    assert all(mockweb.fetched(u) for u in IMAGES)
+
+
+def test_a_nofollow_page_s_links_are_not_followed(mockweb: MockWeb, crawl: Crawl) -> None:
+    serve_gallery(mockweb, head='<meta name="robots" content="nofollow">')
+
+    result = crawl([ART + "/gallery"], {"POLITE_CRAWL_PURPOSES": ["research"]})
+
+    assert not mockweb.fetched(ART + "/about")
+    assert all(mockweb.fetched(u) for u in IMAGES)  # embedded images are not followed links
+    assert result.stat("polite_crawl/nofollow/dropped") == 1
+
+
+FILES_SPIDER = """
+import scrapy
+
+class Files(scrapy.Spider):
+    name = "files"
+    custom_settings = {"ITEM_PIPELINES": {"scrapy.pipelines.files.FilesPipeline": 1}}
+
+    async def start(self):
+        yield scrapy.Request("http://art.test/gallery")
+
+    def parse(self, response):
+        yield {"file_urls": [response.urljoin(src) for src in
+                             response.css("img::attr(src)").getall()]}
+"""
+
+
+def test_file_urls_of_an_item_carry_the_page_s_signals(
+    mockweb: MockWeb, crawl: Crawl, tmp_path: Path
+) -> None:
+    serve_gallery(mockweb, head='<meta name="robots" content="noai">')
+    store = tmp_path / "files"
+
+    result = crawl(
+        [],
+        {"POLITE_CRAWL_PURPOSES": ["ai-training"], "FILES_STORE": str(store)},
+        spider_code=FILES_SPIDER,
+    )
+
+    assert result.returncode == 0, result.log
+    assert not any(mockweb.fetched(u) for u in IMAGES)
+    assert not store.exists() or not any(p.is_file() for p in store.rglob("*"))
+    assert result.stat("polite_crawl/denied/optout.noai") == 2
