@@ -13,7 +13,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Literal
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 class Resp:
     status: int = 200
     body: bytes | str = b""
-    headers: dict[str, str | list[str]] = field(default_factory=dict)
+    headers: Mapping[str, str | list[str]] = field(default_factory=dict)
     content_type: str = "text/html; charset=utf-8"
     delay: float = 0.0  # seconds before the answer starts
     action: Literal["respond", "reset", "hang"] = "respond"
