@@ -19,9 +19,16 @@ class DecisionCounts:
         allowed = self._counts["allow"]
         denied = self._by_prefix("deny/")
         would = self._by_prefix("report/")
+        discarded = self._by_prefix("discard/")
         text = f"{allowed} allowed, {sum(denied.values())} denied"
         if denied:
             text += " (" + ", ".join(f"{k}: {v}" for k, v in sorted(denied.items())) + ")"
+        if discarded:
+            text += (
+                f", {sum(discarded.values())} discarded after the fetch ("
+                + ", ".join(f"{k}: {v}" for k, v in sorted(discarded.items()))
+                + ")"
+            )
         if would:
             text += "; REPORT-ONLY MODE, let through although denied: " + ", ".join(
                 f"{k}: {v}" for k, v in sorted(would.items())

@@ -18,13 +18,17 @@ from polite_crawl import gatekeeper, records
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.audit.store import AuditStore
 from polite_crawl.auditing import DurableAudit
+from polite_crawl.core.checks.signals import REASONS as SIGNAL_REASONS
+from polite_crawl.core.context import Kind
 from polite_crawl.core.decision import Decision, Reason, Verdict
 from polite_crawl.core.gate import Pending
 from polite_crawl.counts import DecisionCounts
 from polite_crawl.exceptions import PolicyViolation
 from polite_crawl.preflight import RobotsFetcher
 from polite_crawl.settings import SettingsError, load, setting_name, stale_policies
+from polite_crawl.signals.mapping import forbidden
 from polite_crawl.signals.memory import SignalMemory
+from polite_crawl.signals.robots_tag import directives as signal_directives
 from polite_crawl.spidermw import VIA_META, PoliteSpiderMiddleware
 from polite_crawl.throttle import apply_crawl_delay
 
@@ -153,6 +157,60 @@ class PoliteDownloaderMiddleware:
             store.keep_evidence(result.body, entry.sha256)
         platform = self.keeper.resolver.resolve(origin.host)
         self.audit.write_soon(platform.id if platform else None, records.preflight(result, entry))
+
+    def process_response(
+        self, request: Request, response: Response, spider: Any = None
+    ) -> Response:
+        """The second line: what only the response reveals (its own X-Robots-Tag) can still
+        keep it from the spider and the pipelines. It was fetched; it is discarded unread."""
+        if self.robots.owns(request):
+            return response
+        found = signal_directives(
+            [v.decode("latin-1") for v in response.headers.getlist(b"X-Robots-Tag")],
+            self.config.token,
+        )
+        if not found:
+            return response
+        inherited = self.memory.lookup(request.url)
+        content_type = (response.headers.get(b"Content-Type") or b"").lower()
+        kind = (
+            inherited.kind
+            if inherited
+            else (Kind.IMAGE if content_type.startswith(b"image/") else Kind.PAGE)
+        )
+        hits = forbidden(found, self.config.purposes, kind)
+        if not hits:
+            return response
+        directive, purpose = hits[0]
+        decision = Decision(
+            Verdict.DISCARD,
+            SIGNAL_REASONS[directive],
+            {
+                "signals": {
+                    "directive": directive,
+                    "purpose": purpose.value,
+                    "kind": kind.value,
+                    "from": "the response's X-Robots-Tag",
+                    "directives": sorted(found),
+                }
+            },
+            (),
+        )
+        ctx = self.keeper.context(request.url, request.method)
+        reason = decision.reason.value
+        with contextlib.suppress(AuditError):  # a failure has closed the crawl already
+            self.audit.write_soon(
+                ctx.platform.id if ctx.platform else None,
+                records.decision(
+                    ctx, decision, mode=self.settings.mode, enforced=self.enforce, via=None
+                ),
+            )
+        if not self.enforce:
+            self.stats.inc_value(f"polite_crawl/report_only/would_discard/{reason}")
+            return response
+        self.counts.add(f"discard/{reason}")
+        self.stats.inc_value(f"polite_crawl/discarded/{reason}")
+        raise PolicyViolation(request.url, decision)
 
     def record_response(self, request: Request, response: Response) -> None:
         if self.robots.owns(request):

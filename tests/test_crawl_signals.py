@@ -3,6 +3,8 @@ yields inherit its signals, and what they forbid for the declared purposes is ne
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -124,3 +126,55 @@ def test_file_urls_of_an_item_carry_the_page_s_signals(
     assert not any(mockweb.fetched(u) for u in IMAGES)
     assert not store.exists() or not any(p.is_file() for p in store.rglob("*"))
     assert result.stat("polite_crawl/denied/optout.noai") == 2
+
+
+def serve_labelled_image(web: MockWeb) -> None:
+    web.add(ART + "/robots.txt", Resp(404))
+    web.add(ART + "/gallery", page(images=["/img/labelled.jpg", "/img/plain.jpg"]))
+    web.add(
+        ART + "/img/labelled.jpg",
+        Resp(
+            body=b"\xff\xd8\xff\xe0",
+            content_type="image/jpeg",
+            headers={"X-Robots-Tag": "NoImageAI"},
+        ),
+    )
+    web.add(ART + "/img/plain.jpg", JPEG)
+
+
+@pytest.mark.parametrize(("purpose", "stored"), [("ai-training", 1), ("search-indexing", 2)])
+def test_an_image_whose_own_header_says_noimageai_is_discarded_unstored(
+    mockweb: MockWeb, crawl: Crawl, tmp_path: Path, purpose: str, stored: int
+) -> None:
+    serve_labelled_image(mockweb)
+    store = tmp_path / "files"
+
+    result = crawl(
+        [],
+        {"POLITE_CRAWL_PURPOSES": [purpose], "FILES_STORE": str(store)},
+        spider_code=FILES_SPIDER,
+    )
+
+    assert result.returncode == 0, result.log
+    # Its headers are only known once it is fetched: the server saw it either way.
+    assert mockweb.fetched(ART + "/img/labelled.jpg")
+    files = [p for p in store.rglob("*") if p.is_file()] if store.exists() else []
+    assert len(files) == stored
+    item_files = [f["url"] for item in result.items for f in item.get("files", [])]
+    if purpose == "ai-training":
+        assert item_files == [ART + "/img/plain.jpg"]  # in no item either
+        assert result.stat("polite_crawl/discarded/optout.noimageai") == 1
+        record = next(r for r in result.audit if r.get("decision") == "discard")
+        assert record["reason"] == "optout.noimageai"
+        assert record["url"] == ART + "/img/labelled.jpg"
+        assert "1 discarded after the fetch (optout.noimageai: 1)" in result.log
+        audit = tmp_path / "crawl0" / "audit"
+        proc = subprocess.run(
+            [sys.executable, "-m", "polite_crawl.cli", "audit", "verify", str(audit)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+    else:
+        assert sorted(item_files) == [ART + "/img/labelled.jpg", ART + "/img/plain.jpg"]

@@ -12,7 +12,7 @@ from polite_crawl.signals.mapping import forbidden
 if TYPE_CHECKING:
     from polite_crawl.core.context import RequestContext
 
-_REASONS = {
+REASONS = {
     "noai": Reason.OPTOUT_NOAI,
     "noimageai": Reason.OPTOUT_NOIMAGEAI,
     "noindex": Reason.OPTOUT_NOINDEX,
@@ -38,7 +38,7 @@ class SignalsCheck(OfflineCheck):
         return CheckResult(
             self.name,
             Outcome.DENY,
-            _REASONS[directive],
+            REASONS[directive],
             {
                 "directive": directive,
                 "purpose": purpose.value,
