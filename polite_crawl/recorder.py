@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from polite_crawl.locate import gate_of
+
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
@@ -30,11 +32,7 @@ class PoliteResponseRecorder:
 
     def _find_gate(self) -> PoliteDownloaderMiddleware | None:
         if self._gate is None:
-            from polite_crawl.middlewares import PoliteDownloaderMiddleware
-
-            engine = self.crawler.engine
-            mws = engine.downloader.middleware.middlewares if engine else ()
-            self._gate = next((m for m in mws if isinstance(m, PoliteDownloaderMiddleware)), None)
+            self._gate = gate_of(self.crawler)
         return self._gate
 
     def process_response(

@@ -14,6 +14,7 @@ from scrapy import Request
 from scrapy.http import TextResponse
 
 from polite_crawl.core.context import Kind
+from polite_crawl.locate import gate_of
 from polite_crawl.signals.memory import Inherited
 from polite_crawl.signals.robots_tag import directives, meta_directives
 
@@ -67,11 +68,7 @@ class PoliteSpiderMiddleware:
 
     def _find_gate(self) -> PoliteDownloaderMiddleware | None:
         if self._gate is None:
-            from polite_crawl.middlewares import PoliteDownloaderMiddleware
-
-            engine = self.crawler.engine
-            mws = engine.downloader.middleware.middlewares if engine else ()
-            self._gate = next((m for m in mws if isinstance(m, PoliteDownloaderMiddleware)), None)
+            self._gate = gate_of(self.crawler)
         return self._gate
 
     def process_spider_output(
