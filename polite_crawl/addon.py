@@ -11,7 +11,7 @@ from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from polite_crawl.middlewares import PoliteDownloaderMiddleware, PoliteSpiderMiddleware
 from polite_crawl.recorder import PRIORITY as RECORDER_PRIORITY
 from polite_crawl.recorder import PoliteResponseRecorder
-from polite_crawl.settings import load
+from polite_crawl.startup import load
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -16,7 +16,7 @@ import scrapy
 from polite_crawl import gatekeeper
 from polite_crawl.core.gate import Pending
 from polite_crawl.robots.state import FetchResult
-from polite_crawl.settings import load
+from polite_crawl.startup import load
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping

@@ -19,15 +19,15 @@ from polite_crawl.core.decision import Reason
 from polite_crawl.core.gate import Gate
 from polite_crawl.policy.resolver import Resolver
 from polite_crawl.robots.state import RobotsStore
-from polite_crawl.settings import open_robots_cache
+from polite_crawl.startup import open_robots_cache
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from polite_crawl.core.decision import Decision
     from polite_crawl.core.gate import Pending
-    from polite_crawl.settings import Config
     from polite_crawl.signals.memory import Inherited
+    from polite_crawl.startup import Config
 
 
 @dataclass

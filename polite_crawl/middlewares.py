@@ -18,18 +18,16 @@ from polite_crawl import gatekeeper, records
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.audit.store import AuditStore
 from polite_crawl.auditing import DurableAudit
-from polite_crawl.core.checks.signals import REASONS as SIGNAL_REASONS
-from polite_crawl.core.context import Kind
 from polite_crawl.core.decision import Decision, Reason, Verdict
 from polite_crawl.core.gate import Pending
 from polite_crawl.counts import DecisionCounts
+from polite_crawl.discard import judge_response
 from polite_crawl.exceptions import PolicyViolation
 from polite_crawl.preflight import RobotsFetcher
-from polite_crawl.settings import SettingsError, load, setting_name, stale_policies
-from polite_crawl.signals.mapping import forbidden
+from polite_crawl.settings import SettingsError, setting_name
 from polite_crawl.signals.memory import SignalMemory
-from polite_crawl.signals.robots_tag import directives as signal_directives
 from polite_crawl.spidermw import VIA_META, PoliteSpiderMiddleware
+from polite_crawl.startup import load, stale_policies
 from polite_crawl.throttle import apply_crawl_delay
 
 if TYPE_CHECKING:
@@ -165,37 +163,11 @@ class PoliteDownloaderMiddleware:
         keep it from the spider and the pipelines. It was fetched; it is discarded unread."""
         if self.robots.owns(request):
             return response
-        found = signal_directives(
-            [v.decode("latin-1") for v in response.headers.getlist(b"X-Robots-Tag")],
-            self.config.token,
+        decision = judge_response(
+            response, self.memory.lookup(request.url), self.config.token, self.config.purposes
         )
-        if not found:
+        if decision is None:
             return response
-        inherited = self.memory.lookup(request.url)
-        content_type = (response.headers.get(b"Content-Type") or b"").lower()
-        kind = (
-            inherited.kind
-            if inherited
-            else (Kind.IMAGE if content_type.startswith(b"image/") else Kind.PAGE)
-        )
-        hits = forbidden(found, self.config.purposes, kind)
-        if not hits:
-            return response
-        directive, purpose = hits[0]
-        decision = Decision(
-            Verdict.DISCARD,
-            SIGNAL_REASONS[directive],
-            {
-                "signals": {
-                    "directive": directive,
-                    "purpose": purpose.value,
-                    "kind": kind.value,
-                    "from": "the response's X-Robots-Tag",
-                    "directives": sorted(found),
-                }
-            },
-            (),
-        )
         ctx = self.keeper.context(request.url, request.method)
         reason = decision.reason.value
         with contextlib.suppress(AuditError):  # a failure has closed the crawl already

@@ -6,11 +6,9 @@ identical.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import re
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,17 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from polite_crawl.audit.redact import DEFAULT_REDACT_PARAMS
 from polite_crawl.core.context import Purpose
-from polite_crawl.policy.loader import PolicyError, load_all, load_consents
-from polite_crawl.policy.resolver import Resolver
 from polite_crawl.robots.parser import DEFAULT_PARSE_LIMIT, RFC_MIN_PARSE_LIMIT
-from polite_crawl.robots.persist import RobotsCacheError, RobotsDiskCache
 from polite_crawl.robots.state import MAX_TTL
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from polite_crawl.policy.consent import Grant
-    from polite_crawl.policy.loader import LoadedPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -270,88 +263,6 @@ def narrow(declared: Iterable[Purpose], spider_purposes: Any) -> frozenset[Purpo
             f"not declared: {', '.join(sorted(p.value for p in extra))}"
         )
     return wanted or allowed
-
-
-@dataclass(frozen=True, slots=True)
-class Config:
-    """Everything start-up validation established."""
-
-    settings: PoliteSettings
-    token: str
-    purposes: frozenset[Purpose]
-    user_agent: str
-    policies: dict[str, LoadedPolicy]
-    grants: tuple[Grant, ...] = ()
-    consents_sha256: str | None = None
-
-
-def load(values: Mapping[str, Any], spider: object | None = None) -> Config | None:
-    """Validate settings, user agent and spider purposes; None when the add-on is disabled.
-
-    A problem is logged as one ERROR line and raised as SettingsError, which stops the crawl
-    before its first request.
-    """
-    try:
-        model = from_mapping(values)
-        if not model.enabled:
-            return None
-        # A spider's user_agent attribute is what Scrapy sends by default: validate that one.
-        user_agent = str(getattr(spider, "user_agent", None) or values.get("USER_AGENT") or "")
-        token = product_token(model, user_agent)
-        purposes = narrow(model.purposes, getattr(spider, "polite_crawl_purposes", None))
-        policies, grants, digest = _load_policy_data(model)
-    except SettingsError as exc:
-        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": exc})
-        raise
-    return Config(model, token, purposes, user_agent, policies, grants, digest)
-
-
-def _load_policy_data(
-    model: PoliteSettings,
-) -> tuple[dict[str, LoadedPolicy], tuple[Grant, ...], str | None]:
-    try:
-        policies = load_all(model.policy_dirs)
-        resolver = Resolver(policies.values())  # also checks ids, aliases and domain claims
-        grants: tuple[Grant, ...] = ()
-        digest = None
-        if model.consents is not None:
-            loaded, digest = load_consents(model.consents)
-            grants = tuple(_canonical_platform(g, resolver, model.consents) for g in loaded)
-    except PolicyError as exc:
-        raise SettingsError(str(exc)) from None
-    return policies, grants, digest
-
-
-def _canonical_platform(grant: Grant, resolver: Resolver, path: Path) -> Grant:
-    loaded = resolver.get(grant.platform)
-    if loaded is None:
-        raise PolicyError(
-            f"{path}: grant {grant.id!r}: field platform: {grant.platform!r} is "
-            f"not a policy id (known: {', '.join(sorted(resolver.by_id))})"
-        )
-    return grant.model_copy(update={"platform": loaded.id})
-
-
-def stale_policies(config: Config, today: datetime.date) -> list[str]:
-    limit = datetime.timedelta(days=config.settings.policy_max_age_days)
-    return [
-        f"{p.path} (reviewed {p.policy.reviewed.isoformat()})"
-        for p in sorted(config.policies.values(), key=lambda p: p.id)
-        if today - p.policy.reviewed > limit
-    ]
-
-
-def open_robots_cache(path: Path | None) -> RobotsDiskCache | None:
-    """The on-disk robots.txt cache, or a SettingsError naming the setting."""
-    if path is None:
-        return None
-    try:
-        return RobotsDiskCache(path)
-    except RobotsCacheError as exc:
-        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": exc})
-        raise SettingsError(
-            f"{setting_name('robots_cache_path')} = {str(path)!r}: {exc}"
-        ) from None
 
 
 def reference_markdown() -> str:
