@@ -83,6 +83,17 @@ def test_a_timeout_means_complete_disallow(mockweb: MockWeb, crawl: Crawl) -> No
     assert "TimeoutError" in str(robots_evidence(result, urls[0])["error"])
 
 
+def test_a_trickling_robots_txt_means_complete_disallow(mockweb: MockWeb, crawl: Crawl) -> None:
+    body = "User-agent: *\nAllow: /\n" + "# slow\n" * 2000
+    mockweb.add(SITE + "/robots.txt", Resp(body=body, trickle=0.5, content_type=TEXT))
+    urls = serve_pages(mockweb, "/a")
+
+    result = crawl(urls, {"DOWNLOAD_TIMEOUT": 1})
+
+    assert mockweb.urls() == [SITE + "/robots.txt"]
+    assert result.stat("polite_crawl/denied/robots.unreachable") == 1
+
+
 def test_a_connection_reset_means_complete_disallow(mockweb: MockWeb, crawl: Crawl) -> None:
     mockweb.add(SITE + "/robots.txt", Resp(action="reset"))
     urls = serve_pages(mockweb, "/a")

@@ -41,6 +41,13 @@ def test_every_test_cited_in_the_robots_table_exists() -> None:
         assert f"def {name}(" in source, f"{filename}::{name} is cited but does not exist"
 
 
+def test_every_test_file_the_security_notes_cite_exists() -> None:
+    cited = set(re.findall(r"(test_\w+\.py)", (DOCS / "security.md").read_text()))
+
+    assert len(cited) > 5
+    assert all((TESTS / name).exists() for name in cited)
+
+
 def test_exported_members() -> None:
     public = sorted(n for n in dir(polite_crawl) if not n.startswith("_") and n[0].isupper())
 
