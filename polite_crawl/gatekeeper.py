@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from polite_crawl.core.checks.content_signal import ContentSignalCheck
 from polite_crawl.core.checks.identity import IdentityCheck
 from polite_crawl.core.checks.requirements import RequirementsCheck
 from polite_crawl.core.checks.robots import RobotsCheck
@@ -103,6 +104,7 @@ def build(
             RequirementsCheck(settings.contact),
             SignalsCheck(),
             RobotsCheck(store, max_crawl_delay=settings.robots_max_crawl_delay),
+            ContentSignalCheck(store),
         ]
     )
     return Gatekeeper(config, gate, store, resolver)

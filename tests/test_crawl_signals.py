@@ -178,3 +178,47 @@ def test_an_image_whose_own_header_says_noimageai_is_discarded_unstored(
         assert proc.returncode == 0, proc.stderr
     else:
         assert sorted(item_files) == [ART + "/img/labelled.jpg", ART + "/img/plain.jpg"]
+
+
+SIGNALS_SITE = "http://signals.test"
+
+
+@pytest.mark.parametrize(
+    ("robots", "reason"),
+    [
+        (
+            "User-agent: *\nContent-Signal: search=yes, ai-train=no\nAllow: /\n",
+            "optout.content_signal",
+        ),
+        ("User-agent: *\nContent-Usage: train-ai=n\nAllow: /\n", "optout.content_usage"),
+    ],
+)
+def test_a_host_that_says_no_ai_training_in_robots_txt_gets_only_that_request(
+    mockweb: MockWeb, crawl: Crawl, robots: str, reason: str
+) -> None:
+    mockweb.add(SIGNALS_SITE + "/robots.txt", Resp(body=robots, content_type="text/plain"))
+    mockweb.add(SIGNALS_SITE + "/", page("/a"))
+    mockweb.add(SIGNALS_SITE + "/a", page())
+
+    training = crawl([SIGNALS_SITE + "/"], {"POLITE_CRAWL_PURPOSES": ["ai-training"]})
+    assert mockweb.urls() == [SIGNALS_SITE + "/robots.txt"]
+    search = crawl([SIGNALS_SITE + "/"], {"POLITE_CRAWL_PURPOSES": ["search-indexing"]})
+
+    assert training.stat(f"polite_crawl/denied/{reason}") == 1
+    record = next(r for r in training.audit if r.get("reason") == reason)
+    assert record["evidence"]["content_signal"]["line"] == 2
+    assert search.returncode == 0, search.log
+    assert mockweb.fetched(SIGNALS_SITE + "/a")
+
+
+def test_a_path_scoped_content_usage(mockweb: MockWeb, crawl: Crawl) -> None:
+    robots = "User-agent: *\nContent-Usage: /images/ train-ai=n\nAllow: /\n"
+    mockweb.add(SIGNALS_SITE + "/robots.txt", Resp(body=robots, content_type="text/plain"))
+    mockweb.add(SIGNALS_SITE + "/", page(images=["/images/x.jpg", "/other/y.jpg"]))
+    mockweb.add(SIGNALS_SITE + "/images/x.jpg", JPEG)
+    mockweb.add(SIGNALS_SITE + "/other/y.jpg", JPEG)
+
+    crawl([SIGNALS_SITE + "/"], {"POLITE_CRAWL_PURPOSES": ["ai-training"]})
+
+    assert mockweb.fetched(SIGNALS_SITE + "/other/y.jpg")
+    assert not mockweb.fetched(SIGNALS_SITE + "/images/x.jpg")

@@ -89,3 +89,33 @@ def test_pathological_html_does_not_hang() -> None:
     html = b"<meta " + b"a=" * 200_000 + b"<meta name=robots content=noai>" * 1000
 
     meta_directives(html, TOKEN)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["content-signal", "content-usage", "x"]),
+            st.text(max_size=200),
+            st.integers(1, 99),
+        ),
+        max_size=6,
+    ),
+    st.text(max_size=50),
+)
+def test_any_content_signal_lines_parse(lines: list[tuple[str, str, int]], path: str) -> None:
+    from polite_crawl.signals.content_signal import refusals
+
+    refusals(lines, "/" + path, frozenset(Purpose))
+
+
+def test_content_signal_values() -> None:
+    from polite_crawl.signals.content_signal import refusals
+
+    lines = [("content-signal", "search=yes, ai-input=NO, ai-train=maybe", 3)]
+    found = refusals(lines, "/", frozenset(Purpose))
+
+    assert [(r.category, r.purpose.value) for r in found] == [
+        ("ai-input", "ai-input"),
+        ("ai-input", "facial-recognition"),
+    ]

@@ -31,6 +31,8 @@ class Reason(str, Enum):
     OPTOUT_NOIMAGEAI = "optout.noimageai"
     OPTOUT_NOINDEX = "optout.noindex"
     OPTOUT_NOIMAGEINDEX = "optout.noimageindex"
+    OPTOUT_CONTENT_SIGNAL = "optout.content_signal"
+    OPTOUT_CONTENT_USAGE = "optout.content_usage"
     ROBOTS_ALLOWED = "robots.allowed"
     ROBOTS_DISALLOWED = "robots.disallowed"
     ROBOTS_UNAVAILABLE = "robots.unavailable"
