@@ -184,6 +184,11 @@ class PoliteDownloaderMiddleware:
         self.stats.inc_value(f"polite_crawl/discarded/{reason}")
         raise PolicyViolation(request.url, decision)
 
+    def platform_of(self, url: str) -> str | None:
+        """The policy id whose log records about url go to (None: the _sites log)."""
+        loaded = self.keeper.resolver.resolve((urlsplit(url).hostname or "").lower())
+        return loaded.id if loaded else None
+
     def record_response(self, request: Request, response: Response) -> None:
         if self.robots.owns(request):
             return  # logged as its preflight

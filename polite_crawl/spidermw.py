@@ -1,11 +1,13 @@
-"""The spider middleware: tells the gate where each request came from. Requests a page yields
-inherit that page's opt-out signals (X-Robots-Tag headers, robots meta tags), and URLs among
-its images (or in an item's image_urls/file_urls) are marked as images or files, so that the
-gate can refuse them before they are fetched. A `nofollow` page's links are not followed.
+"""The spider middleware: tells the gate where each request came from. A page's embedded
+resources (its `<img>` images, and the image_urls/file_urls of its items) inherit the page's
+opt-out signals (X-Robots-Tag headers, robots meta tags), so that the gate can refuse them
+before they are fetched; a linked page has signals of its own, and a `nofollow` page's links
+are not followed. Items of a page whose signals forbid the purposes are dropped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -13,8 +15,10 @@ from itemadapter import ItemAdapter, is_item
 from scrapy import Request
 from scrapy.http import TextResponse
 
-from polite_crawl.core.context import Kind
+from polite_crawl.audit.logfile import AuditError
+from polite_crawl.core.context import Kind, Purpose
 from polite_crawl.locate import gate_of
+from polite_crawl.signals.mapping import forbidden
 from polite_crawl.signals.memory import Inherited
 from polite_crawl.signals.robots_tag import directives, meta_directives
 
@@ -98,18 +102,53 @@ class PoliteSpiderMiddleware:
             if page is None or gate is None or not page.directives:
                 return True
             inherited = page.inherited(item.url)
-            if "nofollow" in page.directives and inherited.kind is Kind.PAGE:
+            if inherited.kind is Kind.PAGE:
+                # A linked page has signals of its own; only nofollow concerns the link.
+                if "nofollow" not in page.directives:
+                    return True
                 gate.stats.inc_value("polite_crawl/nofollow/dropped")
                 logger.debug(
                     "polite_crawl: not following %(url)s: %(page)s says nofollow",
                     {"url": item.url, "page": response.url},
                 )
                 return False
-            gate.memory.remember(item.url, inherited)
+            gate.memory.remember(item.url, inherited)  # an embedded image: the page's own
         elif page is not None and gate is not None and page.directives and is_item(item):
+            # An item is the page's content put to use: what the page forbids, it forbids.
+            hits = forbidden(page.directives, gate.config.purposes, Kind.PAGE)
+            if hits:
+                return self._drop_item(gate, response.url, *hits[0])
             # The stock Images/FilesPipeline fetch these: they carry the page's signals too.
             adapter = ItemAdapter(item)
             for field, kind in (("image_urls", Kind.IMAGE), ("file_urls", Kind.FILE)):
                 for url in adapter.get(field) or ():
                     gate.memory.remember(response.urljoin(url), page.inherited(url, kind))
         return True
+
+    @staticmethod
+    def _drop_item(
+        gate: PoliteDownloaderMiddleware, page: str, directive: str, purpose: Purpose
+    ) -> bool:
+        """Drop (or, in report-only mode, record and keep) an item the page's signals forbid."""
+        reason = f"optout.{directive}"
+        with contextlib.suppress(AuditError):  # a failure has closed the crawl already
+            gate.audit.write_soon(
+                gate.platform_of(page),
+                {
+                    "type": "item.dropped",
+                    "url": page,
+                    "reason": reason,
+                    "purpose": purpose.value,
+                    "enforced": gate.enforce,
+                },
+            )
+        if not gate.enforce:
+            gate.stats.inc_value(f"polite_crawl/report_only/would_drop_item/{reason}")
+            return True
+        gate.stats.inc_value(f"polite_crawl/items_dropped/{reason}")
+        logger.info(
+            "polite_crawl: dropped an item of %(page)s: the page says %(directive)s "
+            "and the crawl is for %(purpose)s",
+            {"page": page, "directive": directive, "purpose": purpose.value},
+        )
+        return False

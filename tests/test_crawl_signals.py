@@ -110,22 +110,45 @@ class Files(scrapy.Spider):
 """
 
 
-def test_file_urls_of_an_item_carry_the_page_s_signals(
-    mockweb: MockWeb, crawl: Crawl, tmp_path: Path
+# FilesPipeline reading image_urls: the stock way to fetch an item's images without Pillow.
+IMAGES_SPIDER = FILES_SPIDER.replace(
+    'FilesPipeline": 1}}', 'FilesPipeline": 1}, "FILES_URLS_FIELD": "image_urls"}'
+).replace('"file_urls"', '"image_urls"')
+
+
+@pytest.mark.parametrize(
+    ("head", "spider", "reason", "items"),
+    [
+        ('<meta name="robots" content="noimageai">', "images", "optout.noimageai", 1),
+        ('<meta name="robots" content="noai">', "files", "items_dropped", 0),
+    ],
+)
+def test_an_item_s_image_and_file_urls_carry_the_page_s_signals(
+    mockweb: MockWeb,
+    crawl: Crawl,
+    tmp_path: Path,
+    head: str,
+    spider: str,
+    reason: str,
+    items: int,
 ) -> None:
-    serve_gallery(mockweb, head='<meta name="robots" content="noai">')
+    serve_gallery(mockweb, head=head)
     store = tmp_path / "files"
+    code = IMAGES_SPIDER if spider == "images" else FILES_SPIDER
 
     result = crawl(
-        [],
-        {"POLITE_CRAWL_PURPOSES": ["ai-training"], "FILES_STORE": str(store)},
-        spider_code=FILES_SPIDER,
+        [], {"POLITE_CRAWL_PURPOSES": ["ai-training"], "FILES_STORE": str(store)}, spider_code=code
     )
 
     assert result.returncode == 0, result.log
+    assert "FILES_URLS_FIELD" in code or spider == "files"
     assert not any(mockweb.fetched(u) for u in IMAGES)
     assert not store.exists() or not any(p.is_file() for p in store.rglob("*"))
-    assert result.stat("polite_crawl/denied/optout.noai") == 2
+    assert len(result.items) == items
+    if reason == "items_dropped":  # a noai page's item is never made: its files are not asked
+        assert result.stat("polite_crawl/items_dropped/optout.noai") == 1
+    else:  # noimageai concerns the images, not the page's item
+        assert result.stat(f"polite_crawl/denied/{reason}") == 2
 
 
 def serve_labelled_image(web: MockWeb) -> None:
@@ -222,3 +245,32 @@ def test_a_path_scoped_content_usage(mockweb: MockWeb, crawl: Crawl) -> None:
 
     assert mockweb.fetched(SIGNALS_SITE + "/other/y.jpg")
     assert not mockweb.fetched(SIGNALS_SITE + "/images/x.jpg")
+
+
+@pytest.mark.parametrize(
+    ("head", "purpose", "mode", "dropped"),
+    [
+        ('<meta name="robots" content="noindex">', "search-indexing", "enforce", True),
+        ('<meta name="robots" content="noindex">', "research", "enforce", False),
+        ('<meta name="robots" content="noai">', "ai-training", "enforce", True),
+        ('<meta name="robots" content="noai">', "ai-training", "report", False),
+    ],
+)
+def test_items_of_a_page_that_forbids_the_purpose_are_dropped(
+    mockweb: MockWeb, crawl: Crawl, head: str, purpose: str, mode: str, dropped: bool
+) -> None:
+    mockweb.add(ART + "/robots.txt", Resp(404))
+    mockweb.add(ART + "/labelled", page("/plain", head=head))
+    mockweb.add(ART + "/plain", page())
+
+    result = crawl(
+        [ART + "/labelled"], {"POLITE_CRAWL_PURPOSES": [purpose], "POLITE_CRAWL_MODE": mode}
+    )
+
+    assert result.returncode == 0, result.log
+    urls = [item["url"] for item in result.items]
+    assert (ART + "/labelled" not in urls) is dropped
+    if purpose != "ai-training":  # noai does not stop links being followed
+        assert ART + "/plain" in urls
+    record = next((r for r in result.audit if r.get("type") == "item.dropped"), None)
+    assert (record is not None) is (dropped or mode == "report")
