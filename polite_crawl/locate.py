@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
+    # typing.Self requires Python 3.11
+    from typing_extensions import Self
+
     from polite_crawl.middlewares import PoliteDownloaderMiddleware
 
 
@@ -17,3 +20,21 @@ def gate_of(crawler: Crawler) -> PoliteDownloaderMiddleware | None:
     engine = crawler.engine
     middlewares = engine.downloader.middleware.middlewares if engine else ()
     return next((m for m in middlewares if isinstance(m, PoliteDownloaderMiddleware)), None)
+
+
+class GateClient:
+    """Base of the components that consult the gate: built from the crawler, and finding the
+    gate on first use (Scrapy builds the downloader middlewares before it needs them)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self._gate: PoliteDownloaderMiddleware | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def _find_gate(self) -> PoliteDownloaderMiddleware | None:
+        if self._gate is None:
+            self._gate = gate_of(self.crawler)
+        return self._gate

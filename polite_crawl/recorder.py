@@ -6,35 +6,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from polite_crawl.locate import gate_of
+from polite_crawl.locate import GateClient
 
 if TYPE_CHECKING:
     from scrapy import Request
-    from scrapy.crawler import Crawler
     from scrapy.http import Response
 
     # typing.Self requires Python 3.11
-    from typing_extensions import Self
-
-    from polite_crawl.middlewares import PoliteDownloaderMiddleware
 
 PRIORITY = 960  # after HttpCache (900): every response, cached or downloaded, passes here
 
 
-class PoliteResponseRecorder:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self._gate: PoliteDownloaderMiddleware | None = None
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
-
-    def _find_gate(self) -> PoliteDownloaderMiddleware | None:
-        if self._gate is None:
-            self._gate = gate_of(self.crawler)
-        return self._gate
-
+class PoliteResponseRecorder(GateClient):
     def process_response(
         self, request: Request, response: Response, spider: Any = None
     ) -> Response:

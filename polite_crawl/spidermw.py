@@ -17,7 +17,7 @@ from scrapy.http import TextResponse
 
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.core.context import Kind, Purpose
-from polite_crawl.locate import gate_of
+from polite_crawl.locate import GateClient
 from polite_crawl.signals.mapping import forbidden
 from polite_crawl.signals.memory import Inherited
 from polite_crawl.signals.robots_tag import directives, meta_directives
@@ -25,12 +25,9 @@ from polite_crawl.signals.robots_tag import directives, meta_directives
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
 
-    from scrapy.crawler import Crawler
     from scrapy.http import Response
 
     # typing.Self requires Python 3.11
-    from typing_extensions import Self
-
     from polite_crawl.middlewares import PoliteDownloaderMiddleware
 
 logger = logging.getLogger(__name__)
@@ -61,20 +58,7 @@ class _Page:
         return Inherited(self.directives, kind, self.url)
 
 
-class PoliteSpiderMiddleware:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self._gate: PoliteDownloaderMiddleware | None = None
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
-
-    def _find_gate(self) -> PoliteDownloaderMiddleware | None:
-        if self._gate is None:
-            self._gate = gate_of(self.crawler)
-        return self._gate
-
+class PoliteSpiderMiddleware(GateClient):
     def process_spider_output(
         self, response: Response, result: Iterable[Any], spider: Any = None
     ) -> Iterable[Any]:

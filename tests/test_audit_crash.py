@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from typing import TYPE_CHECKING
 
-from polite_crawl.testing.crawl import Prepared, prepare_crawl, read_audit
+from polite_crawl.testing.crawl import Prepared, prepare_crawl, read_audit, run_cli
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 if TYPE_CHECKING:
@@ -33,8 +32,7 @@ def serve_slow_site(web: MockWeb, pages: int = 40) -> list[str]:
 
 
 def verify(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "polite_crawl.cli", "audit", "verify", str(path), *extra]
-    return subprocess.run(cmd, capture_output=True, text=True, check=False)
+    return run_cli("audit", "verify", str(path), *extra)
 
 
 def assert_every_fetch_was_allowed_first(web: MockWeb, audit_dir: Path) -> None:
@@ -122,22 +120,14 @@ def test_a_log_left_unsigned_by_a_crash_is_signed_by_export(
     start_then_kill(prepared, lines=6)
 
     unsigned = verify(prepared.audit_dir)
-    export = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "polite_crawl.cli",
-            "audit",
-            "export",
-            "--platform",
-            "_sites",
-            "-o",
-            str(tmp_path / "bundle"),
-            str(prepared.audit_dir),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    export = run_cli(
+        "audit",
+        "export",
+        "--platform",
+        "_sites",
+        "-o",
+        str(tmp_path / "bundle"),
+        str(prepared.audit_dir),
     )
 
     assert unsigned.returncode == 1

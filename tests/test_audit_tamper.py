@@ -7,13 +7,12 @@ import hashlib
 import json
 import shutil
 import subprocess
-import sys
 from typing import TYPE_CHECKING
 
 import pytest
 
 from polite_crawl.audit.record import encode
-from polite_crawl.testing.crawl import run_crawl
+from polite_crawl.testing.crawl import run_cli, run_crawl
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 if TYPE_CHECKING:
@@ -67,25 +66,12 @@ def audited(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def export(audit_dir: Path, out: Path, platform: str = "reddit") -> None:
-    cmd = [
-        sys.executable,
-        "-m",
-        "polite_crawl.cli",
-        "audit",
-        "export",
-        "--platform",
-        platform,
-        "-o",
-        str(out),
-        str(audit_dir),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = run_cli("audit", "export", "--platform", platform, "-o", str(out), str(audit_dir))
     assert proc.returncode == 0, proc.stderr
 
 
 def verify(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "polite_crawl.cli", "audit", "verify", str(path), *extra]
-    return subprocess.run(cmd, capture_output=True, text=True, check=False)
+    return run_cli("audit", "verify", str(path), *extra)
 
 
 @pytest.fixture
@@ -339,19 +325,7 @@ def render_in_chromium(page: Path) -> str:
 
 def test_the_report_reads_right_in_a_browser(audited: Path, tmp_path: Path) -> None:
     out = tmp_path / "report.html"
-    cmd = [
-        sys.executable,
-        "-m",
-        "polite_crawl.cli",
-        "audit",
-        "report",
-        "--platform",
-        "reddit",
-        "-o",
-        str(out),
-        str(audited),
-    ]
-    made = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    made = run_cli("audit", "report", "--platform", "reddit", "-o", str(out), str(audited))
     assert made.returncode == 0, made.stderr
 
     dom = render_in_chromium(out)
@@ -373,20 +347,7 @@ def test_the_report_of_a_tampered_log_says_so(copy: Path, tmp_path: Path) -> Non
     data[data.index(b"/r/science/top") + 3] ^= 0x01
     path.write_bytes(bytes(data))
     out = tmp_path / "report.html"
-    cmd = [
-        sys.executable,
-        "-m",
-        "polite_crawl.cli",
-        "audit",
-        "report",
-        "--platform",
-        "reddit",
-        "-o",
-        str(out),
-        str(copy),
-    ]
-
-    made = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    made = run_cli("audit", "report", "--platform", "reddit", "-o", str(out), str(copy))
 
     assert made.returncode == 1
     assert 'class="bad">NOT VERIFIED</span>' in out.read_text()
@@ -449,20 +410,9 @@ def test_a_bundle_with_an_unlisted_or_escaping_file(audited: Path, tmp_path: Pat
 def test_export_never_creates_a_signing_key(copy: Path, tmp_path: Path) -> None:
     (copy / "signing.key").unlink()
     before = (copy / "public.key").read_text()
-    cmd = [
-        sys.executable,
-        "-m",
-        "polite_crawl.cli",
-        "audit",
-        "export",
-        "--platform",
-        "reddit",
-        "-o",
-        str(tmp_path / "out"),
-        str(copy),
-    ]
-
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = run_cli(
+        "audit", "export", "--platform", "reddit", "-o", str(tmp_path / "out"), str(copy)
+    )
 
     assert (copy / "public.key").read_text() == before
     assert not (copy / "signing.key").exists()

@@ -3,12 +3,11 @@ yields inherit its signals, and what they forbid for the declared purposes is ne
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import TYPE_CHECKING
 
 import pytest
 
+from polite_crawl.testing.crawl import run_cli
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 if TYPE_CHECKING:
@@ -192,12 +191,7 @@ def test_an_image_whose_own_header_says_noimageai_is_discarded_unstored(
         assert record["url"] == ART + "/img/labelled.jpg"
         assert "1 discarded after the fetch (optout.noimageai: 1)" in result.log
         audit = tmp_path / "crawl0" / "audit"
-        proc = subprocess.run(
-            [sys.executable, "-m", "polite_crawl.cli", "audit", "verify", str(audit)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        proc = run_cli("audit", "verify", str(audit))
         assert proc.returncode == 0, proc.stderr
     else:
         assert sorted(item_files) == [ART + "/img/labelled.jpg", ART + "/img/plain.jpg"]

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import itertools
-import subprocess
-import sys
 from typing import TYPE_CHECKING
 
+from polite_crawl.testing.crawl import run_cli
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 if TYPE_CHECKING:
@@ -290,17 +289,13 @@ def test_a_user_policy_overrides_a_bundled_one_by_id(
 
 
 def test_check_names_the_x_policy_clause_source_and_date(tmp_path: Path) -> None:
-    script = [
-        sys.executable,
-        "-m",
-        "polite_crawl.cli",
+    proc = run_cli(
         "check",
         "https://pbs.twimg.com/media/x.jpg",
         "--purpose",
         "facial-recognition",
-    ]
-
-    proc = subprocess.run(script, capture_output=True, text=True, cwd=tmp_path, check=False)
+        cwd=tmp_path,
+    )
 
     assert proc.returncode == 1, proc.stderr
     out = proc.stdout

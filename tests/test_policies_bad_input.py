@@ -3,14 +3,13 @@ are never skipped silently."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import TYPE_CHECKING
 
 import pytest
 
 from polite_crawl.policy.loader import PolicyError, load_consents, load_dir
 from polite_crawl.policy.resolver import Resolver
+from polite_crawl.testing.crawl import run_cli
 from polite_crawl.testing.mockweb import MockWeb, page
 
 if TYPE_CHECKING:
@@ -127,10 +126,8 @@ def test_a_user_policy_may_not_claim_a_bundled_platform_domain(tmp_path: Path) -
 
 def test_policies_validate_command(tmp_path: Path) -> None:
     write_policy(tmp_path, BROKEN_POLICIES["unknown-field"][0])
-    script = [sys.executable, "-m", "polite_crawl.cli", "policies", "validate", str(tmp_path)]
-
-    proc = subprocess.run(script, capture_output=True, text=True, check=False)
-    good = subprocess.run([*script[:-1], "policies"], capture_output=True, text=True, check=False)
+    proc = run_cli("policies", "validate", str(tmp_path))
+    good = run_cli("policies", "validate", "policies")
 
     assert proc.returncode == 1
     assert "example.toml: field colour: Extra inputs are not permitted" in proc.stderr

@@ -44,6 +44,12 @@ class CrawlResult:
         return self.stats.get(key, 0)
 
 
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `polite-crawl ARGS...` in a child process with this Python; never raises on exit."""
+    cmd = [sys.executable, "-m", "polite_crawl.cli", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, check=False)
+
+
 def _file_limit(limit: int) -> Callable[[], None]:
     def apply() -> None:
         import resource
