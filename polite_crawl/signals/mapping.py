@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from polite_crawl.core.context import Kind, Purpose
 
-_AI_USES = frozenset({Purpose.AI_TRAINING, Purpose.AI_INPUT, Purpose.FACIAL_RECOGNITION})
+AI_USES = frozenset({Purpose.AI_TRAINING, Purpose.AI_INPUT, Purpose.FACIAL_RECOGNITION})
+_AI_USES = AI_USES
+# Text and data mining (EU CDSM Directive Art. 2(2): automated analysis of text and data to
+# generate information such as patterns, trends and correlations). What TDMRep's reservation and
+# IPTC's "Data Mining" prohibition cover. Search indexing and archiving are not mining; research
+# is, and an Art. 3 research organisation's exemption is not something a crawler can verify.
+TEXT_AND_DATA_MINING = AI_USES | frozenset(
+    {Purpose.RESEARCH, Purpose.COMMERCIAL_DATA_COLLECTION, Purpose.MONITORING}
+)
 _ALL_KINDS = frozenset(Kind)
 _IMAGES = frozenset({Kind.IMAGE})
 
