@@ -36,10 +36,15 @@ def offline(
     keeper = gatekeeper.build(config, persist=False)
     ctx = keeper.context(url)
     decision = keeper.decide(ctx)
-    if isinstance(decision, Pending) and robots is not None:
-        keeper.store.record(
-            ctx.origin, FetchResult(source, source, 200, robots, fetched_at=time.time())
-        )
+    while isinstance(decision, Pending) and robots is not None:
+        for kind in decision.kinds:
+            if kind == "robots":
+                result = FetchResult(source, source, 200, robots, fetched_at=time.time())
+            else:  # other origin files are not read offline: fail closed, and say why
+                url = ctx.origin.url(keeper.files[kind].path)
+                error = "not fetched: an offline check reads only the robots.txt file given"
+                result = FetchResult(url, url, None, error=error, fetched_at=time.time())
+            keeper.files[kind].record(ctx.origin, result)
         decision = keeper.decide(ctx)
     return None if isinstance(decision, Pending) else decision
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from polite_crawl.core.checks import aitxt, tdmrep
+from polite_crawl.core.checks.aitxt import AiTxtCheck
 from polite_crawl.core.checks.content_signal import ContentSignalCheck
 from polite_crawl.core.checks.identity import IdentityCheck
 from polite_crawl.core.checks.requirements import RequirementsCheck
@@ -19,7 +21,8 @@ from polite_crawl.core.context import Kind, RequestContext
 from polite_crawl.core.decision import Reason
 from polite_crawl.core.gate import Gate
 from polite_crawl.policy.resolver import Resolver
-from polite_crawl.robots.state import RobotsStore
+from polite_crawl.robots.state import Doc, OriginStore, Read, RobotsStore, robots_reader
+from polite_crawl.signals.tdmrep import read_tdmrep
 from polite_crawl.startup import open_robots_cache
 
 if TYPE_CHECKING:
@@ -37,6 +40,7 @@ class Gatekeeper:
     gate: Gate
     store: RobotsStore
     resolver: Resolver
+    files: dict[str, OriginStore[Any]]  # preflight kind -> store (robots, tdmrep, aitxt)
 
     def context(
         self,
@@ -83,14 +87,30 @@ def build(
     config: Config, *, clock: Callable[[], float] = time.time, persist: bool = True
 ) -> Gatekeeper:
     settings = config.settings
+    disk = open_robots_cache(settings.robots_cache_path) if persist else None
+
+    # robots.txt's cache settings serve every origin-level file: they are read the same way.
+    def store_of(path: str, read: Callable[[bytes, int], Read[Doc]]) -> OriginStore[Doc]:
+        return OriginStore(
+            path,
+            read,
+            limit=settings.robots_parse_limit,
+            ttl=settings.robots_cache_ttl,
+            backoff=settings.robots_error_backoff,
+            clock=clock,
+            disk=disk,
+        )
+
     store = RobotsStore(
         config.token,
         limit=settings.robots_parse_limit,
         ttl=settings.robots_cache_ttl,
         backoff=settings.robots_error_backoff,
         clock=clock,
-        disk=open_robots_cache(settings.robots_cache_path) if persist else None,
+        disk=disk,
     )
+    tdm_store = store_of(tdmrep.PATH, read_tdmrep)
+    ai_store = store_of(aitxt.PATH, robots_reader(config.token))
     resolver = Resolver(config.policies.values())
 
     def today() -> datetime.date:
@@ -105,6 +125,9 @@ def build(
             SignalsCheck(),
             RobotsCheck(store, max_crawl_delay=settings.robots_max_crawl_delay),
             ContentSignalCheck(store),
+            tdmrep.TdmRepCheck(tdm_store),
+            AiTxtCheck(ai_store),
         ]
     )
-    return Gatekeeper(config, gate, store, resolver)
+    files: dict[str, OriginStore[Any]] = {"robots": store, "tdmrep": tdm_store, "aitxt": ai_store}
+    return Gatekeeper(config, gate, store, resolver, files)

@@ -23,7 +23,7 @@ from polite_crawl.core.gate import Pending
 from polite_crawl.counts import DecisionCounts
 from polite_crawl.discard import judge_response
 from polite_crawl.exceptions import PolicyViolation
-from polite_crawl.preflight import RobotsFetcher
+from polite_crawl.preflight import PreflightFetcher
 from polite_crawl.settings import SettingsError, setting_name
 from polite_crawl.signals.memory import SignalMemory
 from polite_crawl.spidermw import VIA_META, PoliteSpiderMiddleware
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from polite_crawl.core.context import Origin, RequestContext
-    from polite_crawl.robots.state import FetchResult, RobotsEntry
+    from polite_crawl.robots.state import Entry, FetchResult
 
 __all__ = ["PoliteDownloaderMiddleware", "PoliteSpiderMiddleware"]
 
@@ -65,9 +65,9 @@ class PoliteDownloaderMiddleware:
         self.audit = DurableAudit(
             crawler, self._open_store(), durable=self.settings.audit_durability == "fsync"
         )
-        self.robots = RobotsFetcher(
+        self.robots = PreflightFetcher(
             crawler,
-            self.keeper.store,
+            self.keeper.files,
             self._preflight_done,
             user_agent=config.user_agent,
             hop_refusal=self.keeper.hop_refusal,
@@ -147,14 +147,18 @@ class PoliteDownloaderMiddleware:
         )
         return store
 
-    def _preflight_done(self, origin: Origin, result: FetchResult, entry: RobotsEntry) -> None:
-        # The robots.txt bytes are kept by sha256, and the fetch is logged where the origin's
+    def _preflight_done(
+        self, kind: str, origin: Origin, result: FetchResult, entry: Entry[Any]
+    ) -> None:
+        # The file's bytes are kept by sha256, and the fetch is logged where the origin's
         # decisions are: an export for a platform carries the robots.txt its decisions cite.
         store = self.audit.store
         if result.body:
             store.keep_evidence(result.body, entry.sha256)
         platform = self.keeper.resolver.resolve(origin.host)
-        self.audit.write_soon(platform.id if platform else None, records.preflight(result, entry))
+        self.audit.write_soon(
+            platform.id if platform else None, records.preflight(kind, result, entry)
+        )
 
     def process_response(
         self, request: Request, response: Response, spider: Any = None
@@ -240,8 +244,12 @@ class PoliteDownloaderMiddleware:
 
     async def _decide(self, ctx: RequestContext) -> Decision:
         result = self.keeper.decide(ctx)
-        if isinstance(result, Pending):
-            await self.robots.ensure(result.origin)
+        # Each file is fetched once it is the next thing the decision needs: a URL robots.txt
+        # refuses never costs a tdmrep.json. Each kind is asked for at most once here.
+        asked: set[str] = set()
+        while isinstance(result, Pending) and not asked.issuperset(result.kinds):
+            asked.update(result.kinds)
+            await self.robots.ensure(result.origin, result.kinds)
             result = self.keeper.decide(ctx)
         if isinstance(result, Pending):  # the preflight left nothing usable: refuse
             return Decision(

@@ -1,7 +1,9 @@
-"""Origin preflights fetched through Scrapy's own engine (so proxies, TLS settings and the user
-agent apply): one fetch in flight per origin, every other request for that origin parked until
-it is known. Redirects are followed here, not by RedirectMiddleware, so that each hop is counted
-and the rules are applied to the initial origin (RFC 9309 §2.3.1.2).
+"""Origin preflights (robots.txt, and when a declared purpose makes them relevant
+/.well-known/tdmrep.json and /ai.txt) fetched through Scrapy's own engine (so proxies, TLS
+settings and the user agent apply): one fetch in flight per origin and file, every other request
+for that origin parked until it is known. Redirects are followed here, not by
+RedirectMiddleware, so that each hop is counted and the rules are applied to the initial origin
+(RFC 9309 §2.3.1.2; the same for the other files).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from scrapy.http import Response
 
     from polite_crawl.core.context import Origin
-    from polite_crawl.robots.state import RobotsEntry, RobotsStore
+    from polite_crawl.robots.state import Entry, OriginStore
 
 logger = logging.getLogger(__name__)
 
@@ -37,20 +39,20 @@ _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
 MIN_MAX_AGE = 60.0  # a max-age of 0 must not turn into one robots.txt fetch per request
 
 
-class RobotsFetcher:
+class PreflightFetcher:
     DOWNLOAD_PRIORITY = 1000
 
     def __init__(
         self,
         crawler: Crawler,
-        store: RobotsStore,
-        on_fetched: Callable[[Origin, FetchResult, RobotsEntry], None],
+        stores: dict[str, OriginStore[Any]],
+        on_fetched: Callable[[str, Origin, FetchResult, Entry[Any]], None],
         *,
         user_agent: str,
         hop_refusal: Callable[[str], str | None],
     ) -> None:
         self.crawler = crawler
-        self.store = store
+        self.stores = stores  # preflight kind -> the store its answers go to
         self.on_fetched = on_fetched  # records the fetch (audit log, evidence store)
         self.user_agent = user_agent
         # A redirect hop is a request to another URL, perhaps another site: it is judged by the
@@ -60,40 +62,50 @@ class RobotsFetcher:
         # unjudged. Object identity plus the URL it was made for, not a meta key, so spider code
         # cannot forge the exemption; each leaves the set as soon as its answer is in.
         self._mine: weakref.WeakKeyDictionary[Request, str] = weakref.WeakKeyDictionary()
+        self._limit: weakref.WeakKeyDictionary[Request, int] = weakref.WeakKeyDictionary()
         self._received: weakref.WeakKeyDictionary[Request, int] = weakref.WeakKeyDictionary()
-        self._waiters: dict[Origin, list[Deferred[None]]] = {}
+        self._waiters: dict[tuple[Origin, str], list[Deferred[None]]] = {}
         crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
 
     def owns(self, request: Request) -> bool:
         return self._mine.get(request) == request.url
 
     def refetch_in_flight(self, origin: Origin, url: str) -> bool:
-        """A request for robots.txt of an origin whose preflight is in flight, that is not the
+        """A request for a file of an origin whose preflight is in flight, that is not the
         preflight itself (e.g. re-issued by another middleware): waiting would deadlock."""
-        return origin in self._waiters and url == origin.url("/robots.txt")
+        return any(
+            (origin, kind) in self._waiters and url == origin.url(store.path)
+            for kind, store in self.stores.items()
+        )
 
-    async def ensure(self, origin: Origin) -> None:
-        """Return once the store holds a fresh entry for origin (or the fetch has failed)."""
-        waiters = self._waiters.get(origin)
+    async def ensure(self, origin: Origin, kinds: tuple[str, ...] = ("robots",)) -> None:
+        """Return once the stores hold a fresh entry for origin (or the fetch has failed)."""
+        for kind in kinds:
+            await self._ensure(origin, kind)
+
+    async def _ensure(self, origin: Origin, kind: str) -> None:
+        key = (origin, kind)
+        waiters = self._waiters.get(key)
         if waiters is not None:
             waiter: Deferred[None] = Deferred()
             waiters.append(waiter)
             await maybe_deferred_to_future(waiter)
             return
-        self._waiters[origin] = []
+        self._waiters[key] = []
         try:
-            result = await self._fetch(origin)
-            entry = self.store.record(origin, result)
-            self.on_fetched(origin, result, entry)
+            store = self.stores[kind]
+            result = await self._fetch(origin, store.path, store.limit)
+            entry = store.record(origin, result)
+            self.on_fetched(kind, origin, result, entry)
             stats = self.crawler.stats
             assert stats is not None
-            stats.inc_value(f"polite_crawl/robots/{entry.state.value}")
+            stats.inc_value(f"polite_crawl/{kind}/{entry.state.value}")
         finally:
-            for waiter in self._waiters.pop(origin):
+            for waiter in self._waiters.pop(key):
                 waiter.callback(None)
 
-    async def _fetch(self, origin: Origin) -> FetchResult:
-        robots_url = url = origin.url("/robots.txt")
+    async def _fetch(self, origin: Origin, path: str, limit: int) -> FetchResult:
+        robots_url = url = origin.url(path)
         seen = {url}
         for hops in range(MAX_REDIRECTS + 1):
             request = Request(
@@ -110,10 +122,11 @@ class RobotsFetcher:
                 },
             )
             self._mine[request] = request.url
+            self._limit[request] = limit
             try:
                 response = await engine_download(self.crawler, request)
             except Exception as exc:  # every failure to get an answer is "unreachable"
-                logger.info("robots.txt %(url)s unreachable: %(exc)r", {"url": url, "exc": exc})
+                logger.info("preflight %(url)s unreachable: %(exc)r", {"url": url, "exc": exc})
                 return FetchResult(
                     robots_url, url, None, error=_describe(exc), hops=hops, fetched_at=time.time()
                 )
@@ -163,11 +176,12 @@ class RobotsFetcher:
 
     def _bytes_received(self, data: bytes, request: Request, **kwargs: Any) -> None:
         # Stop reading past the parse limit: a huge robots.txt costs at most the limit.
-        if request not in self._mine:
+        limit = self._limit.get(request)
+        if limit is None:
             return
         total = self._received.get(request, 0) + len(data)
         self._received[request] = total
-        if total > self.store.limit:
+        if total > limit:
             raise StopDownload(fail=False)
 
 

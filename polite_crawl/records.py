@@ -9,7 +9,7 @@ if TYPE_CHECKING:
 
     from polite_crawl.core.context import RequestContext
     from polite_crawl.core.decision import Decision
-    from polite_crawl.robots.state import FetchResult, RobotsEntry
+    from polite_crawl.robots.state import Entry, FetchResult
 
 # What a decision record keeps of the robots.txt it rests on: enough to find the preflight record
 # (URL and sha256) and the rule. The fetch itself (final URL, time, state) is in that record.
@@ -50,13 +50,12 @@ def decision(
     }
 
 
-def preflight(result: FetchResult, entry: RobotsEntry) -> dict[str, Any]:
-    return {
-        "type": "preflight",
-        "kind": "robots",
-        "url": result.robots_url,
-        "evidence": entry.evidence(),
-    }
+def preflight(kind: str, result: FetchResult, entry: Entry[Any]) -> dict[str, Any]:
+    """An origin-level file fetched (kind: robots, tdmrep, aitxt)."""
+    evidence = entry.evidence()
+    if kind != "robots":  # robots_url is the robots.txt record's key; other files say url
+        evidence["url"] = evidence.pop("robots_url")
+    return {"type": "preflight", "kind": kind, "url": result.robots_url, "evidence": evidence}
 
 
 def fetched(url: str, response: Response) -> dict[str, Any]:

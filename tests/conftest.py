@@ -41,7 +41,7 @@ def crawl(mockweb: MockWeb, tmp_path: Path) -> Callable[..., CrawlResult]:
     def _crawl(
         start_urls: list[str], settings: dict[str, Any] | None = None, **kwargs: Any
     ) -> CrawlResult:
-        settings = {"POLITE_CRAWL_PURPOSES": ["research"], **(settings or {})}
+        settings = {"POLITE_CRAWL_PURPOSES": ["archiving"], **(settings or {})}
         return run_crawl(
             mockweb, tmp_path / f"crawl{next(counter)}", start_urls, settings, **kwargs
         )

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 SITE = "http://site.test"
 
 
+# Origin-level files are recorded once they are in (a preflight record), not before.
+PREFLIGHTS = frozenset({"/robots.txt", "/.well-known/tdmrep.json", "/ai.txt"})
+
+
 def serve_slow_site(web: MockWeb, pages: int = 40) -> list[str]:
     web.add(SITE + "/robots.txt", Resp(404))
     urls = [f"{SITE}/p{i}" for i in range(pages)]
@@ -41,7 +45,7 @@ def assert_every_fetch_was_allowed_first(web: MockWeb, audit_dir: Path) -> None:
         for r in read_audit(audit_dir)
         if r.get("type") == "decision" and r["decision"] == "allow"
     }
-    fetched = {h.url for h in web.hits if h.path != "/robots.txt"}
+    fetched = {h.url for h in web.hits if h.path not in PREFLIGHTS}
     assert fetched, "the crawl fetched nothing: the test proves nothing"
     assert fetched <= allowed
 
@@ -77,7 +81,7 @@ def test_kill_9_then_a_second_run_repairs_and_verifies(mockweb: MockWeb, tmp_pat
     entries = prepared.audit_dir / "logs" / "_sites" / "entries.jsonl"
 
     assert_every_fetch_was_allowed_first(mockweb, prepared.audit_dir)
-    assert len([h for h in mockweb.hits if h.path != "/robots.txt"]) < len(urls)  # mid-crawl
+    assert len([h for h in mockweb.hits if h.path not in PREFLIGHTS]) < len(urls)  # mid-crawl
     # A kill during a write leaves half a line; append one, as such a crash would.
     with open(entries, "ab") as fh:
         fh.write(b'{"decision":"allow","evidence":{"robo')
@@ -147,7 +151,7 @@ def test_a_disk_that_stops_taking_writes_stops_the_crawl(
 
     assert result.reason == "polite_crawl_audit_failure"
     assert "the audit log failed, closing the crawl" in result.log
-    assert len([h for h in mockweb.hits if h.path != "/robots.txt"]) < len(urls)
+    assert len([h for h in mockweb.hits if h.path not in PREFLIGHTS]) < len(urls)
     audit = tmp_path / "crawl0" / "audit"
     assert_every_fetch_was_allowed_first(mockweb, audit)
     # Nothing was written or signed after the failure: the next crawl opens the log, mends a
@@ -173,4 +177,4 @@ def test_an_audit_dir_in_use_by_another_crawl_refuses_to_start(
         lock.close()
 
     assert "is in use by another crawl (locked)" in result.log
-    assert [h for h in mockweb.hits if h.path != "/robots.txt"] == []
+    assert [h for h in mockweb.hits if h.path not in PREFLIGHTS] == []

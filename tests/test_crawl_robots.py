@@ -39,6 +39,7 @@ def robots_evidence(result: CrawlResult, url: str) -> dict[str, object]:
         r["evidence"]
         for r in result.audit
         if r.get("type") == "preflight"
+        and r["kind"] == "robots"
         and r["evidence"]["robots_url"] == evidence.get("robots_url")
         and r["evidence"]["sha256"] == evidence.get("sha256")
     ]

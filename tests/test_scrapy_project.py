@@ -153,7 +153,13 @@ def test_console_script_check_live(tmp_path: Path, mockweb: MockWeb) -> None:
     assert "decision   ALLOW" in allowed.stdout
     assert denied.returncode == 1, denied.stderr
     assert '"decision": "deny"' in denied.stdout
-    assert mockweb.urls() == [SITE + "/robots.txt"] * 2
+    # research is text and data mining: the allowed URL also needed the TDMRep file; the URL
+    # robots.txt refused did not.
+    assert mockweb.urls() == [
+        SITE + "/robots.txt",
+        SITE + "/.well-known/tdmrep.json",
+        SITE + "/robots.txt",
+    ]
 
 
 def test_console_script_check_needs_a_purpose(tmp_path: Path, mockweb: MockWeb) -> None:

@@ -12,8 +12,6 @@ from polite_crawl.robots.state import FetchResult
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from polite_crawl.core.context import Origin
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS robots (
     origin TEXT PRIMARY KEY,
@@ -43,12 +41,13 @@ class RobotsDiskCache:
         except (sqlite3.Error, OSError) as exc:
             raise RobotsCacheError(f"{path}: not a usable robots.txt cache ({exc})") from None
 
-    def load(self, origin: Origin) -> FetchResult | None:
+    def load(self, key: str) -> FetchResult | None:
+        """key: the origin for robots.txt, the file's URL for other origin-level files."""
         try:
             row = self._db.execute(
                 "SELECT robots_url, final_url, status, body, hops, max_age, fetched_at "
                 "FROM robots WHERE origin = ?",
-                (str(origin),),
+                (key,),
             ).fetchone()
         except sqlite3.Error:
             return None  # a damaged row is a cache miss: robots.txt is fetched again
@@ -67,13 +66,13 @@ class RobotsDiskCache:
             fetched_at=float(fetched_at),
         )
 
-    def save(self, origin: Origin, result: FetchResult) -> None:
+    def save(self, key: str, result: FetchResult) -> None:
         if result.status is None or result.error is not None:
             return
         self._db.execute(
             "INSERT OR REPLACE INTO robots VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                str(origin),
+                key,
                 result.robots_url,
                 result.final_url,
                 result.status,

@@ -139,6 +139,14 @@ class Rules:
         return Match(best.rule.allow, best.rule)
 
 
+Pattern = _Compiled  # a compiled path pattern, for files that reuse robots.txt patterns
+
+
+def compile_pattern(rule: Rule) -> Pattern:
+    """A robots.txt-style pattern (`*`, a final `$`), ready to match normalized paths."""
+    return _compile(rule)
+
+
 def _compile(rule: Rule) -> _Compiled:
     pattern = normalize(rule.pattern)
     if not pattern.startswith(("/", "*")):

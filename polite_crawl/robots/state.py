@@ -1,5 +1,8 @@
 """What one robots.txt fetch means for an origin (RFC 9309 §2.3.1, §2.4), and the cache.
 
+The same states, cache lifetimes and backoff serve every origin-level file we read before
+crawling (robots.txt, /.well-known/tdmrep.json, /ai.txt): only how a 2xx body is read differs.
+
     2xx                                  -> PARSED: follow the rules
     4xx except 429 (incl. 401/403/404)   -> UNAVAILABLE: everything allowed (§2.3.1.3)
     429, 5xx, network error, timeout,    -> UNREACHABLE: complete disallow (§2.3.1.4),
@@ -13,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from polite_crawl.robots.parser import DEFAULT_PARSE_LIMIT, parse
 from polite_crawl.robots.rules import Rules
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
 
     from polite_crawl.core.context import Origin
     from polite_crawl.robots.persist import RobotsDiskCache
+
+Doc = TypeVar("Doc")
 
 MAX_TTL = 24 * 3600.0  # RFC 9309 §2.4: SHOULD NOT use a cached copy for more than 24 hours
 MAX_REDIRECTS = 5  # §2.3.1.2: follow at least five; more is treated as unreachable (see docs)
@@ -52,17 +57,33 @@ class FetchResult:
 
 
 @dataclass(frozen=True, slots=True)
-class RobotsEntry:
+class Read(Generic[Doc]):
+    """A 2xx body, read: the document and what the reading had to give up on."""
+
+    doc: Doc
+    truncated: bool = False
+    invalid_utf8: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Entry(Generic[Doc]):
     state: RobotsState
     fetch: FetchResult
     sha256: str
     expires_at: float
-    rules: Rules | None = None
+    rules: Doc | None = None  # the file as read (PARSED only)
     truncated: bool = False
     invalid_utf8: bool = False
     failures: int = 0  # consecutive unreachable fetches, for backoff
-    fallback: RobotsEntry | None = field(default=None, repr=False)  # the last good copy
+    fallback: Entry[Doc] | None = field(default=None, repr=False)  # the last good copy
     fallback_usable: bool = True  # False while the site answers 429 (slow down)
+
+    def in_force(self) -> Entry[Doc] | None:
+        """The entry whose content governs: this one, or while the origin is unreachable its
+        last good copy (None when there is none, or the site asked us to slow down)."""
+        if self.state is not RobotsState.UNREACHABLE:
+            return self
+        return self.fallback if self.fallback_usable else None
 
     def evidence(self) -> dict[str, Any]:
         f = self.fetch
@@ -81,6 +102,17 @@ class RobotsEntry:
         return ev
 
 
+RobotsEntry = Entry[Rules]
+
+
+def robots_reader(token: str) -> Callable[[bytes, int], Read[Rules]]:
+    def read(body: bytes, limit: int) -> Read[Rules]:
+        robots = parse(body, limit)
+        return Read(Rules(robots, token), robots.truncated, robots.invalid_utf8)
+
+    return read
+
+
 def classify(
     result: FetchResult,
     token: str,
@@ -91,30 +123,120 @@ def classify(
     backoff: float = 60.0,
     max_backoff: float = 3600.0,
 ) -> RobotsEntry:
+    return classify_with(
+        result,
+        robots_reader(token),
+        limit=limit,
+        ttl=ttl,
+        failures=failures,
+        backoff=backoff,
+        max_backoff=max_backoff,
+    )
+
+
+def classify_with(
+    result: FetchResult,
+    read: Callable[[bytes, int], Read[Doc]],
+    *,
+    limit: int = DEFAULT_PARSE_LIMIT,
+    ttl: float = MAX_TTL,
+    failures: int = 0,
+    backoff: float = 60.0,
+    max_backoff: float = 3600.0,
+) -> Entry[Doc]:
     digest = hashlib.sha256(result.body).hexdigest()
     status = result.status
     if result.error is None and status is not None and 200 <= status < 300:
-        robots = parse(result.body, limit)
+        done = read(result.body, limit)
         life = min(ttl, result.max_age) if result.max_age is not None else ttl
-        return RobotsEntry(
+        return Entry(
             RobotsState.PARSED,
             result,
             digest,
             result.fetched_at + life,
-            Rules(robots, token),
-            robots.truncated,
-            robots.invalid_utf8,
+            done.doc,
+            done.truncated,
+            done.invalid_utf8,
         )
     if result.error is None and status is not None and 400 <= status < 500 and status != 429:
-        return RobotsEntry(RobotsState.UNAVAILABLE, result, digest, result.fetched_at + ttl)
+        return Entry(RobotsState.UNAVAILABLE, result, digest, result.fetched_at + ttl)
     wait = min(max_backoff, backoff * (2**failures))
-    return RobotsEntry(
+    return Entry(
         RobotsState.UNREACHABLE, result, digest, result.fetched_at + wait, failures=failures + 1
     )
 
 
-class RobotsStore:
-    """Per-origin robots entries, keyed by scheme + host + port (never by host alone)."""
+class OriginStore(Generic[Doc]):
+    """Per-origin entries for one origin-level file, keyed by scheme + host + port (never by
+    host alone)."""
+
+    def __init__(
+        self,
+        path: str,
+        read: Callable[[bytes, int], Read[Doc]],
+        *,
+        limit: int = DEFAULT_PARSE_LIMIT,
+        ttl: float = MAX_TTL,
+        backoff: float = 60.0,
+        clock: Callable[[], float],
+        disk: RobotsDiskCache | None = None,
+    ) -> None:
+        self.path = path  # where the file lives on every origin, e.g. /robots.txt
+        self.read = read
+        self.limit = limit
+        self.ttl = min(ttl, MAX_TTL)
+        self.backoff = backoff
+        self.clock = clock
+        self.disk = disk
+        self._entries: dict[Origin, Entry[Doc]] = {}
+
+    def _disk_key(self, origin: Origin) -> str:
+        # robots.txt rows are keyed by origin alone (caches written by earlier versions).
+        return str(origin) if self.path == "/robots.txt" else origin.url(self.path)
+
+    def get(self, origin: Origin) -> Entry[Doc] | None:
+        """The entry in force, or None when it is missing or expired (a preflight is due)."""
+        entry = self._entries.get(origin)
+        if entry is None and self.disk is not None:
+            stored = self.disk.load(self._disk_key(origin))
+            if stored is not None:
+                entry = self._classify(stored, 0)
+                self._entries[origin] = entry
+        if entry is None or entry.expires_at <= self.clock():
+            return None
+        return entry
+
+    def record(self, origin: Origin, result: FetchResult) -> Entry[Doc]:
+        previous = self._entries.get(origin)
+        failures = previous.failures if previous else 0
+        entry = self._classify(result, failures)
+        if entry.state is RobotsState.UNREACHABLE:
+            good = None
+            if previous is not None:
+                good = previous.fallback if previous.state is RobotsState.UNREACHABLE else previous
+            if good is not None and result.fetched_at - good.fetch.fetched_at <= MAX_FALLBACK_AGE:
+                entry = _with_fallback(entry, good, usable=result.status != 429)
+        elif self.disk is not None:  # only answers actually received are kept across runs
+            self.disk.save(self._disk_key(origin), result)
+        self._entries[origin] = entry
+        return entry
+
+    def _classify(self, result: FetchResult, failures: int) -> Entry[Doc]:
+        return classify_with(
+            result,
+            self.read,
+            limit=self.limit,
+            ttl=self.ttl,
+            failures=failures,
+            backoff=self.backoff,
+        )
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class RobotsStore(OriginStore[Rules]):
+    """robots.txt entries, read for one product token."""
 
     def __init__(
         self,
@@ -126,57 +248,20 @@ class RobotsStore:
         clock: Callable[[], float],
         disk: RobotsDiskCache | None = None,
     ) -> None:
-        self.token = token
-        self.limit = limit
-        self.ttl = min(ttl, MAX_TTL)
-        self.backoff = backoff
-        self.clock = clock
-        self.disk = disk
-        self._entries: dict[Origin, RobotsEntry] = {}
-
-    def get(self, origin: Origin) -> RobotsEntry | None:
-        """The entry in force, or None when it is missing or expired (a preflight is due)."""
-        entry = self._entries.get(origin)
-        if entry is None and self.disk is not None:
-            stored = self.disk.load(origin)
-            if stored is not None:
-                entry = self._classify(stored, 0)
-                self._entries[origin] = entry
-        if entry is None or entry.expires_at <= self.clock():
-            return None
-        return entry
-
-    def record(self, origin: Origin, result: FetchResult) -> RobotsEntry:
-        previous = self._entries.get(origin)
-        failures = previous.failures if previous else 0
-        entry = self._classify(result, failures)
-        if entry.state is RobotsState.UNREACHABLE:
-            good = None
-            if previous is not None:
-                good = previous.fallback if previous.state is RobotsState.UNREACHABLE else previous
-            if good is not None and result.fetched_at - good.fetch.fetched_at <= MAX_FALLBACK_AGE:
-                entry = _with_fallback(entry, good, usable=result.status != 429)
-        elif self.disk is not None:  # only answers actually received are kept across runs
-            self.disk.save(origin, result)
-        self._entries[origin] = entry
-        return entry
-
-    def _classify(self, result: FetchResult, failures: int) -> RobotsEntry:
-        return classify(
-            result,
-            self.token,
-            limit=self.limit,
-            ttl=self.ttl,
-            failures=failures,
-            backoff=self.backoff,
+        super().__init__(
+            "/robots.txt",
+            robots_reader(token),
+            limit=limit,
+            ttl=ttl,
+            backoff=backoff,
+            clock=clock,
+            disk=disk,
         )
-
-    def __len__(self) -> int:
-        return len(self._entries)
+        self.token = token
 
 
-def _with_fallback(entry: RobotsEntry, good: RobotsEntry, *, usable: bool) -> RobotsEntry:
-    return RobotsEntry(
+def _with_fallback(entry: Entry[Doc], good: Entry[Doc], *, usable: bool) -> Entry[Doc]:
+    return Entry(
         entry.state,
         entry.fetch,
         entry.sha256,

@@ -14,14 +14,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from polite_crawl.signals.meta import meta_contents
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
 MAX_VALUE = 8192  # longer header values are cut: a directive list is never that long
-_META = re.compile(rb"<meta\b[^>]{0,2048}>", re.IGNORECASE)
-_ATTR = re.compile(rb"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 _TOKEN = re.compile(r"[a-z_-]+")
-MAX_HTML = 512 * 1024  # robots meta tags live in <head>: the first 512 KiB are read
 
 
 def directives(values: Iterable[str], token: str) -> frozenset[str]:
@@ -50,16 +49,8 @@ def directives(values: Iterable[str], token: str) -> frozenset[str]:
 def meta_directives(html: bytes, token: str) -> frozenset[str]:
     """Directives from `<meta name="robots">` and `<meta name="<token>">` tags."""
     token = token.lower()
-    values: list[str] = []
-    for tag in _META.finditer(html[:MAX_HTML]):
-        attrs = {
-            m.group(1).lower(): (m.group(2) or m.group(3) or m.group(4) or b"")
-            for m in _ATTR.finditer(tag.group(0))
-        }
-        name = attrs.get(b"name", b"").decode("latin-1").strip().lower()
-        if name in ("robots", token):
-            values.append(attrs.get(b"content", b"").decode("latin-1"))
-    return directives(values, token)
+    found = meta_contents(html, frozenset({"robots", token}))
+    return directives([content for _, content in found], token)
 
 
 _KNOWN = frozenset(
