@@ -16,11 +16,13 @@ from scrapy import Request
 from scrapy.http import TextResponse
 
 from polite_crawl.audit.logfile import AuditError
+from polite_crawl.core.checks.signals import REASONS
 from polite_crawl.core.context import Kind, Purpose
 from polite_crawl.locate import GateClient
-from polite_crawl.signals.mapping import forbidden
+from polite_crawl.signals.mapping import TDM_RESERVED, forbidden
 from polite_crawl.signals.memory import Inherited
 from polite_crawl.signals.robots_tag import directives, meta_directives
+from polite_crawl.signals.tdmrep import TDM_HEADER, header_reservation, meta_reservation
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
@@ -41,17 +43,21 @@ class _Page:
         self.url = response.url
         headers = [v.decode("latin-1") for v in response.headers.getlist(b"X-Robots-Tag")]
         found = directives(headers, token)
+        tdm = header_reservation(v.decode("latin-1") for v in response.headers.getlist(TDM_HEADER))
         self.images: set[str] = set()
         if (
             isinstance(response, TextResponse)
             and b"html" in (response.headers.get(b"Content-Type") or b"html").lower()
         ):
             found |= meta_directives(response.body, token)
-            if found:
+            # TDMRep: a meta tag supersedes the header; its absence resets nothing.
+            in_page = meta_reservation(response.body)
+            tdm = tdm if in_page is None else in_page
+            if found or tdm:
                 self.images = {
                     response.urljoin(src) for src in response.css("img::attr(src)").getall()
                 }
-        self.directives = found
+        self.directives = found | {TDM_RESERVED} if tdm else found  # travels as a directive
 
     def inherited(self, url: str, kind: Kind | None = None) -> Inherited:
         kind = kind or (Kind.IMAGE if url in self.images else Kind.PAGE)
@@ -114,7 +120,7 @@ class PoliteSpiderMiddleware(GateClient):
         gate: PoliteDownloaderMiddleware, page: str, directive: str, purpose: Purpose
     ) -> bool:
         """Drop (or, in report-only mode, record and keep) an item the page's signals forbid."""
-        reason = f"optout.{directive}"
+        reason = REASONS[directive].value
         with contextlib.suppress(AuditError):  # a failure has closed the crawl already
             gate.audit.write_soon(
                 gate.platform_of(page),

@@ -20,12 +20,17 @@ TEXT_AND_DATA_MINING = AI_USES | frozenset(
 _ALL_KINDS = frozenset(Kind)
 _IMAGES = frozenset({Kind.IMAGE})
 
+# A page's TDMRep reservation (tdm-reservation: 1 as a header or meta tag) travels with the
+# page's other signals under this name.
+TDM_RESERVED = "tdm-reservation"
+
 # directive -> (purposes it forbids, kinds of content it concerns)
 ROBOTS_TAG: dict[str, tuple[frozenset[Purpose], frozenset[Kind]]] = {
     "noai": (_AI_USES, _ALL_KINDS),
     "noimageai": (_AI_USES, _IMAGES),
     "noindex": (frozenset({Purpose.SEARCH_INDEXING}), _ALL_KINDS),
     "noimageindex": (frozenset({Purpose.SEARCH_INDEXING}), _IMAGES),
+    TDM_RESERVED: (TEXT_AND_DATA_MINING, _ALL_KINDS),
 }
 
 

@@ -29,6 +29,7 @@ from polite_crawl.signals.meta import meta_contents
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+TDM_HEADER = b"tdm-reservation"
 MAX_RULES = 10_000  # more rules than any site needs; the rest are not read
 MAX_VALUE = 1024
 
