@@ -26,6 +26,8 @@ SITES: dict[str, str] = {
     "http://photos.test": "photo site; robots.txt disallows examplebot entirely",
     "http://gallery.test": "robots.txt answers 503: unreachable, so everything is refused",
     "https://shop.test": "no robots.txt (404): everything allowed",
+    "http://press.test": "TDMRep: tdmrep.json reserves mining of /portraits/",
+    "http://art.test": "artist page says noimageai: its images are never requested",
 }
 
 
@@ -42,6 +44,8 @@ def mock_web() -> MockWeb:
                 "http://photos.test/",
                 "http://gallery.test/",
                 "https://shop.test/",
+                "http://press.test/",
+                "http://art.test/",
                 "https://x.com/someone",
                 "https://www.facebook.com/someone",
                 "https://www.linkedin.com/in/someone",
@@ -65,6 +69,22 @@ def mock_web() -> MockWeb:
             "https://shop.test/robots.txt": Resp(404, "no robots here", content_type=text),
             "https://shop.test/": page("/item/1"),
             "https://shop.test/item/1": page("/"),
+            "http://press.test/robots.txt": Resp(404, "none", content_type=text),
+            "http://press.test/.well-known/tdmrep.json": Resp(
+                body='[{"location": "/portraits/", "tdm-reservation": 1}]',
+                content_type="application/json",
+            ),
+            "http://press.test/": page("/portraits/mayor", "/news/budget"),
+            "http://press.test/news/budget": page(),
+            "http://press.test/portraits/mayor": page(),
+            "http://art.test/robots.txt": Resp(404, "none", content_type=text),
+            "http://art.test/": page(
+                images=["/works/self-portrait.jpg"],
+                head='<meta name="robots" content="noimageai">',
+            ),
+            "http://art.test/works/self-portrait.jpg": Resp(
+                body=b"\xff\xd8\xff", content_type="image/jpeg"
+            ),
         }
     )
 
@@ -101,7 +121,7 @@ def render(web: MockWeb, result: CrawlResult) -> str:
         for path in fetched.get(origin, []):
             lines.append(f"    fetched   {path}")
         for path, reason, why in refused.get(origin, []):
-            lines.append(f"    REFUSED   {path:<18} {reason:<20} {why}")
+            lines.append(f"    REFUSED   {path:<24} {reason:<20} {why}")
         if origin not in fetched:
             lines.append("    (nothing was sent to this site, not even robots.txt)")
         lines.append("")
@@ -138,10 +158,20 @@ def verified(audit_dir: Path) -> str:
 
 def _why(rec: dict[str, object]) -> str:
     evidence = rec.get("evidence")
-    tos = evidence.get("tos") if isinstance(evidence, dict) else None
-    if isinstance(tos, dict) and "clause" in tos:
+    if not isinstance(evidence, dict):
+        return ""
+    tos, robots = evidence.get("tos"), evidence.get("robots")
+    tdm, signals = evidence.get("tdmrep"), evidence.get("signals")
+    reason = str(rec.get("reason"))
+    if reason.startswith("tos.") and isinstance(tos, dict) and "clause" in tos:
         return f"{tos['policy']} policy: {tos['source']['url']} ({tos['source']['date']})"
-    robots = evidence.get("robots") if isinstance(evidence, dict) else None
+    if reason.startswith("tdmrep.") and isinstance(tdm, dict):
+        rule = tdm.get("rule")
+        if isinstance(rule, dict):
+            return f"tdmrep.json rule {rule['index']}: {rule['location']} reserved"
+        return str(tdm.get("error") or f"tdmrep.json answered {tdm.get('status')}")
+    if reason.startswith("optout.") and isinstance(signals, dict):
+        return f"{signals.get('from')} says {signals.get('directive')}"
     if not isinstance(robots, dict):
         return ""
     rule = robots.get("rule")

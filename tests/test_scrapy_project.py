@@ -183,15 +183,29 @@ def test_demo_prints_a_refusal_table(tmp_path: Path, mockweb: MockWeb) -> None:
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert (
-        "    REFUSED   /private/diary     robots.disallowed    "
+        "    REFUSED   /private/diary           robots.disallowed    "
         "robots.txt line 2: Disallow: /private/" in out
     )
-    assert "    REFUSED   /                  robots.unreachable   robots.txt answered 503" in out
+    assert (
+        "    REFUSED   /                        robots.unreachable   robots.txt answered 503"
+        in out
+    )
     assert "    fetched   /item/1" in out
     assert (
-        "    REFUSED   /media/face.jpg    tos.prohibited       twitter policy: "
+        "    REFUSED   /media/face.jpg          tos.prohibited       twitter policy: "
         "https://docs.x.com/developer-terms/policy (2026-04-27)\n"
         "    (nothing was sent to this site, not even robots.txt)" in out
     )
-    assert "refused 7: robots.disallowed x2, robots.unreachable x1, tos.prohibited x4" in out
+    assert (
+        "    REFUSED   /portraits/mayor         tdmrep.reserved      "
+        "tdmrep.json rule 0: /portraits/ reserved" in out
+    )
+    assert (
+        "    REFUSED   /works/self-portrait.jpg optout.noimageai     "
+        "http://art.test/ says noimageai" in out
+    )
+    assert (
+        "refused 9: optout.noimageai x1, robots.disallowed x2, robots.unreachable x1, "
+        "tdmrep.reserved x1, tos.prohibited x4" in out
+    )
     assert mockweb.hits == []  # the demo brings its own mock web
