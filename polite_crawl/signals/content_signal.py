@@ -69,3 +69,11 @@ def refusals(
                 for p in sorted(table[name] & purposes, key=lambda p: p.value)
             ]
     return out
+
+
+def header_refusals(values: Iterable[str], purposes: frozenset[Purpose]) -> list[Refusal]:
+    """What a response's own `Content-Usage` header(s) refuse (draft-ietf-aipref-attach: the
+    same vocabulary as the robots.txt record, applying to that response alone)."""
+    return refusals(
+        (("content-usage", v, 0) for v in values if not v.strip().startswith("/")), "/", purposes
+    )
