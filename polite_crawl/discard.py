@@ -1,53 +1,55 @@
-"""The second line, after the fetch: what only the response reveals (its own X-Robots-Tag) can
-still keep it from the spider and the pipelines."""
+"""The second line, after the fetch: what only the response reveals (its own X-Robots-Tag, the
+opt-outs embedded in an image) can still keep it from the spider and the pipelines.
+
+The checks are polite_crawl/core/response_checks/, one per module; this runs them in the order
+of RESPONSE_CHECKS (cheap header checks before reading the body) and turns the first refusal
+into a `discard` decision. A new response check is one module and one line here.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from polite_crawl.core.checks.signals import REASONS
-from polite_crawl.core.context import Kind
-from polite_crawl.core.decision import Decision, Verdict
-from polite_crawl.signals.mapping import forbidden
-from polite_crawl.signals.robots_tag import directives
+from polite_crawl.core.decision import Decision, Outcome, Verdict
+from polite_crawl.core.response_checks import Fetched, ResponseCheck, robots_tag
+from polite_crawl.core.response_checks import c2pa_training_mining as c2pa
+from polite_crawl.core.response_checks import xmp_data_mining as xmp
 
 if TYPE_CHECKING:
     from scrapy.http import Response
 
     from polite_crawl.core.context import Purpose
+    from polite_crawl.core.decision import CheckResult
     from polite_crawl.signals.memory import Inherited
+
+RESPONSE_CHECKS: tuple[ResponseCheck, ...] = (robots_tag.check, xmp.check, c2pa.check)
+
+
+def fetched(
+    response: Response, inherited: Inherited | None, token: str, purposes: frozenset[Purpose]
+) -> Fetched:
+    """The Scrapy response as the Scrapy-free checks see it."""
+    headers = {
+        key.decode("latin-1").lower(): [v.decode("latin-1") for v in values]
+        for key, values in response.headers.items()
+    }
+    return Fetched(response.url, headers, response.body, purposes, token, inherited)
+
+
+def judge(facts: Fetched, checks: tuple[ResponseCheck, ...] = RESPONSE_CHECKS) -> Decision | None:
+    """A discard decision when a check refuses the response; None when every check passes."""
+    trace: list[CheckResult] = []
+    for check in checks:
+        result = check(facts)
+        trace.append(result)
+        if result.outcome is Outcome.DENY:
+            evidence = {r.check: r.evidence for r in trace if r.evidence}
+            return Decision(Verdict.DISCARD, result.reason, evidence, tuple(trace))
+    return None
 
 
 def judge_response(
     response: Response, inherited: Inherited | None, token: str, purposes: frozenset[Purpose]
 ) -> Decision | None:
     """A discard decision when the response's own signals forbid a declared purpose."""
-    found = directives(
-        [v.decode("latin-1") for v in response.headers.getlist(b"X-Robots-Tag")], token
-    )
-    if not found:
-        return None
-    content_type = (response.headers.get(b"Content-Type") or b"").lower()
-    kind = (
-        inherited.kind
-        if inherited
-        else (Kind.IMAGE if content_type.startswith(b"image/") else Kind.PAGE)
-    )
-    hits = forbidden(found, purposes, kind)
-    if not hits:
-        return None
-    directive, purpose = hits[0]
-    return Decision(
-        Verdict.DISCARD,
-        REASONS[directive],
-        {
-            "signals": {
-                "directive": directive,
-                "purpose": purpose.value,
-                "kind": kind.value,
-                "from": "the response's X-Robots-Tag",
-                "directives": sorted(found),
-            }
-        },
-        (),
-    )
+    return judge(fetched(response, inherited, token, purposes))

@@ -1,0 +1,40 @@
+"""The response's own X-Robots-Tag (e.g. an image answered with `X-Robots-Tag: noimageai`).
+What each directive forbids: polite_crawl/signals/mapping.py."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from polite_crawl.core.checks.signals import REASONS
+from polite_crawl.core.decision import CheckResult, Outcome, Reason
+from polite_crawl.signals.mapping import forbidden
+from polite_crawl.signals.robots_tag import directives
+
+if TYPE_CHECKING:
+    from polite_crawl.core.response_checks import Fetched
+
+# The evidence key is the one the before-the-fetch signals check uses: one place to look.
+NAME = "signals"
+
+
+def check(fetched: Fetched) -> CheckResult:
+    found = directives(fetched.header("x-robots-tag"), fetched.token)
+    if not found:
+        return CheckResult(NAME, Outcome.PASS, Reason.ALLOWED)
+    kind = fetched.kind
+    hits = forbidden(found, fetched.purposes, kind)
+    if not hits:
+        return CheckResult(NAME, Outcome.PASS, Reason.ALLOWED, {"directives": sorted(found)})
+    directive, purpose = hits[0]
+    return CheckResult(
+        NAME,
+        Outcome.DENY,
+        REASONS[directive],
+        {
+            "directive": directive,
+            "purpose": purpose.value,
+            "kind": kind.value,
+            "from": "the response's X-Robots-Tag",
+            "directives": sorted(found),
+        },
+    )
