@@ -1,5 +1,6 @@
-"""The second line, after the fetch: what only the response reveals (its own X-Robots-Tag, the
-opt-outs embedded in an image) can still keep it from the spider and the pipelines.
+"""The second line, after the fetch: what only the response reveals (its own X-Robots-Tag,
+tdm-reservation and Content-Usage headers, the opt-outs embedded in an image) can still keep
+it from the spider and the pipelines.
 
 The checks are polite_crawl/core/response_checks/, one per module; this runs them in the order
 of RESPONSE_CHECKS (cheap header checks before reading the body) and turns the first refusal
@@ -11,7 +12,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from polite_crawl.core.decision import Decision, Outcome, Verdict
-from polite_crawl.core.response_checks import Fetched, ResponseCheck, robots_tag
+from polite_crawl.core.response_checks import (
+    Fetched,
+    ResponseCheck,
+    content_usage,
+    robots_tag,
+    tdm_reservation,
+)
 from polite_crawl.core.response_checks import c2pa_training_mining as c2pa
 from polite_crawl.core.response_checks import xmp_data_mining as xmp
 
@@ -22,7 +29,13 @@ if TYPE_CHECKING:
     from polite_crawl.core.decision import CheckResult
     from polite_crawl.signals.memory import Inherited
 
-RESPONSE_CHECKS: tuple[ResponseCheck, ...] = (robots_tag.check, xmp.check, c2pa.check)
+RESPONSE_CHECKS: tuple[ResponseCheck, ...] = (
+    robots_tag.check,
+    tdm_reservation.check,
+    content_usage.check,
+    xmp.check,
+    c2pa.check,
+)
 
 
 def fetched(

@@ -163,8 +163,9 @@ class PoliteDownloaderMiddleware:
     def process_response(
         self, request: Request, response: Response, spider: Any = None
     ) -> Response:
-        """The second line: what only the response reveals (its own X-Robots-Tag) can still
-        keep it from the spider and the pipelines. It was fetched; it is discarded unread."""
+        """The second line: what only the response reveals (its own X-Robots-Tag,
+        tdm-reservation and Content-Usage headers, opt-outs embedded in an image) can still keep
+        it from the spider and the pipelines. It was fetched; it is discarded unread."""
         if self.robots.owns(request):
             return response
         decision = judge_response(

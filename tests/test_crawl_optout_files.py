@@ -132,18 +132,12 @@ def test_a_robots_refusal_costs_no_tdmrep_fetch(mockweb: MockWeb, crawl: Crawl) 
     assert mockweb.urls() == [SITE + "/robots.txt"]
 
 
-@pytest.mark.parametrize("form", ["meta", "header"])
-def test_images_and_items_of_a_page_reserving_tdm(
-    mockweb: MockWeb, crawl: Crawl, form: str
+def test_images_and_items_of_a_page_whose_meta_tag_reserves_tdm(
+    mockweb: MockWeb, crawl: Crawl
 ) -> None:
     serve_press(mockweb)
-    gallery = page(
-        "/blog/1",
-        images=["/img/a.jpg"],
-        head='<meta name="tdm-reservation" content="1">' if form == "meta" else "",
-    )
-    headers = {"tdm-reservation": "1"} if form == "header" else {}
-    mockweb.add(SITE + "/gallery", Resp(body=gallery.body, headers=headers))
+    head = '<meta name="tdm-reservation" content="1">'
+    mockweb.add(SITE + "/gallery", page("/blog/1", images=["/img/a.jpg"], head=head))
 
     result = crawl([SITE + "/gallery"], {"POLITE_CRAWL_PURPOSES": ["ai-training"]})
     other = crawl([SITE + "/gallery"], {"POLITE_CRAWL_PURPOSES": ["archiving"]})
@@ -152,9 +146,42 @@ def test_images_and_items_of_a_page_reserving_tdm(
     assert mockweb.urls().count(SITE + "/img/a.jpg") == 1  # only the archiving crawl's
     assert result.stat("polite_crawl/denied/tdmrep.reserved") == 1
     assert other.stat("polite_crawl/denied/tdmrep.reserved") == 0
-    if form == "meta":  # a header reservation discards the page itself (the second line)
-        assert result.stat("polite_crawl/items_dropped/tdmrep.reserved") == 1
+    assert result.stat("polite_crawl/items_dropped/tdmrep.reserved") == 1
     assert mockweb.fetched(SITE + "/blog/1")  # a linked page has signals of its own
+
+
+def test_a_response_whose_header_reserves_tdm_is_discarded(mockweb: MockWeb, crawl: Crawl) -> None:
+    serve_press(mockweb)
+    gallery = page("/blog/1", images=["/img/a.jpg"])
+    mockweb.add(SITE + "/gallery", Resp(body=gallery.body, headers={"tdm-reservation": "1"}))
+
+    result = crawl([SITE + "/gallery"], {"POLITE_CRAWL_PURPOSES": ["ai-training"]})
+    other = crawl([SITE + "/gallery"], {"POLITE_CRAWL_PURPOSES": ["search-indexing"]})
+
+    # The page was fetched (only the answer says it is reserved), then kept from the spider:
+    # no item, none of its links or images followed.
+    assert result.stat("polite_crawl/discarded/tdmrep.reserved") == 1
+    assert result.items == []
+    assert mockweb.urls().count(SITE + "/img/a.jpg") == 1  # only the search-indexing crawl's
+    assert other.stat("polite_crawl/discarded/tdmrep.reserved") == 0
+    record = next(r for r in result.audit if r.get("decision") == "discard")
+    assert record["evidence"]["tdmrep"]["from"] == "the response's tdm-reservation header"
+
+
+def test_an_image_whose_content_usage_header_refuses_training_is_discarded(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    serve_press(mockweb)
+    headers = {"Content-Usage": "train-ai=n"}
+    mockweb.add(
+        SITE + "/img/a.jpg", Resp(body=b"\xff\xd8\xff", content_type="image/jpeg", headers=headers)
+    )
+
+    result = crawl([SITE + "/"], {"POLITE_CRAWL_PURPOSES": ["ai-training"]})
+
+    assert mockweb.fetched(SITE + "/img/a.jpg")
+    assert result.stat("polite_crawl/discarded/optout.content_usage") == 1
+    assert not any(i.get("url") == SITE + "/img/a.jpg" for i in result.items)
 
 
 def test_a_meta_tag_supersedes_the_header(mockweb: MockWeb, crawl: Crawl) -> None:
