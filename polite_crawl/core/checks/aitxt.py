@@ -7,30 +7,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from polite_crawl.core.checks.files import FileCheck, file_evidence
+from polite_crawl.core.checks.files import FileCheck
 from polite_crawl.core.decision import CheckResult, Outcome, Reason
-from polite_crawl.robots.state import RobotsState
+from polite_crawl.robots.rules import Rules
 from polite_crawl.signals.mapping import AI_USES
 
 if TYPE_CHECKING:
     from polite_crawl.core.context import RequestContext
-    from polite_crawl.robots.rules import Rules
-    from polite_crawl.robots.state import Entry
+    from polite_crawl.core.decision import Evidence
 
 PATH = "/ai.txt"
 
 
-class AiTxtCheck(FileCheck["Rules"]):
+class AiTxtCheck(FileCheck[Rules]):
     name = "aitxt"
     preflight = "aitxt"
     relevant = AI_USES
     unreachable = Reason.AITXT_UNREACHABLE
 
-    def judge(self, ctx: RequestContext, entry: Entry[Rules]) -> CheckResult:
-        evidence = file_evidence(entry)
-        if entry.state is RobotsState.UNAVAILABLE or entry.rules is None:
-            return CheckResult(self.name, Outcome.PASS, Reason.ALLOWED, evidence)
-        match = entry.rules.match_path(ctx.path)
+    def judge(self, ctx: RequestContext, doc: Rules, evidence: Evidence) -> CheckResult:
+        match = doc.match_path(ctx.path)
         if match.rule is not None:
             kind = "Allow" if match.rule.allow else "Disallow"
             evidence["rule"] = {"line": match.rule.line, "text": f"{kind}: {match.rule.pattern}"}

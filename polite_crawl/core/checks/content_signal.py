@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 from polite_crawl.core.checks.robots import RobotsCheck
 from polite_crawl.core.decision import CheckResult, Outcome, Reason
-from polite_crawl.robots.state import RobotsState
 from polite_crawl.signals.content_signal import refusals
 
 if TYPE_CHECKING:
     from polite_crawl.core.context import RequestContext
+    from polite_crawl.core.decision import Evidence
+    from polite_crawl.robots.rules import Rules
 
 _REASONS = {
     "content-signal": Reason.OPTOUT_CONTENT_SIGNAL,
@@ -23,12 +24,16 @@ class ContentSignalCheck(RobotsCheck):
     name = "content_signal"
 
     def evaluate(self, ctx: RequestContext) -> CheckResult:
+        # Where robots.txt could not be read the robots check has answered already; only a
+        # robots.txt that was read (or its good copy standing in) can say more.
         entry = self.store.get(ctx.origin)
-        if entry is not None and entry.state is RobotsState.UNREACHABLE:
-            entry = entry.fallback if entry.fallback_usable else None
-        if entry is None or entry.rules is None:
+        governing = entry.in_force() if entry is not None else None
+        if governing is None or governing.rules is None:
             return CheckResult(self.name, Outcome.PASS, Reason.ALLOWED)
-        extensions = [e for group in entry.rules.groups for e in group.extensions]
+        return self.judge(ctx, governing.rules, self.evidence(governing))
+
+    def judge(self, ctx: RequestContext, doc: Rules, evidence: Evidence) -> CheckResult:
+        extensions = [e for group in doc.groups for e in group.extensions]
         found = refusals(extensions, ctx.path, ctx.purposes)
         if not found:
             return CheckResult(self.name, Outcome.PASS, Reason.ALLOWED)
@@ -38,8 +43,8 @@ class ContentSignalCheck(RobotsCheck):
             Outcome.DENY,
             _REASONS[first.record],
             {
-                "robots_url": entry.fetch.robots_url,
-                "sha256": entry.sha256,
+                "robots_url": evidence["robots_url"],
+                "sha256": evidence["sha256"],
                 "line": first.line,
                 "text": first.text,
                 "category": first.category,

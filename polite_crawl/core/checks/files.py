@@ -1,6 +1,11 @@
 """The common shape of the checks that read an origin-level file (robots.txt, tdmrep.json,
 ai.txt) fetched by an origin preflight, and only when a declared purpose makes the file
-relevant: a crawl that cannot be concerned by a file never asks for it."""
+relevant: a crawl that cannot be concerned by a file never asks for it.
+
+Every such file fails closed the same way (RFC 9309 §2.3.1 for robots.txt, applied to all):
+unreachable means refused for the purposes the file concerns, unless an earlier good copy may
+stand in; 4xx means there is no file, and nothing is refused.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from typing import TYPE_CHECKING, Generic
 from polite_crawl.core.checks.scheme import WEB_SCHEMES
 from polite_crawl.core.context import Purpose
 from polite_crawl.core.decision import CheckResult, Evidence, Outcome, Reason
-from polite_crawl.robots.state import Doc
+from polite_crawl.robots.state import Doc, RobotsState
 
 if TYPE_CHECKING:
     from polite_crawl.core.context import RequestContext
@@ -22,6 +27,7 @@ class FileCheck(Generic[Doc]):
     preflight = "file"  # the preflight kind that fetches the file
     relevant: frozenset[Purpose] = frozenset(Purpose)
     unreachable: Reason = Reason.ROBOTS_UNREACHABLE
+    unavailable: Reason = Reason.ALLOWED  # the reason when there is no file (4xx)
 
     def __init__(self, store: OriginStore[Doc]) -> None:
         self.store = store
@@ -39,25 +45,24 @@ class FileCheck(Generic[Doc]):
             return CheckResult(self.name, Outcome.PASS, Reason.ALLOWED)
         entry = self.store.get(ctx.origin)
         if entry is None:  # never evaluated without a fresh entry: refuse rather than guess
-            return CheckResult(
-                self.name, Outcome.DENY, self.unreachable, {"error": f"{self.name} not fetched"}
-            )
+            error = f"{self.store.path} not fetched"
+            return CheckResult(self.name, Outcome.DENY, self.unreachable, {"error": error})
         governing = entry.in_force()
-        if governing is None:  # unreachable, and no earlier good copy may stand in: fail closed
-            return CheckResult(self.name, Outcome.DENY, self.unreachable, file_evidence(entry))
-        result = self.judge(ctx, governing)
+        if governing is None:  # unreachable, and no earlier good copy may stand in
+            return CheckResult(self.name, Outcome.DENY, self.unreachable, self.evidence(entry))
+        evidence = self.evidence(governing)
         if governing is not entry:
-            evidence = dict(result.evidence, unreachable_since=entry.fetch.fetched_at)
-            return CheckResult(self.name, result.outcome, result.reason, evidence)
-        return result
+            evidence["unreachable_since"] = entry.fetch.fetched_at
+        if governing.state is RobotsState.UNAVAILABLE or governing.rules is None:
+            return CheckResult(self.name, Outcome.PASS, self.unavailable, evidence)
+        return self.judge(ctx, governing.rules, evidence)
 
-    def judge(self, ctx: RequestContext, entry: Entry[Doc]) -> CheckResult:
-        """The answer from a file in force (PARSED or UNAVAILABLE)."""
+    def evidence(self, entry: Entry[Doc]) -> Evidence:
+        """What a decision cites of the file: its URL and sha256 find the preflight record."""
+        evidence = entry.evidence()
+        evidence["url"] = evidence.pop("robots_url")
+        return evidence
+
+    def judge(self, ctx: RequestContext, doc: Doc, evidence: Evidence) -> CheckResult:
+        """The answer from a file that was read (evidence: what to cite, to add to)."""
         raise NotImplementedError
-
-
-def file_evidence(entry: Entry[Doc]) -> Evidence:
-    """What a decision cites of the file: its URL and sha256 find the preflight record."""
-    evidence = entry.evidence()
-    evidence["url"] = evidence.pop("robots_url")
-    return evidence

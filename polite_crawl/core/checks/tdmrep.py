@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from polite_crawl.core.checks.files import FileCheck, file_evidence
+from polite_crawl.core.checks.files import FileCheck
 from polite_crawl.core.decision import CheckResult, Outcome, Reason
-from polite_crawl.robots.state import RobotsState
 from polite_crawl.signals.mapping import TEXT_AND_DATA_MINING
 from polite_crawl.signals.tdmrep import TdmFile
 
 if TYPE_CHECKING:
     from polite_crawl.core.context import RequestContext
-    from polite_crawl.robots.state import Entry
+    from polite_crawl.core.decision import Evidence
 
 PATH = "/.well-known/tdmrep.json"
 
@@ -25,11 +24,8 @@ class TdmRepCheck(FileCheck[TdmFile]):
     relevant = TEXT_AND_DATA_MINING
     unreachable = Reason.TDMREP_UNREACHABLE
 
-    def judge(self, ctx: RequestContext, entry: Entry[TdmFile]) -> CheckResult:
-        evidence = file_evidence(entry)
-        if entry.state is RobotsState.UNAVAILABLE or entry.rules is None:
-            return CheckResult(self.name, Outcome.PASS, Reason.ALLOWED, evidence)
-        answer = entry.rules.answer(ctx.path)
+    def judge(self, ctx: RequestContext, doc: TdmFile, evidence: Evidence) -> CheckResult:
+        answer = doc.answer(ctx.path)
         if answer.error is not None:
             evidence["error"] = answer.error
         if answer.rule is not None:
@@ -43,6 +39,5 @@ class TdmRepCheck(FileCheck[TdmFile]):
                 evidence["rule"]["tdm-policy"] = rule.policy
         if not answer.reserved:
             return CheckResult(self.name, Outcome.PASS, Reason.ALLOWED, evidence)
-        mining = sorted(p.value for p in ctx.purposes & TEXT_AND_DATA_MINING)
-        evidence["purposes"] = mining
+        evidence["purposes"] = sorted(p.value for p in ctx.purposes & TEXT_AND_DATA_MINING)
         return CheckResult(self.name, Outcome.DENY, Reason.TDMREP_RESERVED, evidence)
