@@ -250,3 +250,44 @@ def test_the_log_verifies_and_keeps_the_files_its_decisions_cite(
             assert (audit_dir / "evidence" / record["evidence"]["sha256"]).exists()
     verified = run_cli("audit", "verify", str(audit_dir))
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+TEN_MIB_OF_RULES = "[" + ",".join(['{"location": "/x", "tdm-reservation": 0}'] * 260_000) + "]"
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        (Resp(body="[]", delay=3), "tdmrep.unreachable"),  # hangs past DOWNLOAD_TIMEOUT
+        (Resp(body="[" + " " * 4000 + "]", trickle=0.5), "tdmrep.unreachable"),
+        (Resp(action="reset"), "tdmrep.unreachable"),
+        (Resp(302, headers={"Location": "/.well-known/tdmrep.json"}), "tdmrep.unreachable"),
+        (Resp(429, "slow down"), "tdmrep.unreachable"),
+        (Resp(body=TEN_MIB_OF_RULES, content_type=JSON), "tdmrep.reserved"),  # over the limit
+        (Resp(body=b"[\x00\xff\xfe garbage", content_type="image/png"), "tdmrep.reserved"),
+    ],
+    ids=["hang", "trickle", "reset", "redirect-loop", "429", "10-MiB", "garbage-json"],
+)
+def test_a_tdmrep_fault_never_lets_mining_through(
+    mockweb: MockWeb, crawl: Crawl, fault: Resp, reason: str
+) -> None:
+    serve_press(mockweb, fault)
+
+    result = crawl(
+        [SITE + "/articles/1"], {"POLITE_CRAWL_PURPOSES": ["ai-training"], "DOWNLOAD_TIMEOUT": 1}
+    )
+
+    assert result.returncode == 0, result.log
+    assert not mockweb.fetched(SITE + "/articles/1")
+    assert set(mockweb.urls()) == {SITE + "/robots.txt", TDMREP}
+    assert result.stat(f"polite_crawl/denied/{reason}") == 1
+    record = next(r for r in result.audit if r.get("reason") == reason)
+    assert record["evidence"]["tdmrep"]["url"] == TDMREP  # says what happened
+
+
+def test_binary_garbage_that_is_not_json_is_no_file(mockweb: MockWeb, crawl: Crawl) -> None:
+    serve_press(mockweb, Resp(body=b"\x89PNG\r\n\x1a\n\x00\x00garbage", content_type="image/png"))
+
+    crawl([SITE + "/articles/1"], {"POLITE_CRAWL_PURPOSES": ["ai-training"]})
+
+    assert mockweb.fetched(SITE + "/articles/1")
