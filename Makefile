@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test chromium lint typecheck unit docs settings-doc clean
+.PHONY: demo test fuzz chromium lint typecheck unit docs settings-doc clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ settings-doc: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -n 2
+
+# The property tests (every @given test) under the `long` Hypothesis profile: many more examples
+# per test, no per-test timeout. See docs/testing.md for how long it takes.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -n 2 -m hypothesis --timeout=0 -q
 
 clean:
 	rm -rf $(VENV) docs/_build .mypy_cache .ruff_cache

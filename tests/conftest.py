@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from polite_crawl.testing.crawl import CrawlResult, run_crawl
 from polite_crawl.testing.mockweb import MockWeb
@@ -24,6 +25,19 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 )
 for _var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "no_proxy", "NO_PROXY"):
     os.environ.pop(_var, None)
+
+# Property tests take their example counts from a profile, so that one switch turns the quick
+# run of `make test` into a long campaign (`make fuzz`, HYPOTHESIS_PROFILE=long). No deadline in
+# either: two shared cores make per-example timings meaningless; hangs are caught by
+# pytest-timeout, and the parsers bound their own work.
+settings.register_profile("default", max_examples=300, deadline=None)
+settings.register_profile(
+    "long",
+    max_examples=20_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 Crawl = "Callable[..., CrawlResult]"
 

@@ -32,14 +32,12 @@ LINES = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=4096))
 def test_any_bytes_parse(body: bytes) -> None:
     robots = parse(body)
     Rules(robots, "examplebot").match("http://site.test/a/b?c")
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.text(max_size=2000))
 def test_any_text_parses(text: str) -> None:
     robots = parse(text.encode("utf-8", "surrogatepass"))
@@ -71,7 +69,8 @@ def reference(rules: list[tuple[bool, str]], path: str) -> bool:
     return True if best is None else best[1]
 
 
-@settings(max_examples=500, deadline=None)
+# Twice the profile's examples: the rule sets and paths are drawn from a wide space.
+@settings(max_examples=2 * settings().max_examples)
 @given(st.lists(st.tuples(st.booleans(), PATTERN), max_size=6), PATH)
 def test_matcher_agrees_with_the_reference(rules: list[tuple[bool, str]], path: str) -> None:
     text = "User-agent: *\n" + "".join(

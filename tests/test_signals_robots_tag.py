@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from polite_crawl.core.context import Kind, Purpose
@@ -73,13 +73,11 @@ def test_a_signal_that_does_not_concern_a_purpose_does_not_block_it() -> None:
     ]
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.lists(st.text(max_size=300), max_size=8), st.text(max_size=20))
 def test_any_header_values_parse(values: list[str], token: str) -> None:
     directives(values, token or TOKEN)
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=4096))
 def test_any_html_bytes_parse(html: bytes) -> None:
     meta_directives(html, TOKEN)
@@ -91,7 +89,6 @@ def test_pathological_html_does_not_hang() -> None:
     meta_directives(html, TOKEN)
 
 
-@settings(max_examples=300, deadline=None)
 @given(
     st.lists(
         st.tuples(
