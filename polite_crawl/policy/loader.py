@@ -56,6 +56,10 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], bytes]:
         raise PolicyError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively: a few thousand `[` would
+        # otherwise escape as an interpreter error instead of naming the file.
+        raise PolicyError(f"{path}: not valid TOML (nested too deeply)") from None
 
 
 def _explain(path: Path, exc: ValidationError) -> PolicyError:
