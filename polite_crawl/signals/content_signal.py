@@ -33,6 +33,9 @@ CATEGORIES: dict[str, dict[str, frozenset[Purpose]]] = {
     },
 }
 _NO = frozenset({"no", "n"})
+# The evidence quotes the record; a hostile robots.txt can make one line as long as the parse
+# limit, and that must not be copied into every refusal and every audit record.
+MAX_QUOTE = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,8 @@ def refusals(
         if table is None:
             continue
         prefs = value.strip()
+        quote = prefs if len(prefs) <= MAX_QUOTE else prefs[:MAX_QUOTE] + "..."
+        text = f"{key.title()}: {quote}"
         if prefs.startswith("/"):  # a path-scoped Content-Usage
             scope, _, prefs = prefs.partition(" ")
             if not path.startswith(scope):
@@ -63,7 +68,6 @@ def refusals(
             name, answer = name.strip().lower(), answer.strip().lower()
             if not sep or answer not in _NO or name not in table:
                 continue
-            text = f"{key.title()}: {value.strip()}"
             out += [
                 Refusal(key, name, p, line, text)
                 for p in sorted(table[name] & purposes, key=lambda p: p.value)
