@@ -67,9 +67,11 @@ def load_or_policy_error(path: Path, *, consents: bool = False) -> bool:
         else:
             load_policy(path)
     except PolicyError as exc:
-        assert str(path) in str(exc)
-        return False
-    return True
+        message = str(exc)
+    else:
+        return True
+    assert str(path) in message
+    return False
 
 
 # --- TOML out of Python values, to write mutated documents back -------------------------------

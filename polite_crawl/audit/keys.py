@@ -62,9 +62,11 @@ def load_or_create(directory: Path, *, create: bool = True) -> Ed25519PrivateKey
 def read_public(path: Path) -> bytes:
     """The raw public key from a public.key file (as written above)."""
     try:
-        first = path.read_text().split("\n", 1)[0].split()
+        first = path.read_text(encoding="utf-8").split("\n", 1)[0].split()
     except OSError as exc:
         raise SigningKeyError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise SigningKeyError(f"{path}: not a polite_crawl public key file (not UTF-8)") from None
     if len(first) != 2 or first[0] != "ed25519" or len(first[1]) != 64:
         raise SigningKeyError(f"{path}: not a polite_crawl public key file")
     try:

@@ -55,7 +55,8 @@ def _fields(line: bytes) -> Fields:
         return _extract(line, record, digest)
     except RecordError as exc:
         return _broken(str(exc))
-    except (TypeError, ValueError, AttributeError) as exc:
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+        # OverflowError: an integer too large for a float (a forged fetched_at of 10**400).
         return _broken(f"a field has the wrong type ({exc})")
 
 

@@ -57,6 +57,9 @@ def decode(line: bytes) -> tuple[dict[str, Any], str]:
         record = json.loads(body)
     except ValueError as exc:
         raise RecordError(f"not JSON ({exc})") from None
+    except RecursionError:
+        # A forger can hash any bytes: arrays nested thousands deep must not crash the reader.
+        raise RecordError("not JSON (nested too deeply)") from None
     if not isinstance(record, dict):
         raise RecordError("not a JSON object")
     return record, digest

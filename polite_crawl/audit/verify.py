@@ -217,13 +217,13 @@ def _last_byte(path: Path, size: int) -> bytes:
 def _signed_sizes(path: Path) -> set[int]:
     sizes: set[int] = set()
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError:
         return sizes
-    for raw in text.splitlines():
+    for raw in data.splitlines():
         try:
             sizes.add(int(json.loads(raw)["size"]))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
             continue  # _check_checkpoints reports it
     return sizes
 
@@ -240,14 +240,19 @@ def _check_checkpoints(
             )
         return
     last = 0
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise Invalid(str(path), f"cannot read ({exc.strerror or exc})") from None
+    # Damaged bytes (not UTF-8, nested too deeply) are reported on their line, not raised.
+    for number, raw in enumerate(data.splitlines(), start=1):
         where = f"{path}:{number}"
         try:
-            entry = json.loads(raw)
+            entry = json.loads(raw.decode("utf-8"))
             checkpoint = open_note(str(entry["note"]), report.origin, public)
         except NoteError as exc:
             raise Invalid(where, f"{exc}: signed by another key, or altered") from None
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise Invalid(where, f"not a checkpoint ({exc})") from None
         if checkpoint.origin != report.origin:
             raise Invalid(where, f"a checkpoint of {checkpoint.origin!r}, not of this log")
