@@ -105,9 +105,7 @@ def test_a_5_mib_content_signal_line_costs_bounded_memory() -> None:
     tracemalloc.start()
     try:
         rules = Rules(parse(body, limit=len(body) + 1), TOKEN)
-        found = refusals(
-            [e for g in rules.groups for e in g.extensions], "/", frozenset(Purpose)
-        )
+        found = refusals([e for g in rules.groups for e in g.extensions], "/", frozenset(Purpose))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

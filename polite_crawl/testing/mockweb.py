@@ -9,6 +9,7 @@ to `MockWeb`. Nothing leaves loopback. Every request that reaches the server is 
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import struct
 import threading
@@ -32,7 +33,10 @@ class Resp:
     headers: Mapping[str, str | list[str]] = field(default_factory=dict)
     content_type: str = "text/html; charset=utf-8"
     delay: float = 0.0  # seconds before the answer starts
-    action: Literal["respond", "reset", "hang"] = "respond"
+    # reset: TCP reset instead of an answer; hang: never answers; stall: sends the headers and
+    # `body`, then nothing more although Content-Length promises more; endless: no
+    # Content-Length, `body` repeated until the client goes away.
+    action: Literal["respond", "reset", "hang", "stall", "endless"] = "respond"
     trickle: float = 0.0  # seconds between 1 KiB chunks of the body
 
     def data(self) -> bytes:
@@ -40,6 +44,8 @@ class Resp:
 
 
 Handler = Callable[["Hit"], Resp]
+STALLED_BYTES = 1 << 20  # what a stalled answer's Content-Length promises beyond its body
+SERVER_PATIENCE = 60.0  # seconds a stalled or endless answer waits for the client to leave
 
 
 @dataclass(frozen=True)
@@ -205,12 +211,25 @@ def _make_handler(web: MockWeb) -> type[BaseHTTPRequestHandler]:
             body = resp.data()
             self.send_response(resp.status)
             self.send_header("Content-Type", resp.content_type)
-            self.send_header("Content-Length", str(len(body)))
+            if resp.action == "endless":
+                self.send_header("Connection", "close")  # the body ends when the connection does
+            else:
+                promised = len(body) + (STALLED_BYTES if resp.action == "stall" else 0)
+                self.send_header("Content-Length", str(promised))
             for name, value in resp.headers.items():
                 for v in [value] if isinstance(value, str) else value:
                     self.send_header(name, v)
             self.end_headers()
             if self.command == "HEAD":
+                return
+            if resp.action in ("stall", "endless"):
+                self.close_connection = True
+                if resp.action == "stall":
+                    self.wfile.write(body)
+                    self.wfile.flush()
+                    self._wait_until_the_client_leaves()
+                else:
+                    self._write_until_the_client_leaves(body or b"\n")
                 return
             if resp.trickle:
                 for i in range(0, len(body), 1024):
@@ -219,6 +238,20 @@ def _make_handler(web: MockWeb) -> type[BaseHTTPRequestHandler]:
                     time.sleep(resp.trickle)
             else:
                 self.wfile.write(body)
+
+        def _wait_until_the_client_leaves(self) -> None:
+            deadline = time.monotonic() + SERVER_PATIENCE
+            while time.monotonic() < deadline:
+                readable, _, _ = select.select([self.connection], [], [], 0.2)
+                if readable and not self.connection.recv(1024):
+                    return
+
+        def _write_until_the_client_leaves(self, chunk: bytes) -> None:
+            chunk = chunk * max(1, 65536 // len(chunk))
+            deadline = time.monotonic() + SERVER_PATIENCE
+            while time.monotonic() < deadline:  # a BrokenPipeError ends it sooner
+                self.wfile.write(chunk)
+                self.wfile.flush()
 
         def handle(self) -> None:
             # A client that goes away mid-answer (a killed crawler) is not the server's error.
