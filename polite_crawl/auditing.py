@@ -59,6 +59,17 @@ class DurableAudit:
             raise
         self._schedule()
 
+    def keep_evidence(self, body: bytes, digest: str) -> None:
+        """Store bytes decisions will cite (a robots.txt). Failing here fails the audit like a
+        failed write: otherwise the crawl would go on deciding on evidence never kept."""
+        if self.failure is not None:
+            raise self.failure
+        try:
+            self.store.keep_evidence(body, digest)
+        except AuditError as exc:
+            self._fail(exc)
+            raise
+
     def _schedule(self) -> None:
         # One sync per reactor turn, however many records were written in it. (A longer window
         # measured no faster: a waiting request holds a downloader slot, so latency costs too.)

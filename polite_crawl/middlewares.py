@@ -152,9 +152,8 @@ class PoliteDownloaderMiddleware:
     ) -> None:
         # The file's bytes are kept by sha256, and the fetch is logged where the origin's
         # decisions are: an export for a platform carries the robots.txt its decisions cite.
-        store = self.audit.store
         if result.body:
-            store.keep_evidence(result.body, entry.sha256)
+            self.audit.keep_evidence(result.body, entry.sha256)
         platform = self.keeper.resolver.resolve(origin.host)
         self.audit.write_soon(
             platform.id if platform else None, records.preflight(kind, result, entry)
