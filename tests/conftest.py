@@ -37,7 +37,16 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
+settings.load_profile(PROFILE)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A long campaign runs as long as it needs: a module's own timeout marker must not cut it.
+    if PROFILE == "long":
+        for item in items:
+            item.add_marker(pytest.mark.timeout(0), append=False)
+
 
 Crawl = "Callable[..., CrawlResult]"
 

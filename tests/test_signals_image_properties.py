@@ -32,7 +32,8 @@ from polite_crawl.testing.images import (
 )
 
 pytestmark = pytest.mark.timeout(300)
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Example counts come from the Hypothesis profile (tests/conftest.py; make fuzz runs many more).
+FUZZ = settings(suppress_health_check=[HealthCheck.too_slow])
 
 MAGICS = [b"\xff\xd8\xff", PNG_MAGIC, b"RIFF\xff\xff\xff\x7fWEBP"]
 
