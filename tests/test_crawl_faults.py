@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 SITE = "http://site.test"
 RULES = b"User-agent: *\nDisallow: /private\n"
 GARBAGE = random.Random(9309).randbytes(64 * 1024)  # the same "random" bytes in every run
+PREFLIGHTS = frozenset({"/robots.txt", "/.well-known/tdmrep.json", "/ai.txt"})
 
 
 def serve_pages(web: MockWeb, *paths: str) -> list[str]:
@@ -41,7 +42,7 @@ def decision(result: CrawlResult, url: str) -> dict[str, object]:
 
 
 def fetched_pages(web: MockWeb) -> set[str]:
-    return {h.url for h in web.hits if h.path != "/robots.txt"}
+    return {h.url for h in web.hits if h.path not in PREFLIGHTS}
 
 
 # --- robots.txt that is not what it says ------------------------------------------------------
@@ -117,7 +118,7 @@ def test_headers_then_a_body_that_never_comes_mean_complete_disallow(
     assert mockweb.urls() == [SITE + "/robots.txt"]
     assert result.stat("polite_crawl/denied/robots.unreachable") == 1
     assert "TimeoutError" in str(preflight(result)["error"])
-    assert f"robots.txt {SITE}/robots.txt unreachable" in result.log
+    assert f"preflight {SITE}/robots.txt unreachable" in result.log
 
 
 def test_an_endless_robots_txt_is_read_up_to_the_parse_limit(
@@ -168,7 +169,7 @@ def test_a_page_redirect_to_a_non_http_scheme_is_not_followed(
     result = crawl([SITE + "/go"])
 
     assert result.returncode == 0, result.log
-    assert mockweb.urls() == [SITE + "/robots.txt", SITE + "/go"]
+    assert fetched_pages(mockweb) == {SITE + "/go"}
     assert [r["url"] for r in result.audit if r.get("type") == "decision"] == [SITE + "/go"]
     assert result.stat("test/errback/HttpError") + result.stat("test/errback/ValueError") == 1
 
@@ -189,7 +190,7 @@ def test_a_robots_redirect_with_a_huge_location_means_complete_disallow(
     assert result.stat("polite_crawl/denied/robots.unreachable") == 1
     # Twisted drops a header line longer than 16 KiB with the connection: no answer at all.
     assert str(preflight(result)["error"]).startswith("DownloadFailedError")
-    assert f"robots.txt {SITE}/robots.txt unreachable" in result.log
+    assert f"preflight {SITE}/robots.txt unreachable" in result.log
 
 
 def test_a_page_redirect_with_a_huge_location_is_not_followed(
@@ -202,6 +203,6 @@ def test_a_page_redirect_with_a_huge_location_is_not_followed(
     result = crawl([SITE + "/go"])
 
     assert result.returncode == 0, result.log
-    assert mockweb.urls() == [SITE + "/robots.txt", SITE + "/go"]
+    assert fetched_pages(mockweb) == {SITE + "/go"}
     assert result.stat("downloader/exception_type_count/scrapy.exceptions.DownloadFailedError")
     assert not [r for r in result.audit if r.get("url", "").startswith(SITE + HUGE)]
