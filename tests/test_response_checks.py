@@ -73,6 +73,8 @@ def test_the_first_refusal_wins_and_the_trace_shows_what_ran() -> None:
     assert decision.reason is Reason.OPTOUT_XMP_DATA_MINING
     assert [(r.check, r.outcome) for r in decision.trace] == [
         ("signals", Outcome.PASS),
+        ("tdmrep", Outcome.PASS),
+        ("content_usage", Outcome.PASS),
         ("xmp_data_mining", Outcome.DENY),
     ]
 
@@ -93,17 +95,32 @@ def test_archiving_is_forbidden_by_no_embedded_value() -> None:
 
 
 def test_a_new_check_plugs_in_after_the_others() -> None:
-    def tdm_header(facts: Fetched) -> CheckResult:
-        reserved = facts.header("tdm-reservation") == ["1"]
-        outcome = Outcome.DENY if reserved else Outcome.PASS
-        reason = Reason.TDMREP_RESERVED if reserved else Reason.ALLOWED
-        return CheckResult("tdmrep_header", outcome, reason, {"header": "tdm-reservation"})
+    def house_rule(facts: Fetched) -> CheckResult:
+        refused = facts.header("x-house-optout") == ["1"]
+        outcome = Outcome.DENY if refused else Outcome.PASS
+        reason = Reason.OPTOUT_NOAI if refused else Reason.ALLOWED
+        return CheckResult("house_rule", outcome, reason, {"header": "x-house-optout"})
 
-    facts = fetched(b"<html>", headers={"tdm-reservation": ["1"]})
+    facts = fetched(b"<html>", headers={"x-house-optout": ["1"]})
 
-    decision = judge(facts, (*RESPONSE_CHECKS, tdm_header))
+    decision = judge(facts, (*RESPONSE_CHECKS, house_rule))
+
+    assert decision is not None
+    assert decision.reason is Reason.OPTOUT_NOAI
+    assert decision.evidence == {"house_rule": {"header": "x-house-optout"}}
+    assert judge(facts) is None
+
+
+def test_the_tdm_reservation_header_refuses_mining_only() -> None:
+    facts = fetched(b"<html>", headers={"tdm-reservation": ["0", "1"]})
+
+    decision = judge(facts)
 
     assert decision is not None
     assert decision.reason is Reason.TDMREP_RESERVED
-    assert decision.evidence == {"tdmrep_header": {"header": "tdm-reservation"}}
-    assert judge(facts) is None
+    assert (
+        judge(
+            fetched(b"<html>", frozenset({Purpose.ARCHIVING}), headers={"tdm-reservation": ["1"]})
+        )
+        is None
+    )
