@@ -1,21 +1,26 @@
 """Crawl overhead of the add-on against Scrapy's own robots.txt handling.
 
-    .venv/bin/python -m benchmarks.crawl_overhead [--runs 5] [--hosts 20] [--pages 150]
+    .venv/bin/python -m benchmarks.crawl_overhead [--runs 9] [--hosts 20] [--pages 150]
+        [--durability fsync|none]
 
 A loopback mock web of `hosts` sites with `pages` pages each (every page links to the next two,
 every site has a robots.txt that disallows one path) is crawled alternately by plain Scrapy with
 ROBOTSTXT_OBEY and by Scrapy with polite_crawl.Addon. The figure is the ratio of the medians of
-Scrapy's own `elapsed_time_seconds` (process start-up excluded). Results: docs/benchmarks.md.
+Scrapy's own `elapsed_time_seconds` (process start-up excluded); the spread of the per-pair
+ratios says how noisy the machine was, and the ratio of the CPU seconds of the same window
+(benchmarks/cpuclock.py) how much work the add-on added. Results: docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from benchmarks.cpuclock import STAT as CPU_STAT
 from polite_crawl.testing.crawl import run_crawl
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
@@ -39,12 +44,17 @@ SETTINGS: dict[str, Any] = {
     "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
     "FEEDS": {},
 }
+EXTENSIONS = {
+    "polite_crawl.testing.statsfile.StatsFile": 0,
+    "benchmarks.cpuclock.CpuClock": 0,
+}
 
 
 def one_run(
     web: MockWeb, workdir: Path, starts: list[str], polite: bool, durability: str = "fsync"
-) -> float:
-    settings = dict(SETTINGS)
+) -> tuple[float, float]:
+    """Wall seconds and CPU seconds of one crawl (spider open to close)."""
+    settings = dict(SETTINGS, EXTENSIONS=EXTENSIONS)
     if polite:
         settings["POLITE_CRAWL_PURPOSES"] = ["search-indexing"]
         settings["POLITE_CRAWL_AUDIT_DURABILITY"] = durability
@@ -54,12 +64,17 @@ def one_run(
     result = run_crawl(web, workdir, starts, settings, timeout=600)
     if result.returncode != 0:
         raise SystemExit(f"crawl failed:\n{result.log[-3000:]}")
-    return float(result.stats["elapsed_time_seconds"])
+    return float(result.stats["elapsed_time_seconds"]), float(result.stats[CPU_STAT])
+
+
+def _spread(values: list[float]) -> str:
+    qs = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
+    return f"min {min(values):.3f}, quartiles {qs[0]:.3f}-{qs[2]:.3f}, max {max(values):.3f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--hosts", type=int, default=20)
     parser.add_argument("--pages", type=int, default=150)
     parser.add_argument(
@@ -69,27 +84,39 @@ def main() -> None:
         help="POLITE_CRAWL_AUDIT_DURABILITY for the add-on's runs",
     )
     args = parser.parse_args()
+    # The crawl processes load the CPU clock extension from this checkout.
+    root = str(Path(__file__).resolve().parent.parent)
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (root, os.environ.get("PYTHONPATH")) if p
+    )
     starts = [f"http://site{h}.test/p0" for h in range(args.hosts)]
-    times: dict[bool, list[float]] = {False: [], True: []}
+    wall: dict[bool, list[float]] = {False: [], True: []}
+    cpu: dict[bool, list[float]] = {False: [], True: []}
     with build_web(args.hosts, args.pages) as web, tempfile.TemporaryDirectory() as tmp:
         for i in range(args.runs):
             for polite in (False, True) if i % 2 == 0 else (True, False):
                 hits_before = len(web.hits)
-                seconds = one_run(
+                seconds, cpu_seconds = one_run(
                     web, Path(tmp) / f"run{i}-{polite}", starts, polite, args.durability
                 )
-                times[polite].append(seconds)
+                wall[polite].append(seconds)
+                cpu[polite].append(cpu_seconds)
                 print(
                     f"run {i + 1} {'polite_crawl' if polite else 'ROBOTSTXT_OBEY'}: "
-                    f"{seconds:.2f} s, {len(web.hits) - hits_before} requests",
+                    f"{seconds:.2f} s, CPU {cpu_seconds:.2f} s, "
+                    f"{len(web.hits) - hits_before} requests, load {os.getloadavg()[0]:.1f}",
                     flush=True,
                 )
-    base, ours = statistics.median(times[False]), statistics.median(times[True])
+    base, ours = statistics.median(wall[False]), statistics.median(wall[True])
+    base_cpu, ours_cpu = statistics.median(cpu[False]), statistics.median(cpu[True])
+    pairs = [b / a for a, b in zip(wall[False], wall[True], strict=True)]
     print(
         f"pages per run: {args.hosts * args.pages}, hosts: {args.hosts}, runs: {args.runs}, "
         f"audit durability: {args.durability}"
     )
     print(f"median ROBOTSTXT_OBEY: {base:.2f} s   median polite_crawl: {ours:.2f} s")
+    print(f"per-pair wall-time ratios: {_spread(pairs)}")
+    print(f"median CPU seconds: {base_cpu:.2f} / {ours_cpu:.2f}, ratio {ours_cpu / base_cpu:.3f}")
     print(f"ratio polite_crawl / ROBOTSTXT_OBEY: {ours / base:.3f}")
 
 

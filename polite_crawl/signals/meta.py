@@ -13,7 +13,7 @@ _ATTR = re.compile(rb"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""
 def meta_contents(html: bytes, names: frozenset[str]) -> list[tuple[str, str]]:
     """(name, content) of every meta tag whose name (case-insensitive) is one of names."""
     found: list[tuple[str, str]] = []
-    for tag in _META.finditer(html[:MAX_HTML]):
+    for tag in _META.finditer(html, 0, MAX_HTML):  # no copy of the page
         attrs = {
             m.group(1).lower(): (m.group(2) or m.group(3) or m.group(4) or b"")
             for m in _ATTR.finditer(tag.group(0))
