@@ -21,8 +21,9 @@ from polite_crawl.core.context import Kind, Purpose
 from polite_crawl.locate import GateClient
 from polite_crawl.signals.mapping import TDM_RESERVED, forbidden
 from polite_crawl.signals.memory import Inherited
-from polite_crawl.signals.robots_tag import directives, meta_directives
-from polite_crawl.signals.tdmrep import TDM_HEADER, header_reservation, meta_reservation
+from polite_crawl.signals.meta import meta_contents
+from polite_crawl.signals.robots_tag import directives
+from polite_crawl.signals.tdmrep import TDM_HEADER, TDM_META, header_reservation
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
@@ -49,9 +50,12 @@ class _Page:
             isinstance(response, TextResponse)
             and b"html" in (response.headers.get(b"Content-Type") or b"html").lower()
         ):
-            found |= meta_directives(response.body, token)
+            # One scan of the page's meta tags serves robots meta tags and TDMRep.
+            names = frozenset({"robots", token.lower(), TDM_META})
+            metas = meta_contents(response.body, names)
+            found |= directives([c for n, c in metas if n != TDM_META], token)
             # TDMRep: a meta tag supersedes the header; its absence resets nothing.
-            in_page = meta_reservation(response.body)
+            in_page = header_reservation(c for n, c in metas if n == TDM_META)
             tdm = tdm if in_page is None else in_page
             if found or tdm:
                 self.images = {

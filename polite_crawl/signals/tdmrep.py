@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 TDM_HEADER = b"tdm-reservation"
+TDM_META = "tdm-reservation"
 MAX_RULES = 10_000  # more rules than any site needs; the rest are not read
 MAX_VALUE = 1024
 
@@ -134,4 +135,4 @@ def header_reservation(values: Iterable[str]) -> bool | None:
 
 def meta_reservation(html: bytes) -> bool | None:
     """`<meta name="tdm-reservation" content="1">` in a page."""
-    return header_reservation(c for _, c in meta_contents(html, frozenset({"tdm-reservation"})))
+    return header_reservation(c for _, c in meta_contents(html, frozenset({TDM_META})))
