@@ -21,7 +21,7 @@ from polite_crawl.core.context import Kind, RequestContext
 from polite_crawl.core.decision import Reason
 from polite_crawl.core.gate import Gate
 from polite_crawl.policy.resolver import Resolver
-from polite_crawl.robots.state import Doc, OriginStore, Read, RobotsStore, robots_reader
+from polite_crawl.robots.state import Doc, OriginStore, Pins, Read, RobotsStore, robots_reader
 from polite_crawl.signals.tdmrep import read_tdmrep
 from polite_crawl.startup import open_robots_cache
 
@@ -88,6 +88,9 @@ def build(
 ) -> Gatekeeper:
     settings = config.settings
     disk = open_robots_cache(settings.robots_cache_path) if persist else None
+    # One set of holds for all three stores: an origin waiting for its tdmrep.json keeps its
+    # robots.txt entry too (see robots/pins.py).
+    pins = Pins()
 
     # robots.txt's cache settings serve every origin-level file: they are read the same way.
     def store_of(path: str, read: Callable[[bytes, int], Read[Doc]]) -> OriginStore[Doc]:
@@ -99,6 +102,8 @@ def build(
             backoff=settings.robots_error_backoff,
             clock=clock,
             disk=disk,
+            max_origins=settings.origin_cache_size,
+            pins=pins,
         )
 
     store = RobotsStore(
@@ -108,6 +113,8 @@ def build(
         backoff=settings.robots_error_backoff,
         clock=clock,
         disk=disk,
+        max_origins=settings.origin_cache_size,
+        pins=pins,
     )
     tdm_store = store_of(tdmrep.PATH, read_tdmrep)
     ai_store = store_of(aitxt.PATH, robots_reader(config.token))

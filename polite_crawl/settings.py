@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from polite_crawl.audit.redact import DEFAULT_REDACT_PARAMS
 from polite_crawl.core.context import Purpose
 from polite_crawl.robots.parser import DEFAULT_PARSE_LIMIT, RFC_MIN_PARSE_LIMIT
-from polite_crawl.robots.state import MAX_TTL
+from polite_crawl.robots.state import DEFAULT_MAX_ORIGINS, MAX_TTL
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -115,6 +115,14 @@ class PoliteSettings(BaseModel):
         ge=0,
         description="Upper bound in seconds on the Crawl-delay honoured per origin. A larger "
         "Crawl-delay is capped; the audit evidence records both values.",
+    )
+    origin_cache_size: int = Field(
+        DEFAULT_MAX_ORIGINS,
+        ge=1,
+        description="Origins whose robots.txt (and tdmrep.json, ai.txt) are kept in memory, "
+        "per file. Beyond it the least recently used origin is forgotten: its next request "
+        "waits for a fresh fetch (or the POLITE_CRAWL_ROBOTS_CACHE_PATH copy), it is never "
+        "allowed unchecked. About 0.5 KiB per origin.",
     )
     robots_cache_path: Path | None = Field(
         None,

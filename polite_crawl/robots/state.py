@@ -13,12 +13,14 @@ While an origin is unreachable, an earlier good copy (PARSED or UNAVAILABLE) sta
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic
 
+from polite_crawl.robots.compact import Content, Doc, Library, Read, digest_of
 from polite_crawl.robots.parser import DEFAULT_PARSE_LIMIT, parse
+from polite_crawl.robots.pins import Pins
 from polite_crawl.robots.rules import Rules
 
 if TYPE_CHECKING:
@@ -27,13 +29,32 @@ if TYPE_CHECKING:
     from polite_crawl.core.context import Origin
     from polite_crawl.robots.persist import RobotsDiskCache
 
-Doc = TypeVar("Doc")
+__all__ = [
+    "DEFAULT_MAX_ORIGINS",
+    "MAX_REDIRECTS",
+    "MAX_TTL",
+    "Doc",
+    "Entry",
+    "FetchResult",
+    "OriginStore",
+    "Pins",
+    "Read",
+    "RobotsEntry",
+    "RobotsState",
+    "RobotsStore",
+    "classify",
+    "classify_with",
+    "robots_reader",
+]
 
 MAX_TTL = 24 * 3600.0  # RFC 9309 §2.4: SHOULD NOT use a cached copy for more than 24 hours
 MAX_REDIRECTS = 5  # §2.3.1.2: follow at least five; more is treated as unreachable (see docs)
 # §2.3.1.4 lets a crawler keep using a cached copy while robots.txt is unreachable. We do so for
 # a week at most, and never when the site answered 429: that asks us to slow down, not go on.
 MAX_FALLBACK_AGE = 7 * 24 * 3600.0
+# Origins cached per file (POLITE_CRAWL_ORIGIN_CACHE_SIZE): about 50 MB for robots.txt at the
+# measured cost per origin (docs/benchmarks.md).
+DEFAULT_MAX_ORIGINS = 100_000
 
 
 class RobotsState(str, Enum):
@@ -57,26 +78,50 @@ class FetchResult:
 
 
 @dataclass(frozen=True, slots=True)
-class Read(Generic[Doc]):
-    """A 2xx body, read: the document and what the reading had to give up on."""
-
-    doc: Doc
-    truncated: bool = False
-    invalid_utf8: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class Entry(Generic[Doc]):
+    """One origin's file as the cache keeps it: what the fetch said, without its body (the
+    audit evidence store keeps the bytes), and for PARSED the shared content it served."""
+
     state: RobotsState
-    fetch: FetchResult
-    sha256: str
+    robots_url: str
+    final_url: str
+    status: int | None
+    error: str | None
+    fetched_at: float
+    digest: bytes  # sha256 of the body as received
     expires_at: float
-    rules: Doc | None = None  # the file as read (PARSED only)
-    truncated: bool = False
-    invalid_utf8: bool = False
+    content: Content[Doc] | None = None  # PARSED only
     failures: int = 0  # consecutive unreachable fetches, for backoff
     fallback: Entry[Doc] | None = field(default=None, repr=False)  # the last good copy
     fallback_usable: bool = True  # False while the site answers 429 (slow down)
+
+    @property
+    def sha256(self) -> str:
+        return self.digest.hex()
+
+    @property
+    def rules(self) -> Doc | None:
+        """The file as read (PARSED only)."""
+        return self.content.doc() if self.content is not None else None
+
+    @property
+    def truncated(self) -> bool:
+        return self.content is not None and self.content.truncated
+
+    @property
+    def invalid_utf8(self) -> bool:
+        return self.content is not None and self.content.invalid_utf8
+
+    @property
+    def fetch(self) -> FetchResult:
+        """The fetch this entry stems from, without its body."""
+        return FetchResult(
+            self.robots_url,
+            self.final_url,
+            self.status,
+            error=self.error,
+            fetched_at=self.fetched_at,
+        )
 
     def in_force(self) -> Entry[Doc] | None:
         """The entry whose content governs: this one, or while the origin is unreachable its
@@ -86,17 +131,16 @@ class Entry(Generic[Doc]):
         return self.fallback if self.fallback_usable else None
 
     def evidence(self) -> dict[str, Any]:
-        f = self.fetch
         ev: dict[str, Any] = {
-            "robots_url": f.robots_url,
-            "final_url": f.final_url,
-            "status": f.status,
+            "robots_url": self.robots_url,
+            "final_url": self.final_url,
+            "status": self.status,
             "sha256": self.sha256,
-            "fetched_at": f.fetched_at,
+            "fetched_at": self.fetched_at,
             "state": self.state.value,
         }
-        if f.error:
-            ev["error"] = f.error
+        if self.error:
+            ev["error"] = self.error
         if self.truncated:
             ev["truncated"] = True
         return ev
@@ -125,8 +169,7 @@ def classify(
 ) -> RobotsEntry:
     return classify_with(
         result,
-        robots_reader(token),
-        limit=limit,
+        Library(robots_reader(token), limit),
         ttl=ttl,
         failures=failures,
         backoff=backoff,
@@ -136,39 +179,43 @@ def classify(
 
 def classify_with(
     result: FetchResult,
-    read: Callable[[bytes, int], Read[Doc]],
+    library: Library[Doc],
     *,
-    limit: int = DEFAULT_PARSE_LIMIT,
     ttl: float = MAX_TTL,
     failures: int = 0,
     backoff: float = 60.0,
     max_backoff: float = 3600.0,
 ) -> Entry[Doc]:
-    digest = hashlib.sha256(result.body).hexdigest()
-    status = result.status
+    digest = digest_of(result.body)
+    status = _STATUSES.get(status, status) if (status := result.status) is not None else None
+    robots_url = result.robots_url
+    # The final URL is most often the file's own URL: keep one string, not two.
+    final_url = robots_url if result.final_url == robots_url else result.final_url
+    fetched = (robots_url, final_url, status, result.error, result.fetched_at, digest)
     if result.error is None and status is not None and 200 <= status < 300:
-        done = read(result.body, limit)
         life = min(ttl, result.max_age) if result.max_age is not None else ttl
-        return Entry(
-            RobotsState.PARSED,
-            result,
-            digest,
-            result.fetched_at + life,
-            done.doc,
-            done.truncated,
-            done.invalid_utf8,
-        )
+        content = library.intern(result.body, digest)
+        return Entry(RobotsState.PARSED, *fetched, result.fetched_at + life, content)
     if result.error is None and status is not None and 400 <= status < 500 and status != 429:
-        return Entry(RobotsState.UNAVAILABLE, result, digest, result.fetched_at + ttl)
+        return Entry(RobotsState.UNAVAILABLE, *fetched, result.fetched_at + ttl)
     wait = min(max_backoff, backoff * (2**failures))
     return Entry(
-        RobotsState.UNREACHABLE, result, digest, result.fetched_at + wait, failures=failures + 1
+        RobotsState.UNREACHABLE, *fetched, result.fetched_at + wait, failures=failures + 1
     )
+
+
+# One int object per HTTP status instead of one per fetch (ints above 256 are not shared).
+_STATUSES = {s: s for s in range(100, 600)}
 
 
 class OriginStore(Generic[Doc]):
     """Per-origin entries for one origin-level file, keyed by scheme + host + port (never by
-    host alone)."""
+    host alone), bounded to `max_origins`, least recently used out first.
+
+    Evicting an origin forgets it: the next request for it is undecided again, and a new
+    preflight (or the disk cache) supplies a fresh entry. An origin a decision is waiting on
+    (`Pins`) is never evicted, so a preflight's answer is still there when the parked
+    requests are decided again."""
 
     def __init__(
         self,
@@ -180,15 +227,22 @@ class OriginStore(Generic[Doc]):
         backoff: float = 60.0,
         clock: Callable[[], float],
         disk: RobotsDiskCache | None = None,
+        max_origins: int = DEFAULT_MAX_ORIGINS,
+        pins: Pins | None = None,
     ) -> None:
+        if max_origins < 1:
+            raise ValueError("max_origins must be at least 1")
         self.path = path  # where the file lives on every origin, e.g. /robots.txt
-        self.read = read
         self.limit = limit
         self.ttl = min(ttl, MAX_TTL)
         self.backoff = backoff
         self.clock = clock
         self.disk = disk
-        self._entries: dict[Origin, Entry[Doc]] = {}
+        self.max_origins = max_origins
+        self.pins = pins if pins is not None else Pins()
+        self.library = Library(read, limit)
+        self.evictions = 0
+        self._entries: OrderedDict[Origin, Entry[Doc]] = OrderedDict()
 
     def _disk_key(self, origin: Origin) -> str:
         # robots.txt rows are keyed by origin alone (caches written by earlier versions).
@@ -197,13 +251,17 @@ class OriginStore(Generic[Doc]):
     def get(self, origin: Origin) -> Entry[Doc] | None:
         """The entry in force, or None when it is missing or expired (a preflight is due)."""
         entry = self._entries.get(origin)
-        if entry is None and self.disk is not None:
+        if entry is not None:
+            self._entries.move_to_end(origin)
+        elif self.disk is not None:
             stored = self.disk.load(self._disk_key(origin))
             if stored is not None:
                 entry = self._classify(stored, 0)
-                self._entries[origin] = entry
+                self._put(origin, entry)
         if entry is None or entry.expires_at <= self.clock():
+            self.pins.hold(origin, self.path)  # a preflight is due: keep what is known so far
             return None
+        self.pins.release(origin, self.path)
         return entry
 
     def record(self, origin: Origin, result: FetchResult) -> Entry[Doc]:
@@ -214,21 +272,30 @@ class OriginStore(Generic[Doc]):
             good = None
             if previous is not None:
                 good = previous.fallback if previous.state is RobotsState.UNREACHABLE else previous
-            if good is not None and result.fetched_at - good.fetch.fetched_at <= MAX_FALLBACK_AGE:
+            if good is not None and result.fetched_at - good.fetched_at <= MAX_FALLBACK_AGE:
                 entry = _with_fallback(entry, good, usable=result.status != 429)
         elif self.disk is not None:  # only answers actually received are kept across runs
             self.disk.save(self._disk_key(origin), result)
-        self._entries[origin] = entry
+        self._put(origin, entry)
         return entry
+
+    def _put(self, origin: Origin, entry: Entry[Doc]) -> None:
+        entries = self._entries
+        entries[origin] = entry
+        entries.move_to_end(origin)
+        passed = 0  # pinned origins moved aside; once all were, the bound waits for a release
+        while len(entries) > self.max_origins and passed < len(entries):
+            oldest = next(iter(entries))
+            if oldest == origin or oldest in self.pins:
+                entries.move_to_end(oldest)
+                passed += 1
+                continue
+            del entries[oldest]
+            self.evictions += 1
 
     def _classify(self, result: FetchResult, failures: int) -> Entry[Doc]:
         return classify_with(
-            result,
-            self.read,
-            limit=self.limit,
-            ttl=self.ttl,
-            failures=failures,
-            backoff=self.backoff,
+            result, self.library, ttl=self.ttl, failures=failures, backoff=self.backoff
         )
 
     def __len__(self) -> int:
@@ -247,6 +314,8 @@ class RobotsStore(OriginStore[Rules]):
         backoff: float = 60.0,
         clock: Callable[[], float],
         disk: RobotsDiskCache | None = None,
+        max_origins: int = DEFAULT_MAX_ORIGINS,
+        pins: Pins | None = None,
     ) -> None:
         super().__init__(
             "/robots.txt",
@@ -256,17 +325,11 @@ class RobotsStore(OriginStore[Rules]):
             backoff=backoff,
             clock=clock,
             disk=disk,
+            max_origins=max_origins,
+            pins=pins,
         )
         self.token = token
 
 
 def _with_fallback(entry: Entry[Doc], good: Entry[Doc], *, usable: bool) -> Entry[Doc]:
-    return Entry(
-        entry.state,
-        entry.fetch,
-        entry.sha256,
-        entry.expires_at,
-        failures=entry.failures,
-        fallback=good,
-        fallback_usable=usable,
-    )
+    return replace(entry, fallback=good, fallback_usable=usable)
