@@ -8,6 +8,7 @@ RedirectMiddleware, so that each hop is counted and the rules are applied to the
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -65,6 +66,7 @@ class PreflightFetcher:
         self._limit: weakref.WeakKeyDictionary[Request, int] = weakref.WeakKeyDictionary()
         self._received: weakref.WeakKeyDictionary[Request, int] = weakref.WeakKeyDictionary()
         self._waiters: dict[tuple[Origin, str], list[Deferred[None]]] = {}
+        self._pins = list({id(s.pins): s.pins for s in stores.values()}.values())
         crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
 
     def owns(self, request: Request) -> bool:
@@ -80,8 +82,13 @@ class PreflightFetcher:
 
     async def ensure(self, origin: Origin, kinds: tuple[str, ...] = ("robots",)) -> None:
         """Return once the stores hold a fresh entry for origin (or the fetch has failed)."""
-        for kind in kinds:
-            await self._ensure(origin, kind)
+        # Held while we wait, so that no store evicts the origin before the caller decides
+        # (it does so at once on return). See robots/pins.py.
+        with contextlib.ExitStack() as held:
+            for pins in self._pins:
+                held.enter_context(pins.holding(origin))
+            for kind in kinds:
+                await self._ensure(origin, kind)
 
     async def _ensure(self, origin: Origin, kind: str) -> None:
         key = (origin, kind)

@@ -1,46 +1,48 @@
-"""Origins a decision is waiting on, which the per-origin caches must not evict.
+"""Origins with a preflight in flight, which the per-origin caches must not evict.
 
 A request whose origin lacks a file is parked while a preflight fetches it, then decided again
-from the caches. If the cache evicted that origin meanwhile (to make room for others), the
-second decision would find nothing and refuse the request. So a cache miss holds the origin
-(for every file of the gate's stores: a request may need robots.txt, then tdmrep.json, and the
-first must survive the second's fetch) until a lookup finds the missing file.
+from the caches. If a cache evicted that origin meanwhile (other preflights completing first),
+the second decision would find nothing and refuse the request. So whoever waits for a
+preflight holds the origin until the wait is over; the decision that follows reads the caches
+at once. One set of holds serves all of a gate's stores: a request may need robots.txt, then
+tdmrep.json, and the first must survive the second's fetch.
 
-Holds are few (one per origin with a preflight in flight) but released only by that lookup;
-so that a preflight that never completes cannot hold memory forever, at most `limit` are
-kept, the oldest dropped first. A dropped hold can only cost a refusal, never an allow.
+Holds are counted (several requests may wait on one origin) and always released by the waiter
+itself, so they are as many as the requests parked at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from polite_crawl.core.context import Origin
+    from collections.abc import Iterator
 
-MAX_HOLDS = 10_000
+    from polite_crawl.core.context import Origin
 
 
 class Pins:
-    def __init__(self, limit: int = MAX_HOLDS) -> None:
-        self.limit = limit
-        self._held: dict[Origin, set[str]] = {}  # origin -> the files it waits for
+    def __init__(self) -> None:
+        self._held: dict[Origin, int] = {}
 
-    def hold(self, origin: Origin, path: str) -> None:
-        files = self._held.get(origin)
-        if files is None:
-            self._held[origin] = {path}
-            while len(self._held) > self.limit:
-                del self._held[next(iter(self._held))]
+    def hold(self, origin: Origin) -> None:
+        self._held[origin] = self._held.get(origin, 0) + 1
+
+    def release(self, origin: Origin) -> None:
+        count = self._held.get(origin, 0) - 1
+        if count > 0:
+            self._held[origin] = count
         else:
-            files.add(path)
+            self._held.pop(origin, None)
 
-    def release(self, origin: Origin, path: str) -> None:
-        files = self._held.get(origin)
-        if files is not None:
-            files.discard(path)
-            if not files:
-                del self._held[origin]
+    @contextlib.contextmanager
+    def holding(self, origin: Origin) -> Iterator[None]:
+        self.hold(origin)
+        try:
+            yield
+        finally:
+            self.release(origin)
 
     def __contains__(self, origin: object) -> bool:
         return origin in self._held

@@ -213,9 +213,9 @@ class OriginStore(Generic[Doc]):
     host alone), bounded to `max_origins`, least recently used out first.
 
     Evicting an origin forgets it: the next request for it is undecided again, and a new
-    preflight (or the disk cache) supplies a fresh entry. An origin a decision is waiting on
-    (`Pins`) is never evicted, so a preflight's answer is still there when the parked
-    requests are decided again."""
+    preflight (or the disk cache) supplies a fresh entry. Never evicted: the origin just
+    recorded or read, and origins held while requests wait for their preflight (`Pins`); the
+    store may exceed its bound by those until its next record."""
 
     def __init__(
         self,
@@ -259,9 +259,7 @@ class OriginStore(Generic[Doc]):
                 entry = self._classify(stored, 0)
                 self._put(origin, entry)
         if entry is None or entry.expires_at <= self.clock():
-            self.pins.hold(origin, self.path)  # a preflight is due: keep what is known so far
             return None
-        self.pins.release(origin, self.path)
         return entry
 
     def record(self, origin: Origin, result: FetchResult) -> Entry[Doc]:
@@ -280,13 +278,18 @@ class OriginStore(Generic[Doc]):
         return entry
 
     def _put(self, origin: Origin, entry: Entry[Doc]) -> None:
+        self._entries[origin] = entry
+        self._entries.move_to_end(origin)
+        self._trim(origin)
+
+    def _trim(self, keep: Origin) -> None:
+        """Evict down to the bound, least recently used first, never `keep` (the origin being
+        recorded or read) nor a held one."""
         entries = self._entries
-        entries[origin] = entry
-        entries.move_to_end(origin)
         passed = 0  # pinned origins moved aside; once all were, the bound waits for a release
         while len(entries) > self.max_origins and passed < len(entries):
             oldest = next(iter(entries))
-            if oldest == origin or oldest in self.pins:
+            if oldest == keep or oldest in self.pins:
                 entries.move_to_end(oldest)
                 passed += 1
                 continue
