@@ -145,6 +145,20 @@ def test_identical_files_are_kept_once() -> None:
     assert store.library.reads == 2
 
 
+def test_a_content_is_freed_with_the_last_origin_that_served_it() -> None:
+    store = store_of(2)
+    store.record(origin(1), fetch(1, body=b"User-agent: *\nDisallow: /one\n"))
+    store.record(origin(2), fetch(2))
+    store.record(origin(3), fetch(3))  # site1 evicted, and with it the only copy of its file
+
+    assert len(store.library) == 1
+    store.record(origin(2), fetch(2, None))  # unreachable: the good copy is kept as fallback
+    store.record(origin(3), fetch(3, 404))
+    assert len(store.library) == 1
+    store.record(origin(2), fetch(2, 404))
+    assert len(store.library) == 0
+
+
 def test_a_reading_dropped_and_made_again_decides_the_same() -> None:
     body = b"User-agent: *\n" + b"Disallow: /private\nAllow: /private/ok$\n" * 40  # packed
     library = Library(robots_reader("examplebot"), 512 * 1024, keep=1)

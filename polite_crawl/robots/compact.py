@@ -6,9 +6,10 @@ is several times larger than the text):
 - each distinct content is kept once, interned by sha256: many sites serve byte-identical
   robots.txt (CMS and hosting defaults), and they share one copy;
 - the bytes are kept zlib-packed when that saves at least a quarter;
-- a file is read (parsed) when a decision needs it, and the readings of the most recently
-  used files are kept ready. Reading the same bytes with the same reader and limit always gives
-  the same document, so a decision never depends on whether the reading was kept.
+- a file is read (parsed) when a decision needs it, and the last readings made are kept
+  ready (until a thousand others have been made since). Reading the same bytes with the same
+  reader and limit always gives the same document, so a decision never depends on whether
+  the reading was kept.
 
 The audit evidence store on disk keeps the original bytes; nothing here is evidence.
 """
@@ -16,7 +17,6 @@ The audit evidence store on disk keeps the original bytes; nothing here is evide
 from __future__ import annotations
 
 import hashlib
-import weakref
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -47,12 +47,13 @@ class Content(Generic[Doc]):
     """One distinct file content (2xx body), shared by every origin that served it."""
 
     __slots__ = (
-        "__weakref__",
         "_library",
         "_packed",
         "_zipped",
         "digest",
         "invalid_utf8",
+        "reading",
+        "refs",
         "truncated",
     )
 
@@ -66,12 +67,15 @@ class Content(Generic[Doc]):
         self._packed = packed if self._zipped else body
         self.truncated = truncated
         self.invalid_utf8 = invalid
+        self.refs = 0  # cache entries that keep it (see Library.retain)
+        self.reading: Doc | None = None  # the file as read, while the library keeps it ready
 
     def raw(self) -> bytes:
         return zlib.decompress(self._packed) if self._zipped else self._packed
 
     def doc(self) -> Doc:
-        return self._library.doc(self)
+        reading = self.reading
+        return reading if reading is not None else self._library.read_again(self)
 
 
 class Library(Generic[Doc]):
@@ -89,11 +93,11 @@ class Library(Generic[Doc]):
         self.limit = limit
         self.keep = keep
         self.keep_bytes = keep_bytes
-        # A content lives as long as an entry refers to it; evicting the last one frees it.
-        self._contents: weakref.WeakValueDictionary[bytes, Content[Doc]] = (
-            weakref.WeakValueDictionary()
-        )
-        self._readings: OrderedDict[bytes, tuple[Doc, int]] = OrderedDict()
+        # A content is interned while a cache entry keeps it: counted by retain() and
+        # release(), cheaper than weak references at a million origins.
+        self._contents: dict[bytes, Content[Doc]] = {}
+        # The last readings made, oldest first, with the size of the bytes read.
+        self._readings: OrderedDict[Content[Doc], int] = OrderedDict()
         self._read_bytes = 0
         self.reads = 0  # bodies read (parsed), for the benchmarks
 
@@ -106,33 +110,36 @@ class Library(Generic[Doc]):
             self.reads += 1
             content = Content(self, digest, body, done.truncated, done.invalid_utf8)
             self._contents[digest] = content
-            self._remember(digest, done.doc, len(body))
+            self._keep(content, done.doc, len(body))
         return content
 
-    def doc(self, content: Content[Doc]) -> Doc:
-        kept = self._readings.get(content.digest)
-        if kept is not None:
-            self._readings.move_to_end(content.digest)
-            return kept[0]
+    def retain(self, content: Content[Doc]) -> None:
+        content.refs += 1
+
+    def release(self, content: Content[Doc]) -> None:
+        content.refs -= 1
+        if content.refs <= 0 and self._contents.get(content.digest) is content:
+            del self._contents[content.digest]
+
+    def read_again(self, content: Content[Doc]) -> Doc:
         body = content.raw()
         doc = self.read(body, self.limit).doc
         self.reads += 1
-        self._remember(content.digest, doc, len(body))
+        self._keep(content, doc, len(body))
         return doc
 
-    def _remember(self, digest: bytes, doc: Doc, size: int) -> None:
-        old = self._readings.pop(digest, None)
-        if old is not None:
-            self._read_bytes -= old[1]
-        self._readings[digest] = (doc, size)
+    def _keep(self, content: Content[Doc], doc: Doc, size: int) -> None:
+        content.reading = doc
+        self._readings[content] = size
         self._read_bytes += size
-        while self._readings and (
-            len(self._readings) > self.keep or self._read_bytes > self.keep_bytes
+        readings = self._readings
+        # The reading just made always stays: its decision is about to use it.
+        while len(readings) > 1 and (
+            len(readings) > self.keep or self._read_bytes > self.keep_bytes
         ):
-            if len(self._readings) == 1:
-                break  # the reading just made is always kept: its decision is about to use it
-            _, (_, dropped) = self._readings.popitem(last=False)
-            self._read_bytes -= dropped
+            dropped, dropped_size = readings.popitem(last=False)
+            dropped.reading = None
+            self._read_bytes -= dropped_size
 
     def __len__(self) -> int:
         return len(self._contents)

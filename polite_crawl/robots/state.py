@@ -14,11 +14,11 @@ While an origin is unreachable, an earlier good copy (PARSED or UNAVAILABLE) sta
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
-from enum import Enum
-from typing import TYPE_CHECKING, Any, Generic
+from dataclasses import replace
+from typing import TYPE_CHECKING, Generic
 
-from polite_crawl.robots.compact import Content, Doc, Library, Read, digest_of
+from polite_crawl.robots.compact import Doc, Library, Read, digest_of
+from polite_crawl.robots.entry import Entry, FetchResult, RobotsState
 from polite_crawl.robots.parser import DEFAULT_PARSE_LIMIT, parse
 from polite_crawl.robots.pins import Pins
 from polite_crawl.robots.rules import Rules
@@ -55,95 +55,6 @@ MAX_FALLBACK_AGE = 7 * 24 * 3600.0
 # Origins cached per file (POLITE_CRAWL_ORIGIN_CACHE_SIZE): about 50 MB for robots.txt at the
 # measured cost per origin (docs/benchmarks.md).
 DEFAULT_MAX_ORIGINS = 100_000
-
-
-class RobotsState(str, Enum):
-    PARSED = "parsed"
-    UNAVAILABLE = "unavailable"
-    UNREACHABLE = "unreachable"
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResult:
-    """What the Scrapy shell saw when it fetched robots.txt (after following redirects)."""
-
-    robots_url: str
-    final_url: str
-    status: int | None  # None: no HTTP answer at all
-    body: bytes = b""
-    error: str | None = None  # network error, timeout, redirect loop, too many hops
-    hops: int = 0
-    max_age: float | None = None  # from Cache-Control, when the server sent one
-    fetched_at: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Entry(Generic[Doc]):
-    """One origin's file as the cache keeps it: what the fetch said, without its body (the
-    audit evidence store keeps the bytes), and for PARSED the shared content it served."""
-
-    state: RobotsState
-    robots_url: str
-    final_url: str
-    status: int | None
-    error: str | None
-    fetched_at: float
-    digest: bytes  # sha256 of the body as received
-    expires_at: float
-    content: Content[Doc] | None = None  # PARSED only
-    failures: int = 0  # consecutive unreachable fetches, for backoff
-    fallback: Entry[Doc] | None = field(default=None, repr=False)  # the last good copy
-    fallback_usable: bool = True  # False while the site answers 429 (slow down)
-
-    @property
-    def sha256(self) -> str:
-        return self.digest.hex()
-
-    @property
-    def rules(self) -> Doc | None:
-        """The file as read (PARSED only)."""
-        return self.content.doc() if self.content is not None else None
-
-    @property
-    def truncated(self) -> bool:
-        return self.content is not None and self.content.truncated
-
-    @property
-    def invalid_utf8(self) -> bool:
-        return self.content is not None and self.content.invalid_utf8
-
-    @property
-    def fetch(self) -> FetchResult:
-        """The fetch this entry stems from, without its body."""
-        return FetchResult(
-            self.robots_url,
-            self.final_url,
-            self.status,
-            error=self.error,
-            fetched_at=self.fetched_at,
-        )
-
-    def in_force(self) -> Entry[Doc] | None:
-        """The entry whose content governs: this one, or while the origin is unreachable its
-        last good copy (None when there is none, or the site asked us to slow down)."""
-        if self.state is not RobotsState.UNREACHABLE:
-            return self
-        return self.fallback if self.fallback_usable else None
-
-    def evidence(self) -> dict[str, Any]:
-        ev: dict[str, Any] = {
-            "robots_url": self.robots_url,
-            "final_url": self.final_url,
-            "status": self.status,
-            "sha256": self.sha256,
-            "fetched_at": self.fetched_at,
-            "state": self.state.value,
-        }
-        if self.error:
-            ev["error"] = self.error
-        if self.truncated:
-            ev["truncated"] = True
-        return ev
 
 
 RobotsEntry = Entry[Rules]
@@ -186,17 +97,20 @@ def classify_with(
     backoff: float = 60.0,
     max_backoff: float = 3600.0,
 ) -> Entry[Doc]:
-    digest = digest_of(result.body)
     status = _STATUSES.get(status, status) if (status := result.status) is not None else None
-    robots_url = result.robots_url
-    # The final URL is most often the file's own URL: keep one string, not two.
-    final_url = robots_url if result.final_url == robots_url else result.final_url
-    fetched = (robots_url, final_url, status, result.error, result.fetched_at, digest)
-    if result.error is None and status is not None and 200 <= status < 300:
+    final_url = None if result.final_url == result.robots_url else result.final_url
+    content = None
+    ok = result.error is None and status is not None
+    if ok and status is not None and 200 <= status < 300:
+        content = library.intern(result.body, digest_of(result.body))
+        digest = content.digest  # one digest object for all origins that share the content
+    else:
+        digest = digest_of(result.body)
+    fetched = (result.robots_url, final_url, status, result.error, result.fetched_at, digest)
+    if content is not None:
         life = min(ttl, result.max_age) if result.max_age is not None else ttl
-        content = library.intern(result.body, digest)
         return Entry(RobotsState.PARSED, *fetched, result.fetched_at + life, content)
-    if result.error is None and status is not None and 400 <= status < 500 and status != 429:
+    if ok and status is not None and 400 <= status < 500 and status != 429:
         return Entry(RobotsState.UNAVAILABLE, *fetched, result.fetched_at + ttl)
     wait = min(max_backoff, backoff * (2**failures))
     return Entry(
@@ -278,23 +192,31 @@ class OriginStore(Generic[Doc]):
         return entry
 
     def _put(self, origin: Origin, entry: Entry[Doc]) -> None:
+        previous = self._entries.pop(origin, None)
         self._entries[origin] = entry
-        self._entries.move_to_end(origin)
+        for content in entry.contents():
+            self.library.retain(content)
+        if previous is not None:
+            self._forget(previous)
         self._trim(origin)
 
     def _trim(self, keep: Origin) -> None:
         """Evict down to the bound, least recently used first, never `keep` (the origin being
         recorded or read) nor a held one."""
         entries = self._entries
-        passed = 0  # pinned origins moved aside; once all were, the bound waits for a release
+        passed = 0  # held origins moved aside; once all were, the bound waits for a release
         while len(entries) > self.max_origins and passed < len(entries):
             oldest = next(iter(entries))
             if oldest == keep or oldest in self.pins:
                 entries.move_to_end(oldest)
                 passed += 1
                 continue
-            del entries[oldest]
+            self._forget(entries.pop(oldest))
             self.evictions += 1
+
+    def _forget(self, entry: Entry[Doc]) -> None:
+        for content in entry.contents():
+            self.library.release(content)
 
     def _classify(self, result: FetchResult, failures: int) -> Entry[Doc]:
         return classify_with(
