@@ -122,7 +122,7 @@ class PoliteSettings(BaseModel):
         description="Origins whose robots.txt (and tdmrep.json, ai.txt) are kept in memory, "
         "per file. Beyond it the least recently used origin is forgotten: its next request "
         "waits for a fresh fetch (or the POLITE_CRAWL_ROBOTS_CACHE_PATH copy), it is never "
-        "allowed unchecked. About 0.5 KiB per origin.",
+        "allowed unchecked. About 0.7 KiB per origin (docs/benchmarks.md).",
     )
     robots_cache_path: Path | None = Field(
         None,

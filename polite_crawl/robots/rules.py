@@ -97,6 +97,15 @@ class _Compiled:
 class Rules:
     """The rules that apply to one product token, ready to answer path queries."""
 
+    __slots__ = (
+        "_compiled",
+        "crawl_delay",
+        "crawl_delay_line",
+        "group_lines",
+        "groups",
+        "matched_token",
+    )
+
     def __init__(self, robots: RobotsFile, token: str) -> None:
         token = token.lower()
         mine = [g for g in robots.groups if token in g.agents]
