@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import SplitResult, urlsplit
 
 if TYPE_CHECKING:
@@ -35,9 +35,9 @@ class Kind(str, Enum):
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21}
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """RFC 9309 scopes robots.txt to scheme + authority; so does every per-site cache here."""
+class Origin(NamedTuple):
+    """RFC 9309 scopes robots.txt to scheme + authority; so does every per-site cache here.
+    (A named tuple: it keys every per-origin cache, and tuples hash and compare in C.)"""
 
     scheme: str
     host: str

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -35,6 +36,7 @@ def normalize(text: str) -> str:
     return "".join(chr(b) if b < 0x80 else f"%{b:02X}" for b in raw)
 
 
+@functools.lru_cache(maxsize=4096)  # robots.txt, tdmrep.json and ai.txt ask about one path
 def path_variants(path: str) -> tuple[str, ...]:
     """The path as sent, and as a server may resolve it: dot segments removed (also when
     percent-encoded) and runs of slashes collapsed. A rule that disallows any of them applies:
