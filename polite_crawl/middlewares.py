@@ -122,6 +122,9 @@ class PoliteDownloaderMiddleware:
         }
 
     async def spider_closed(self, reason: str) -> None:
+        for kind, store in self.keeper.files.items():  # a bounded cache says what it forgot
+            if store.evictions:
+                self.stats.set_value(f"polite_crawl/origin_cache/evicted/{kind}", store.evictions)
         await self.audit.close({"reason": reason, "counts": self.counts.as_dict()})
         if self.keeper.store.disk is not None:
             self.keeper.store.disk.close()

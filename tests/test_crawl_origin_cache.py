@@ -43,6 +43,7 @@ def test_an_evicted_origin_is_asked_for_robots_txt_again(mockweb: MockWeb, crawl
     assert robots.count(B + "/robots.txt") >= 2
     # With one origin cached, a site's robots.txt is never fetched twice in a row.
     assert all(first != second for first, second in itertools.pairwise(robots))
+    assert result.stat("polite_crawl/origin_cache/evicted/robots") >= 2
     pages = [u for u in mockweb.urls() if not u.endswith("/robots.txt")]
     assert sorted(pages) == sorted([A + "/1", B + "/1", A + "/2", B + "/2"])
     # Every page fetched was allowed by a decision logged before it; the disallowed were not.
