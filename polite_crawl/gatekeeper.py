@@ -21,7 +21,7 @@ from polite_crawl.core.context import Kind, RequestContext
 from polite_crawl.core.decision import Reason
 from polite_crawl.core.gate import Gate
 from polite_crawl.policy.resolver import Resolver
-from polite_crawl.robots.state import Doc, OriginStore, Pins, Read, RobotsStore, robots_reader
+from polite_crawl.robots.state import Doc, OriginStore, Pins, Read, robots_reader
 from polite_crawl.signals.tdmrep import read_tdmrep
 from polite_crawl.startup import open_robots_cache
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from polite_crawl.core.decision import Decision
     from polite_crawl.core.gate import Pending
+    from polite_crawl.robots.rules import Rules
     from polite_crawl.signals.memory import Inherited
     from polite_crawl.startup import Config
 
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 class Gatekeeper:
     config: Config
     gate: Gate
-    store: RobotsStore
+    store: OriginStore[Rules]  # robots.txt
     resolver: Resolver
     files: dict[str, OriginStore[Any]]  # preflight kind -> store (robots, tdmrep, aitxt)
 
@@ -106,16 +107,7 @@ def build(
             pins=pins,
         )
 
-    store = RobotsStore(
-        config.token,
-        limit=settings.robots_parse_limit,
-        ttl=settings.robots_cache_ttl,
-        backoff=settings.robots_error_backoff,
-        clock=clock,
-        disk=disk,
-        max_origins=settings.origin_cache_size,
-        pins=pins,
-    )
+    store = store_of("/robots.txt", robots_reader(config.token))
     tdm_store = store_of(tdmrep.PATH, read_tdmrep)
     ai_store = store_of(aitxt.PATH, robots_reader(config.token))
     resolver = Resolver(config.policies.values())
