@@ -36,7 +36,13 @@ def offline(
     keeper = gatekeeper.build(config, persist=False)
     ctx = keeper.context(url)
     decision = keeper.decide(ctx)
-    while isinstance(decision, Pending) and robots is not None:
+    asked: set[str] = set()
+    while (
+        isinstance(decision, Pending)
+        and robots is not None
+        and not asked.issuperset(decision.kinds)
+    ):
+        asked.update(decision.kinds)
         for kind in decision.kinds:
             if kind == "robots":
                 result = FetchResult(source, source, 200, robots, fetched_at=time.time())

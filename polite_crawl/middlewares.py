@@ -47,6 +47,12 @@ logger = logging.getLogger(__name__)
 
 # Meta keys that switch robots.txt off elsewhere in Scrapy. Here they change nothing: the gate
 # still decides, and the attempt is logged and counted.
+# What a request is refused with when the origin file of this preflight kind is missing.
+UNREACHABLE = {
+    "robots": Reason.ROBOTS_UNREACHABLE,
+    "tdmrep": Reason.TDMREP_UNREACHABLE,
+    "aitxt": Reason.AITXT_UNREACHABLE,
+}
 BYPASS_META = ("dont_obey_robotstxt", "polite_crawl_skip", "polite_crawl_bypass")
 
 
@@ -218,13 +224,14 @@ class PoliteDownloaderMiddleware:
             host_header=_header(request, b"Host"),
             inherited=self.memory.lookup(request.url),
         )
-        if self.robots.refetch_in_flight(ctx.origin, request.url):
-            # Another component re-issued our robots.txt request: waiting for our own
+        refetch = self.robots.refetch_in_flight(ctx.origin, request.url)
+        if refetch is not None:
+            # Another component re-issued one of our preflight requests: waiting for our own
             # preflight would wait forever. Refuse it instead.
             decision = Decision(
                 Verdict.DENY,
-                Reason.ROBOTS_UNREACHABLE,
-                {"robots": {"error": "robots.txt re-requested during its preflight"}},
+                UNREACHABLE[refetch],
+                {refetch: {"error": f"{request.url} re-requested during its preflight"}},
                 (),
             )
         else:
@@ -255,10 +262,11 @@ class PoliteDownloaderMiddleware:
             await self.robots.ensure(result.origin, result.kinds)
             result = self.keeper.decide(ctx)
         if isinstance(result, Pending):  # the preflight left nothing usable: refuse
+            kind = result.kinds[0]
             return Decision(
                 Verdict.DENY,
-                Reason.ROBOTS_UNREACHABLE,
-                {"robots": {"error": "no robots.txt entry after preflight"}},
+                UNREACHABLE[kind],
+                {kind: {"error": f"no {self.keeper.files[kind].path} entry after preflight"}},
                 (),
             )
         return result

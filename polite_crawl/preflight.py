@@ -72,13 +72,13 @@ class PreflightFetcher:
     def owns(self, request: Request) -> bool:
         return self._mine.get(request) == request.url
 
-    def refetch_in_flight(self, origin: Origin, url: str) -> bool:
-        """A request for a file of an origin whose preflight is in flight, that is not the
+    def refetch_in_flight(self, origin: Origin, url: str) -> str | None:
+        """The kind of preflight in flight whose file url is, when a request for it is not the
         preflight itself (e.g. re-issued by another middleware): waiting would deadlock."""
-        return any(
-            (origin, kind) in self._waiters and url == origin.url(store.path)
-            for kind, store in self.stores.items()
-        )
+        for kind, store in self.stores.items():
+            if (origin, kind) in self._waiters and url == origin.url(store.path):
+                return kind
+        return None
 
     async def ensure(self, origin: Origin, kinds: tuple[str, ...] = ("robots",)) -> None:
         """Return once the stores hold a fresh entry for origin (or the fetch has failed)."""

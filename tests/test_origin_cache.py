@@ -203,3 +203,16 @@ def test_churn_never_allows_what_an_unbounded_cache_would_refuse(
             # stricter: an evicted origin forgets its last good copy.)
             assert small == reference
         assert len(bounded) <= size
+
+
+def test_an_empty_file_read_again_after_the_parsed_copies_move_on() -> None:
+    # An empty 200 robots.txt is common; its packed form must read back once the library has
+    # dropped its parsed copy (a zlib-compressed empty body once made every decision raise).
+    store = store_of(10_000)
+    store.record(origin(0), fetch(0, body=b""))
+    for n in range(1, 1200):  # more distinct files than the library keeps parsed
+        store.record(origin(n), fetch(n, body=DISALLOW_PRIVATE + f"# {n}\n".encode()))
+    entry = store.get(origin(0))
+    assert entry is not None
+    assert entry.rules is not None
+    assert entry.rules.match_path("/private/x").allowed  # an empty file disallows nothing

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from polite_crawl.robots.rules import normalize
 from polite_crawl.signals.tdmrep import (
+    MAX_RULES,
     header_reservation,
     meta_reservation,
     read_tdmrep,
@@ -51,7 +52,9 @@ def test_no_match_is_unset() -> None:
     assert answer([], "/") == (False, None)
 
 
-@pytest.mark.parametrize("value", [2, -1, "yes", None, True, False, 1.5, [1], {"x": 1}])
+@pytest.mark.parametrize(
+    "value", [2, -1, "yes", None, True, False, 1.5, 0.0, 1.0, "0", "1", [1], {"x": 1}]
+)
 def test_other_values_are_protocol_errors_and_the_rule_says_nothing(value: object) -> None:
     rules = [
         {"location": "/", "tdm-reservation": value},
@@ -113,15 +116,30 @@ def test_a_bom_is_allowed() -> None:
 
 def test_reservation_values() -> None:
     assert reservation(1) is True
-    assert reservation("1") is True
     assert reservation(0) is False
-    assert reservation("0") is False
-    assert reservation(True) is None
-    assert reservation("true") is None
+    for value in (True, False, 1.0, 0.0, "1", "0", "true"):  # JSON integers only
+        assert reservation(value) is None
+
+
+def test_rules_past_the_cap_cannot_hide_a_reservation() -> None:
+    rules = [{"location": f"/a{i}", "tdm-reservation": 0} for i in range(MAX_RULES)]
+    rules.append({"location": "/", "tdm-reservation": 1})
+    found = read_tdmrep(json.dumps(rules).encode(), LIMIT).doc.answer("/private")
+    assert found.reserved
+    assert found.error == f"more than {MAX_RULES} rules"
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-32"])
+def test_a_file_in_utf16_or_utf32_with_its_bom_is_read(codec: str) -> None:
+    body = json.dumps([{"location": "/private/", "tdm-reservation": 1}]).encode(codec)
+    doc = read_tdmrep(body, LIMIT).doc
+    assert doc.answer("/private/x").reserved
+    assert not doc.answer("/public").reserved
 
 
 def test_headers_every_instance_counts() -> None:
     assert header_reservation(["0", "1"]) is True
+    assert header_reservation(["1, 1"]) is True  # instances a proxy merged
     assert header_reservation([" 0 "]) is False
     assert header_reservation(["maybe"]) is None
     assert header_reservation([]) is None

@@ -169,3 +169,26 @@ def test_several_values_are_all_reported() -> None:
     found = xmp.find(with_xmp(base_image("jpeg"), packet))
 
     assert [f.code for f in found] == ["DMI-ALLOWED", "DMI-PROHIBITED-AIMLTRAINING"]
+
+
+def test_many_compressed_packets_are_not_all_inflated() -> None:
+    # A 4 MB PNG of thousands of small compressed iTXt chunks, each inflating to 1 MiB, must
+    # not hold gigabytes: reading stops after the first few packets.
+    import tracemalloc
+    import zlib
+
+    from polite_crawl.signals import xmp
+    from polite_crawl.testing.images import base_image, png_chunk
+
+    bomb = zlib.compress(b" " * xmp.MAX_PACKET, 9)
+    text = b"XML:com.adobe.xmp\x00\x01\x00\x00\x00" + bomb
+    image = base_image("png")
+    image = image[:33] + png_chunk(b"iTXt", text) * 400 + image[33:]
+    tracemalloc.start()
+    try:
+        found = xmp.packets(image)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(found) == xmp.MAX_PACKETS
+    assert peak < (xmp.MAX_PACKETS + 4) * xmp.MAX_PACKET + len(image) * 2

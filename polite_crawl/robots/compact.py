@@ -63,7 +63,8 @@ class Content(Generic[Doc]):
         self._library = library
         self.digest = digest
         packed = zlib.compress(body) if len(body) >= _MIN_PACK else body
-        self._zipped = len(packed) * 4 <= len(body) * 3
+        # Zipped only when it pays; an empty body (a common empty robots.txt) never is.
+        self._zipped = packed is not body and len(packed) * 4 <= len(body) * 3
         self._packed = packed if self._zipped else body
         self.truncated = truncated
         self.invalid_utf8 = invalid

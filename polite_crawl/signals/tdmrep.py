@@ -74,7 +74,7 @@ class TdmFile:
 def read_tdmrep(body: bytes, limit: int) -> Read[TdmFile]:
     """Read /.well-known/tdmrep.json (the store's reader: body of a 2xx answer)."""
     truncated = len(body) > limit
-    text = body[:limit].decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    text = _decode(body[:limit]).lstrip("\ufeff \t\r\n")
     if not text.startswith(("[", "{")):
         return Read(TdmFile(()), truncated)  # not JSON at all: a soft 404, no file
     if truncated:
@@ -85,9 +85,11 @@ def read_tdmrep(body: bytes, limit: int) -> Read[TdmFile]:
         return Read(TdmFile((), f"not valid JSON: {str(exc)[:200]}"))
     if not isinstance(data, list):
         return Read(TdmFile((), "not a JSON array"))
+    if len(data) > MAX_RULES:  # rules past the cap could reserve what earlier ones do not
+        return Read(TdmFile((), f"more than {MAX_RULES} rules"))
     rules: list[TdmRule] = []
     ignored = 0
-    for index, item in enumerate(data[:MAX_RULES]):
+    for index, item in enumerate(data):
         rule = _rule(index, item)
         if rule is None:
             ignored += 1
@@ -115,19 +117,25 @@ def _rule(index: int, item: object) -> TdmRule | None:
 
 
 def reservation(value: object) -> bool | None:
-    """1 -> reserved, 0 -> not reserved, anything else -> unset (a protocol error)."""
-    if isinstance(value, bool):
-        return None
-    if value in (1, "1"):
-        return True
-    if value in (0, "0"):
-        return False
+    """1 -> reserved, 0 -> not reserved, anything else (1.0, true, "1") -> unset: a protocol
+    error. In tdmrep.json the value is a JSON integer."""
+    if type(value) is int and value in (0, 1):
+        return value == 1
     return None
 
 
+def text_reservation(text: str) -> bool | None:
+    """The same value written as text (a header, a meta tag's content)."""
+    text = text.strip()
+    return True if text == "1" else False if text == "0" else None
+
+
 def header_reservation(values: Iterable[str]) -> bool | None:
-    """The `tdm-reservation` header(s) of a response. Several instances: a 1 anywhere wins."""
-    found = [reservation(v.strip()[:MAX_VALUE]) for v in values]
+    """The `tdm-reservation` header(s) of a response. Several instances, or one a proxy merged
+    into a comma list: a 1 anywhere wins."""
+    found = [
+        text_reservation(part) for v in values for part in v[:MAX_VALUE].split(",") if part.strip()
+    ]
     if True in found:
         return True
     return False if False in found else None
@@ -136,3 +144,17 @@ def header_reservation(values: Iterable[str]) -> bool | None:
 def meta_reservation(html: bytes) -> bool | None:
     """`<meta name="tdm-reservation" content="1">` in a page."""
     return header_reservation(c for _, c in meta_contents(html, frozenset({TDM_META})))
+
+
+def _decode(body: bytes) -> str:
+    # JSON is UTF-8, but a file saved as UTF-16 or UTF-32 with its byte-order mark is the same
+    # rules in another encoding: read it, rather than mistake it for "no file".
+    for bom, codec in (
+        (b"\x00\x00\xfe\xff", "utf-32-be"),
+        (b"\xff\xfe\x00\x00", "utf-32-le"),
+        (b"\xfe\xff", "utf-16-be"),
+        (b"\xff\xfe", "utf-16-le"),
+    ):
+        if body.startswith(bom):
+            return body[len(bom) :].decode(codec, errors="replace")
+    return body.decode("utf-8", errors="replace")

@@ -94,9 +94,13 @@ def packets(data: bytes) -> list[tuple[str, bytes]]:
             if marker == 0xE1 and payload.startswith(JPEG_XMP_HEADER):
                 out.append(("JPEG APP1", payload[len(JPEG_XMP_HEADER) :][:MAX_PACKET]))
     elif kind == "png":
+        # Each iTXt may inflate to MAX_PACKET: stop at MAX_PACKETS, or a small file of many
+        # compressed chunks would hold MAX_PACKET times thousands in memory.
         for chunk, payload in png_chunks(data):
             if chunk == b"iTXt" and (packet := _itxt(payload)) is not None:
                 out.append(("PNG iTXt", packet))
+                if len(out) >= MAX_PACKETS:
+                    break
     elif kind == "webp":
         for fourcc, payload in riff_chunks(data):
             if fourcc == b"XMP ":

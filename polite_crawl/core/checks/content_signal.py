@@ -27,7 +27,9 @@ class ContentSignalCheck(RobotsCheck):
         # Where robots.txt could not be read the robots check has answered already; only a
         # robots.txt that was read (or its good copy standing in) can say more.
         entry = self.store.get(ctx.origin)
-        governing = entry.in_force() if entry is not None else None
+        if entry is None:  # expired since the robots check looked: refuse rather than guess
+            return super().evaluate(ctx)
+        governing = entry.in_force()
         if governing is None or governing.rules is None:
             return CheckResult(self.name, Outcome.PASS, Reason.ALLOWED)
         return self.judge(ctx, governing.rules, self.evidence(governing))

@@ -41,6 +41,9 @@ class FileCheck(Generic[Doc]):
         return (self.preflight,)
 
     def evaluate(self, ctx: RequestContext) -> CheckResult:
+        if ctx.origin.scheme not in WEB_SCHEMES:  # no such file can exist: refuse, never guess
+            error = f"no {self.store.path} for a {ctx.origin.scheme}: URL"
+            return CheckResult(self.name, Outcome.DENY, self.unreachable, {"error": error})
         if not self.concerns(ctx):
             return CheckResult(self.name, Outcome.PASS, Reason.ALLOWED)
         entry = self.store.get(ctx.origin)
