@@ -80,9 +80,11 @@ def stores(data: bytes) -> list[tuple[str, bytes]]:
     if kind == "jpeg":
         return _jpeg_stores(data)
     if kind == "png":
-        return [("PNG caBX", p) for t, p in png_chunks(data) if t == b"caBX"][:4]
+        return [("PNG caBX", p[:MAX_STORE]) for t, p in png_chunks(data) if t == b"caBX"][:4]
     if kind == "webp":
-        return [("WebP C2PA chunk", p) for t, p in riff_chunks(data) if t == b"C2PA"][:4]
+        return [("WebP C2PA chunk", p[:MAX_STORE]) for t, p in riff_chunks(data) if t == b"C2PA"][
+            :4
+        ]
     return []
 
 
