@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import replace
-from typing import TYPE_CHECKING, Generic
+from typing import TYPE_CHECKING, Any, Generic
 
 from polite_crawl.robots.compact import Doc, Library, Read, digest_of
 from polite_crawl.robots.entry import Entry, FetchResult, RobotsState
@@ -228,31 +228,10 @@ class OriginStore(Generic[Doc]):
 
 
 class RobotsStore(OriginStore[Rules]):
-    """robots.txt entries, read for one product token."""
+    """robots.txt entries, read for one product token (options: those of OriginStore)."""
 
-    def __init__(
-        self,
-        token: str,
-        *,
-        limit: int = DEFAULT_PARSE_LIMIT,
-        ttl: float = MAX_TTL,
-        backoff: float = 60.0,
-        clock: Callable[[], float],
-        disk: RobotsDiskCache | None = None,
-        max_origins: int = DEFAULT_MAX_ORIGINS,
-        pins: Pins | None = None,
-    ) -> None:
-        super().__init__(
-            "/robots.txt",
-            robots_reader(token),
-            limit=limit,
-            ttl=ttl,
-            backoff=backoff,
-            clock=clock,
-            disk=disk,
-            max_origins=max_origins,
-            pins=pins,
-        )
+    def __init__(self, token: str, **options: Any) -> None:
+        super().__init__("/robots.txt", robots_reader(token), **options)
         self.token = token
 
 

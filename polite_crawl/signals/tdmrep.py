@@ -25,6 +25,7 @@ from polite_crawl.robots.parser import Rule
 from polite_crawl.robots.rules import Pattern, compile_pattern, normalize, path_variants
 from polite_crawl.robots.state import Read
 from polite_crawl.signals.meta import meta_contents
+from polite_crawl.signals.text import decode_utf16_32
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -149,12 +150,5 @@ def meta_reservation(html: bytes) -> bool | None:
 def _decode(body: bytes) -> str:
     # JSON is UTF-8, but a file saved as UTF-16 or UTF-32 with its byte-order mark is the same
     # rules in another encoding: read it, rather than mistake it for "no file".
-    for bom, codec in (
-        (b"\x00\x00\xfe\xff", "utf-32-be"),
-        (b"\xff\xfe\x00\x00", "utf-32-le"),
-        (b"\xfe\xff", "utf-16-be"),
-        (b"\xff\xfe", "utf-16-le"),
-    ):
-        if body.startswith(bom):
-            return body[len(bom) :].decode(codec, errors="replace")
-    return body.decode("utf-8", errors="replace")
+    text = decode_utf16_32(body)
+    return body.decode("utf-8", errors="replace") if text is None else text

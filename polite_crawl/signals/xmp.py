@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from polite_crawl.core.context import Purpose
 from polite_crawl.signals.containers import image_format, jpeg_segments, png_chunks, riff_chunks
 from polite_crawl.signals.mapping import TEXT_AND_DATA_MINING
+from polite_crawl.signals.text import decode_utf16_32
 
 PLUS_NS = b"http://ns.useplus.org/ldf/xmp/1.0/"
 VOCAB = "http://ns.useplus.org/ldf/vocab/"
@@ -131,14 +132,9 @@ def _itxt(payload: bytes) -> bytes | None:
 
 def _as_utf8(packet: bytes) -> bytes:
     # XMP allows UTF-16 and UTF-32 packets; the names we look for are ASCII.
-    for bom, codec in (
-        (b"\xff\xfe\x00\x00", "utf-32-le"),
-        (b"\x00\x00\xfe\xff", "utf-32-be"),
-        (b"\xff\xfe", "utf-16-le"),
-        (b"\xfe\xff", "utf-16-be"),
-    ):
-        if packet.startswith(bom):
-            return packet.decode(codec, errors="replace").encode("utf-8")
+    text = decode_utf16_32(packet)
+    if text is not None:
+        return text.encode("utf-8")
     head = packet[:64]
     if head.count(b"\x00") * 3 >= len(head) > 0:
         codec = "utf-16-be" if head.startswith(b"\x00") else "utf-16-le"
