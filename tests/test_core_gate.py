@@ -6,7 +6,7 @@ import pytest
 
 from polite_crawl.core.checks.scheme import SchemeCheck
 from polite_crawl.core.context import Origin, Purpose, RequestContext
-from polite_crawl.core.decision import CheckResult, Outcome, Reason, Verdict
+from polite_crawl.core.decision import CheckResult, NeedsPreflight, Outcome, Reason, Verdict
 from polite_crawl.core.gate import Gate, Pending
 
 PURPOSES = frozenset({Purpose.RESEARCH})
@@ -25,10 +25,9 @@ class Recorder:
         self.name, self.outcome, self.network = name, outcome, network
         self._pending, self.calls = pending, calls
 
-    def pending(self, ctx: RequestContext) -> tuple[str, ...]:
-        return self._pending
-
-    def evaluate(self, ctx: RequestContext) -> CheckResult:
+    def evaluate(self, ctx: RequestContext) -> CheckResult | NeedsPreflight:
+        if self._pending:
+            return NeedsPreflight(self._pending)
         self.calls.append(self.name)
         reason = Reason.ROBOTS_DISALLOWED if self.outcome is Outcome.DENY else Reason.ALLOWED
         return CheckResult(self.name, self.outcome, reason, {"by": self.name})

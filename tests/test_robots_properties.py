@@ -8,6 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from polite_crawl.robots import rules as rules_module
 from polite_crawl.robots.parser import parse
 from polite_crawl.robots.rules import Rules, normalize, path_variants
 
@@ -86,3 +87,10 @@ def test_matcher_agrees_with_the_reference(rules: list[tuple[bool, str]], path: 
         Rules(parse(text.encode()), "examplebot").match("http://site.test" + path).allowed
         is expected
     )
+
+
+@given(st.text(alphabet="/ab.%2eE?", max_size=14))
+def test_the_quick_path_reading_agrees_with_the_full_one(path: str) -> None:
+    # path_variants answers most paths without resolving them; the full resolution
+    # (_resolved_variants) must give the same for every path, the quick ones included.
+    assert path_variants(path) == rules_module._resolved_variants.__wrapped__(path)

@@ -198,3 +198,18 @@ def test_crawl_delay_of_the_applicable_group() -> None:
 )
 def test_normalize(raw: str, expected: str) -> None:
     assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        # Allow wins a tie wherever it stands; of equally specific rules alike, the first.
+        (b"User-agent: *\nDisallow: /a*\nAllow: /a$\nAllow: /ab\n", 4),
+        (b"User-agent: *\nDisallow: /ab\nDisallow: /a*\nAllow: /x\n", 2),
+        (b"User-agent: *\nAllow: /\nDisallow: /abc\nDisallow: /ab*\n", 3),
+    ],
+)
+def test_the_rule_cited_is_the_one_that_wins(body: bytes, line: int) -> None:
+    match = Rules(parse(body), "examplebot").match(U + "/abc")
+    assert match.rule is not None
+    assert match.rule.line == line

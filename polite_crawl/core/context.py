@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import SplitResult, urlsplit
@@ -49,6 +48,17 @@ class Origin(NamedTuple):
 
     @classmethod
     def of_parts(cls, parts: SplitResult) -> Origin:
+        # A crawl asks about few origins many times: each (scheme, netloc) is read once.
+        key = (parts.scheme, parts.netloc)
+        origin = _ORIGINS.get(key)
+        if origin is None:
+            if len(_ORIGINS) >= _ORIGINS_LIMIT:
+                _ORIGINS.clear()
+            origin = _ORIGINS[key] = cls._read(parts)
+        return origin
+
+    @classmethod
+    def _read(cls, parts: SplitResult) -> Origin:
         scheme = parts.scheme.lower()
         host = (parts.hostname or "").lower()
         try:
@@ -67,8 +77,12 @@ class Origin(NamedTuple):
         return f"{self}{path}"
 
 
-@dataclass(frozen=True, slots=True)
-class RequestContext:
+_ORIGINS: dict[tuple[str, str], Origin] = {}
+_ORIGINS_LIMIT = 100_000
+
+
+# A named tuple, not a frozen dataclass, for the same reason as CheckResult: one per request.
+class RequestContext(NamedTuple):
     url: str
     method: str
     origin: Origin

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Verdict(str, Enum):
@@ -54,18 +53,27 @@ class Outcome(str, Enum):
 
 
 Evidence = dict[str, Any]
+_NONE: Evidence = {}  # the evidence of a result that cites nothing; shared, never written to
 
 
-@dataclass(frozen=True, slots=True)
-class CheckResult:
+# Results and decisions are named tuples, not frozen dataclasses: every request makes several,
+# and a tuple is built in C (a frozen dataclass sets each field through object.__setattr__).
+# Both are immutable either way; evidence dicts are filled before the result is made, then read.
+class CheckResult(NamedTuple):
     check: str
     outcome: Outcome
     reason: Reason
-    evidence: Evidence = field(default_factory=dict)
+    evidence: Evidence = _NONE
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class NeedsPreflight(NamedTuple):
+    """A network check's answer while the origin-level file it reads is not known (or has
+    expired): the gate answers Pending, the shell fetches these kinds and asks again."""
+
+    kinds: tuple[str, ...]
+
+
+class Decision(NamedTuple):
     """The gate's single answer for one request, with every check that ran."""
 
     verdict: Verdict

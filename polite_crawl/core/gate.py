@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from polite_crawl.core.decision import CheckResult, Decision, Evidence, Outcome, Reason, Verdict
+from polite_crawl.core.decision import (
+    CheckResult,
+    Decision,
+    Evidence,
+    NeedsPreflight,
+    Outcome,
+    Reason,
+    Verdict,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -24,11 +32,10 @@ class Check(Protocol):
     name: str
     network: bool  # True if the check may need an origin preflight
 
-    def pending(self, ctx: RequestContext) -> tuple[str, ...]:
-        """Preflight kinds this check still needs for ctx's origin (empty when ready)."""
+    def evaluate(self, ctx: RequestContext) -> CheckResult | NeedsPreflight:
+        """The check's answer; a network check answers NeedsPreflight while the file it reads
+        for ctx's origin is not known (an offline check never does)."""
         ...
-
-    def evaluate(self, ctx: RequestContext) -> CheckResult: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,16 +52,15 @@ class Gate:
     def decide(self, ctx: RequestContext) -> Decision | Pending:
         trace: list[CheckResult] = []
         for check in self.checks:
-            if check.network:
-                kinds = check.pending(ctx)
-                if kinds:
-                    return Pending(ctx.origin, kinds)
             result = check.evaluate(ctx)
+            if isinstance(result, NeedsPreflight):
+                return Pending(ctx.origin, result.kinds)
             trace.append(result)
-            if result.outcome is Outcome.DENY:
-                return Decision(Verdict.DENY, result.reason, _evidence(trace), tuple(trace))
-            if result.outcome is Outcome.ALLOW:
-                return Decision(Verdict.ALLOW, result.reason, _evidence(trace), tuple(trace))
+            outcome = result.outcome
+            if outcome is Outcome.PASS:
+                continue
+            verdict = Verdict.DENY if outcome is Outcome.DENY else Verdict.ALLOW
+            return Decision(verdict, result.reason, _evidence(trace), tuple(trace))
         last = trace[-1].reason if trace else Reason.ALLOWED
         return Decision(Verdict.ALLOW, last, _evidence(trace), tuple(trace))
 
@@ -64,7 +70,7 @@ class Gate:
             if check.network:
                 break
             result = check.evaluate(ctx)
-            if result.outcome is Outcome.DENY:
+            if isinstance(result, CheckResult) and result.outcome is Outcome.DENY:
                 return result
         return None
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -36,11 +36,24 @@ def normalize(text: str) -> str:
     return "".join(chr(b) if b < 0x80 else f"%{b:02X}" for b in raw)
 
 
-@functools.lru_cache(maxsize=4096)  # robots.txt, tdmrep.json and ai.txt ask about one path
 def path_variants(path: str) -> tuple[str, ...]:
     """The path as sent, and as a server may resolve it: dot segments removed (also when
     percent-encoded) and runs of slashes collapsed. A rule that disallows any of them applies:
     `/public/../private` must not slip past `Disallow: /private`."""
+    raw, mark, query = path.partition("?")
+    if (
+        raw.startswith("/")
+        and "/." not in raw
+        and "//" not in raw
+        and "%2" not in raw
+        and (query or not mark)
+    ):
+        return (path,)  # no dot segment, no empty one, no bare `?`: nothing to resolve
+    return _resolved_variants(path)
+
+
+@functools.lru_cache(maxsize=4096)  # robots.txt, tdmrep.json and ai.txt ask about one path
+def _resolved_variants(path: str) -> tuple[str, ...]:
     raw, _, query = path.partition("?")
     decoded = re.sub("%2[eE]", ".", raw)
     segments: list[str] = []
@@ -63,10 +76,12 @@ def path_of(url: str) -> str:
     return f"{path}?{parts.query}" if parts.query else path
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     allowed: bool
     rule: Rule | None  # None: no rule matched (allowed by default)
+
+
+NO_MATCH = Match(True, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +90,7 @@ class _Compiled:
     parts: tuple[str, ...]  # the literal pieces between `*`s
     anchored: bool  # the pattern ended in `$`
     length: int
+    match: Match  # the answer when this rule is the most specific match
 
     def matches(self, path: str) -> bool:
         # Linear-time glob matching: no regex, so a hostile pattern cannot make it backtrack.
@@ -103,6 +119,7 @@ class Rules:
         "_compiled",
         "crawl_delay",
         "crawl_delay_line",
+        "extensions",
         "group_lines",
         "groups",
         "matched_token",
@@ -121,33 +138,41 @@ class Rules:
         self.crawl_delay_line: int | None = next(
             (g.crawl_delay_line for g in chosen if g.crawl_delay is not None), None
         )
-        self._compiled = [_compile(r) for g in chosen for r in g.rules]
+        # Most specific first, Allow before Disallow at equal length, file order otherwise:
+        # the first rule that matches is the one RFC 9309 §2.2.2 says wins.
+        self._compiled = sorted(
+            (_compile(r) for g in chosen for r in g.rules),
+            key=lambda c: (-c.length, not c.rule.allow),
+        )
+        # Other records of the applicable groups (Content-Signal, Content-Usage), in order.
+        self.extensions: tuple[tuple[str, str, int], ...] = tuple(
+            e for g in chosen for e in g.extensions
+        )
 
     def match(self, url: str) -> Match:
         return self.match_path(path_of(url))
 
     def match_path(self, path: str) -> Match:
         """Match a URL's path (with its query); the strictest reading of it wins."""
-        matches = [self._match_one(p) for p in path_variants(path)]
+        variants = path_variants(path)
+        if len(variants) == 1:
+            return self._match_one(path)
+        matches = [self._match_one(p) for p in variants]
         return next((m for m in matches if not m.allowed), matches[0])
 
     def _match_one(self, path: str) -> Match:
         path = normalize(path)
         if path == "/robots.txt":
-            return Match(True, None)
-        best: _Compiled | None = None
+            return NO_MATCH
         for c in self._compiled:
-            if not c.matches(path):
-                continue
-            if (
-                best is None
-                or c.length > best.length
-                or (c.length == best.length and c.rule.allow and not best.rule.allow)
-            ):
-                best = c
-        if best is None:
-            return Match(True, None)
-        return Match(best.rule.allow, best.rule)
+            parts = c.parts
+            # The common rule, a plain prefix, is tested inline.
+            if len(parts) == 1 and not c.anchored:
+                if path.startswith(parts[0]):
+                    return c.match
+            elif c.matches(path):
+                return c.match
+        return NO_MATCH
 
 
 Pattern = _Compiled  # a compiled path pattern, for files that reuse robots.txt patterns
@@ -164,4 +189,4 @@ def _compile(rule: Rule) -> _Compiled:
         pattern = "/" + pattern
     anchored = pattern.endswith("$")
     body = pattern[:-1] if anchored else pattern
-    return _Compiled(rule, tuple(body.split("*")), anchored, len(pattern))
+    return _Compiled(rule, tuple(body.split("*")), anchored, len(pattern), Match(rule.allow, rule))

@@ -62,7 +62,10 @@ class TdmFile:
         if self.error is not None:
             return TdmAnswer(True, None, self.error)
         # Every reading of the path a server may resolve counts; a reservation on any wins.
-        answers = [self._first_match(normalize(p)) for p in path_variants(path)]
+        variants = path_variants(path)
+        if len(variants) == 1:
+            return self._first_match(normalize(path))
+        answers = [self._first_match(normalize(p)) for p in variants]
         return next((a for a in answers if a.reserved), answers[0])
 
     def _first_match(self, path: str) -> TdmAnswer:

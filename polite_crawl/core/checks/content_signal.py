@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from polite_crawl.core.checks.robots import RobotsCheck
-from polite_crawl.core.decision import CheckResult, Outcome, Reason
+from polite_crawl.core.checks.scheme import WEB_SCHEMES
+from polite_crawl.core.decision import CheckResult, NeedsPreflight, Outcome, Reason
 from polite_crawl.signals.content_signal import refusals
 
 if TYPE_CHECKING:
@@ -23,22 +24,26 @@ _REASONS = {
 class ContentSignalCheck(RobotsCheck):
     name = "content_signal"
 
-    def evaluate(self, ctx: RequestContext) -> CheckResult:
+    def evaluate(self, ctx: RequestContext) -> CheckResult | NeedsPreflight:
         # Where robots.txt could not be read the robots check has answered already; only a
         # robots.txt that was read (or its good copy standing in) can say more.
-        entry = self.store.get(ctx.origin)
-        if entry is None:  # expired since the robots check looked: refuse rather than guess
+        if ctx.origin.scheme not in WEB_SCHEMES:
             return super().evaluate(ctx)
+        entry = self.store.get(ctx.origin)
+        if entry is None:  # expired since the robots check looked: fetched again first
+            return self.needs
         governing = entry.in_force()
-        if governing is None or governing.rules is None:
-            return CheckResult(self.name, Outcome.PASS, Reason.ALLOWED)
-        return self.judge(ctx, governing.rules, self.evidence(governing))
+        if governing is None or governing.content is None:
+            return self.passed
+        doc = governing.content.doc()
+        if not doc.extensions:  # the common case: no AI-use preferences stated
+            return self.passed
+        return self.judge(ctx, doc, self.cite(governing))
 
     def judge(self, ctx: RequestContext, doc: Rules, evidence: Evidence) -> CheckResult:
-        extensions = [e for group in doc.groups for e in group.extensions]
-        found = refusals(extensions, ctx.path, ctx.purposes)
+        found = refusals(doc.extensions, ctx.path, ctx.purposes)
         if not found:
-            return CheckResult(self.name, Outcome.PASS, Reason.ALLOWED)
+            return self.passed
         first = found[0]
         return CheckResult(
             self.name,

@@ -13,12 +13,16 @@ from typing import TYPE_CHECKING, Generic
 
 from polite_crawl.core.checks.scheme import WEB_SCHEMES
 from polite_crawl.core.context import Purpose
-from polite_crawl.core.decision import CheckResult, Evidence, Outcome, Reason
+from polite_crawl.core.decision import CheckResult, Evidence, NeedsPreflight, Outcome, Reason
 from polite_crawl.robots.state import Doc, RobotsState
 
 if TYPE_CHECKING:
     from polite_crawl.core.context import RequestContext
     from polite_crawl.robots.state import Entry, OriginStore
+
+# What a file says about its origin is cited by every decision on that origin: it is built once
+# per entry and copied. Bounded; a new entry (a refetch) is a new key.
+_CITED_LIMIT = 4096
 
 
 class FileCheck(Generic[Doc]):
@@ -31,34 +35,40 @@ class FileCheck(Generic[Doc]):
 
     def __init__(self, store: OriginStore[Doc]) -> None:
         self.store = store
+        self.needs = NeedsPreflight((self.preflight,))
+        self.passed = CheckResult(self.name, Outcome.PASS, Reason.ALLOWED)
+        self._cited: dict[int, tuple[Entry[Doc], Evidence]] = {}
 
     def concerns(self, ctx: RequestContext) -> bool:
         return ctx.origin.scheme in WEB_SCHEMES and bool(ctx.purposes & self.relevant)
 
-    def pending(self, ctx: RequestContext) -> tuple[str, ...]:
-        if not self.concerns(ctx) or self.store.get(ctx.origin) is not None:
-            return ()
-        return (self.preflight,)
-
-    def evaluate(self, ctx: RequestContext) -> CheckResult:
+    def evaluate(self, ctx: RequestContext) -> CheckResult | NeedsPreflight:
         if ctx.origin.scheme not in WEB_SCHEMES:  # no such file can exist: refuse, never guess
             error = f"no {self.store.path} for a {ctx.origin.scheme}: URL"
             return CheckResult(self.name, Outcome.DENY, self.unreachable, {"error": error})
-        if not self.concerns(ctx):
-            return CheckResult(self.name, Outcome.PASS, Reason.ALLOWED)
+        if not ctx.purposes & self.relevant:
+            return self.passed
         entry = self.store.get(ctx.origin)
-        if entry is None:  # never evaluated without a fresh entry: refuse rather than guess
-            error = f"{self.store.path} not fetched"
-            return CheckResult(self.name, Outcome.DENY, self.unreachable, {"error": error})
+        if entry is None:  # missing or expired: fetched first, never guessed
+            return self.needs
         governing = entry.in_force()
         if governing is None:  # unreachable, and no earlier good copy may stand in
-            return CheckResult(self.name, Outcome.DENY, self.unreachable, self.evidence(entry))
-        evidence = self.evidence(governing)
+            return CheckResult(self.name, Outcome.DENY, self.unreachable, self.cite(entry))
+        evidence = self.cite(governing)
         if governing is not entry:
-            evidence["unreachable_since"] = entry.fetch.fetched_at
-        if governing.state is RobotsState.UNAVAILABLE or governing.rules is None:
+            evidence["unreachable_since"] = entry.fetched_at
+        if governing.state is RobotsState.UNAVAILABLE or governing.content is None:
             return CheckResult(self.name, Outcome.PASS, self.unavailable, evidence)
-        return self.judge(ctx, governing.rules, evidence)
+        return self.judge(ctx, governing.content.doc(), evidence)
+
+    def cite(self, entry: Entry[Doc]) -> Evidence:
+        """A fresh copy of what decisions cite of entry (see evidence())."""
+        cited = self._cited.get(id(entry))
+        if cited is None or cited[0] is not entry:
+            if len(self._cited) >= _CITED_LIMIT:
+                self._cited.clear()
+            cited = self._cited[id(entry)] = (entry, self.evidence(entry))
+        return dict(cited[1])
 
     def evidence(self, entry: Entry[Doc]) -> Evidence:
         """What a decision cites of the file: its URL and sha256 find the preflight record."""
@@ -67,5 +77,5 @@ class FileCheck(Generic[Doc]):
         return evidence
 
     def judge(self, ctx: RequestContext, doc: Doc, evidence: Evidence) -> CheckResult:
-        """The answer from a file that was read (evidence: what to cite, to add to)."""
+        """The answer from a file that was read (evidence: a copy of what to cite, to add to)."""
         raise NotImplementedError

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from polite_crawl.core.context import RequestContext
 
 
+PASSED = CheckResult("identity", Outcome.PASS, Reason.ALLOWED)
+
+
 class IdentityCheck(OfflineCheck):
     name = "identity"
 
@@ -42,4 +45,4 @@ class IdentityCheck(OfflineCheck):
                 Reason.USER_AGENT,
                 {"user_agent": ctx.user_agent, "token": self.token},
             )
-        return CheckResult(self.name, Outcome.PASS, Reason.ALLOWED)
+        return PASSED

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from polite_crawl.core.context import RequestContext
 
 
+NO_POLICY = CheckResult("requirements", Outcome.PASS, Reason.NO_POLICY)
+
+
 def contact_in_user_agent(contact: str | None, user_agent: str) -> bool:
     if not contact:
         return False
@@ -31,7 +34,7 @@ class RequirementsCheck(OfflineCheck):
     def evaluate(self, ctx: RequestContext) -> CheckResult:
         loaded = ctx.platform
         if loaded is None:
-            return CheckResult(self.name, Outcome.PASS, Reason.NO_POLICY)
+            return NO_POLICY
         rules = [loaded.policy.rule_for(p) for p in ctx.purposes]
         evidence: dict[str, object] = {}
         if any(r.contact_required for r in rules):

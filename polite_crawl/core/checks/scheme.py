@@ -15,6 +15,9 @@ WEB_SCHEMES = frozenset({"http", "https"})
 LOCAL_SCHEMES = frozenset({"data", "file"})
 
 
+PASSED = CheckResult("scheme", Outcome.PASS, Reason.ALLOWED)
+
+
 class SchemeCheck(OfflineCheck):
     """Fail closed on schemes we cannot check (ftp, s3, ...) rather than wave them through."""
 
@@ -23,7 +26,7 @@ class SchemeCheck(OfflineCheck):
     def evaluate(self, ctx: RequestContext) -> CheckResult:
         scheme = ctx.origin.scheme
         if scheme in WEB_SCHEMES:
-            return CheckResult(self.name, Outcome.PASS, Reason.ALLOWED)
+            return PASSED
         if scheme in LOCAL_SCHEMES:
             return CheckResult(self.name, Outcome.ALLOW, Reason.LOCAL_SCHEME, {"scheme": scheme})
         return CheckResult(

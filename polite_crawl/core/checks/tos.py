@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from polite_crawl.policy.model import Rule
 
 
+NO_POLICY = CheckResult("tos", Outcome.PASS, Reason.NO_POLICY)
+
+
 def clause_evidence(loaded: LoadedPolicy, purpose: Purpose | None, rule: Rule) -> dict[str, Any]:
     source = loaded.policy.source(rule.source)
     return {
@@ -57,7 +60,7 @@ class TosCheck(OfflineCheck):
     def evaluate(self, ctx: RequestContext) -> CheckResult:
         loaded = ctx.platform
         if loaded is None:
-            return CheckResult(self.name, Outcome.PASS, Reason.NO_POLICY)
+            return NO_POLICY
         policy = loaded.policy
         evidence: dict[str, Any] = {"policy": policy.id, "policy_sha256": loaded.sha256}
         rules = sorted(((p, policy.rule_for(p)) for p in ctx.purposes), key=lambda pr: pr[0].value)
