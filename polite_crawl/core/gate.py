@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from polite_crawl.core.context import Origin, RequestContext
 
 
+# Enum members read from the class cost a descriptor call each; the gate reads them per check.
+_PASS, _DENY = Outcome.PASS, Outcome.DENY
+_ALLOWED, _DENIED = Verdict.ALLOW, Verdict.DENY
+
+
 class Check(Protocol):
     """One question asked of every request. Implementations live in core/checks/."""
 
@@ -57,9 +62,9 @@ class Gate:
                 return Pending(ctx.origin, result.kinds)
             trace.append(result)
             outcome = result.outcome
-            if outcome is Outcome.PASS:
+            if outcome is _PASS:
                 continue
-            verdict = Verdict.DENY if outcome is Outcome.DENY else Verdict.ALLOW
+            verdict = _DENIED if outcome is _DENY else _ALLOWED
             return Decision(verdict, result.reason, _evidence(trace), tuple(trace))
         last = trace[-1].reason if trace else Reason.ALLOWED
         return Decision(Verdict.ALLOW, last, _evidence(trace), tuple(trace))

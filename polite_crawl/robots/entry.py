@@ -32,6 +32,9 @@ class FetchResult:
     fetched_at: float = 0.0
 
 
+_UNREACHABLE = RobotsState.UNREACHABLE  # read once per module: in_force runs per request
+
+
 @dataclass(frozen=True, slots=True)
 class Entry(Generic[Doc]):
     state: RobotsState
@@ -87,7 +90,7 @@ class Entry(Generic[Doc]):
     def in_force(self) -> Entry[Doc] | None:
         """The entry whose content governs: this one, or while the origin is unreachable its
         last good copy (None when there is none, or the site asked us to slow down)."""
-        if self.state is not RobotsState.UNREACHABLE:
+        if self.state is not _UNREACHABLE:
             return self
         return self.fallback if self.fallback_usable else None
 

@@ -26,6 +26,11 @@ _PERCENT = re.compile(rb"%([0-9A-Fa-f]{2})")
 def normalize(text: str) -> str:
     if text.isascii() and "%" not in text:
         return text  # the common case: nothing to normalize
+    return _normalized(text)
+
+
+@functools.lru_cache(maxsize=1024)  # robots.txt, tdmrep.json and ai.txt ask about one path
+def _normalized(text: str) -> str:
     raw = text.encode("utf-8", errors="surrogatepass")
 
     def fix(m: re.Match[bytes]) -> bytes:

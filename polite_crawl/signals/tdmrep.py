@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from polite_crawl.robots.parser import Rule
 from polite_crawl.robots.rules import Pattern, compile_pattern, normalize, path_variants
@@ -45,11 +45,13 @@ class TdmRule:
     pattern: Pattern = field(repr=False, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
-class TdmAnswer:
+class TdmAnswer(NamedTuple):  # one per decision: a tuple is built in C
     reserved: bool
     rule: TdmRule | None  # None: no rule matched, or the whole file was unreadable
     error: str | None = None  # why the file could not be read (then reserved is True)
+
+
+_NOTHING_RESERVED = TdmAnswer(False, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,7 @@ class TdmFile:
         for rule in self.rules:
             if rule.pattern.matches(path):
                 return TdmAnswer(rule.reserved, rule)
-        return TdmAnswer(False, None)
+        return _NOTHING_RESERVED
 
 
 def read_tdmrep(body: bytes, limit: int) -> Read[TdmFile]:

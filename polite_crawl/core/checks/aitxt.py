@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 PATH = "/ai.txt"
 
 
+_PASS, _DENY = Outcome.PASS, Outcome.DENY  # read once (see robots.py)
+_ALLOWED, _DISALLOWED = Reason.ALLOWED, Reason.AITXT_DISALLOWED
+
+
 class AiTxtCheck(FileCheck[Rules]):
     name = "aitxt"
     preflight = "aitxt"
@@ -31,6 +35,6 @@ class AiTxtCheck(FileCheck[Rules]):
             kind = "Allow" if match.rule.allow else "Disallow"
             evidence["rule"] = {"line": match.rule.line, "text": f"{kind}: {match.rule.pattern}"}
         if match.allowed:
-            return CheckResult(self.name, Outcome.PASS, Reason.ALLOWED, evidence)
+            return CheckResult(self.name, _PASS, _ALLOWED, evidence)
         evidence["purposes"] = sorted(p.value for p in ctx.purposes & AI_USES)
-        return CheckResult(self.name, Outcome.DENY, Reason.AITXT_DISALLOWED, evidence)
+        return CheckResult(self.name, _DENY, _DISALLOWED, evidence)

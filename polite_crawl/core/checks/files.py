@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 _CITED_LIMIT = 4096
 
 
+_PASS, _UNAVAILABLE = Outcome.PASS, RobotsState.UNAVAILABLE  # read once (see robots.py)
+
+
 class FileCheck(Generic[Doc]):
     name = "file"
     network = True
@@ -46,7 +49,7 @@ class FileCheck(Generic[Doc]):
         if ctx.origin.scheme not in WEB_SCHEMES:  # no such file can exist: refuse, never guess
             error = f"no {self.store.path} for a {ctx.origin.scheme}: URL"
             return CheckResult(self.name, Outcome.DENY, self.unreachable, {"error": error})
-        if not ctx.purposes & self.relevant:
+        if self.relevant.isdisjoint(ctx.purposes):
             return self.passed
         entry = self.store.get(ctx.origin)
         if entry is None:  # missing or expired: fetched first, never guessed
@@ -57,8 +60,8 @@ class FileCheck(Generic[Doc]):
         evidence = self.cite(governing)
         if governing is not entry:
             evidence["unreachable_since"] = entry.fetched_at
-        if governing.state is RobotsState.UNAVAILABLE or governing.content is None:
-            return CheckResult(self.name, Outcome.PASS, self.unavailable, evidence)
+        if governing.state is _UNAVAILABLE or governing.content is None:
+            return CheckResult(self.name, _PASS, self.unavailable, evidence)
         return self.judge(ctx, governing.content.doc(), evidence)
 
     def cite(self, entry: Entry[Doc]) -> Evidence:

@@ -17,6 +17,11 @@ if TYPE_CHECKING:
 PREFLIGHT = "robots"
 
 
+# Read once: an enum member read from its class costs a descriptor call; this runs per request.
+_PASS, _DENY = Outcome.PASS, Outcome.DENY
+_ALLOWED, _DISALLOWED = Reason.ROBOTS_ALLOWED, Reason.ROBOTS_DISALLOWED
+
+
 class RobotsCheck(FileCheck[Rules]):
     name = "robots"
     preflight = PREFLIGHT
@@ -28,12 +33,15 @@ class RobotsCheck(FileCheck[Rules]):
         self.max_crawl_delay = max_crawl_delay
 
     def evidence(self, entry: Entry[Rules]) -> Evidence:
-        return entry.evidence()  # robots_url: the key decision records have always used
+        evidence = entry.evidence()  # robots_url: the key decision records have always used
+        doc = entry.rules
+        if doc is not None:  # the group that applies is the same for every path
+            evidence["group"] = doc.matched_token
+            evidence["group_lines"] = list(doc.group_lines)
+        return evidence
 
     def judge(self, ctx: RequestContext, doc: Rules, evidence: Evidence) -> CheckResult:
         match = doc.match_path(ctx.path)
-        evidence["group"] = doc.matched_token
-        evidence["group_lines"] = list(doc.group_lines)
         if match.rule is None:
             evidence["rule"] = None
         else:
@@ -48,5 +56,5 @@ class RobotsCheck(FileCheck[Rules]):
                 "line": doc.crawl_delay_line,
             }
         if match.allowed:
-            return CheckResult(self.name, Outcome.PASS, Reason.ROBOTS_ALLOWED, evidence)
-        return CheckResult(self.name, Outcome.DENY, Reason.ROBOTS_DISALLOWED, evidence)
+            return CheckResult(self.name, _PASS, _ALLOWED, evidence)
+        return CheckResult(self.name, _DENY, _DISALLOWED, evidence)

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 PATH = "/.well-known/tdmrep.json"
 
 
+_PASS, _DENY = Outcome.PASS, Outcome.DENY  # read once (see robots.py)
+_ALLOWED, _RESERVED = Reason.ALLOWED, Reason.TDMREP_RESERVED
+
+
 class TdmRepCheck(FileCheck[TdmFile]):
     name = "tdmrep"
     preflight = "tdmrep"
@@ -38,6 +42,6 @@ class TdmRepCheck(FileCheck[TdmFile]):
             if rule.policy:
                 evidence["rule"]["tdm-policy"] = rule.policy
         if not answer.reserved:
-            return CheckResult(self.name, Outcome.PASS, Reason.ALLOWED, evidence)
+            return CheckResult(self.name, _PASS, _ALLOWED, evidence)
         evidence["purposes"] = sorted(p.value for p in ctx.purposes & TEXT_AND_DATA_MINING)
-        return CheckResult(self.name, Outcome.DENY, Reason.TDMREP_RESERVED, evidence)
+        return CheckResult(self.name, _DENY, _RESERVED, evidence)
