@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
+
+from polite_crawl.core.decision import Outcome
 
 if TYPE_CHECKING:
     from scrapy.http import Response
 
-    from polite_crawl.core.context import RequestContext
+    from polite_crawl.core.context import Purpose, RequestContext
     from polite_crawl.core.decision import Decision
     from polite_crawl.robots.state import Entry, FetchResult
 
@@ -38,7 +41,7 @@ def decision(
         "url": ctx.url,
         "method": ctx.method,
         "platform": ctx.platform.id if ctx.platform else None,
-        "purposes": sorted(p.value for p in ctx.purposes),
+        "purposes": list(_names(ctx.purposes)),
         "mode": mode,
         "enforced": enforced,
         "via": via,
@@ -46,8 +49,18 @@ def decision(
         "reason": decision.reason.value,
         "evidence": evidence,
         # every check that ran, in order, as check:outcome
-        "trace": " ".join(f"{r.check}:{r.outcome.value}" for r in decision.trace),
+        "trace": " ".join(f"{r.check}:{_OUTCOMES[r.outcome]}" for r in decision.trace),
     }
+
+
+# A crawl has one set of purposes and three outcomes: their names are looked up, not rebuilt
+# for every record.
+@functools.lru_cache(maxsize=16)
+def _names(purposes: frozenset[Purpose]) -> tuple[str, ...]:
+    return tuple(sorted(p.value for p in purposes))
+
+
+_OUTCOMES = {outcome: outcome.value for outcome in Outcome}
 
 
 def preflight(kind: str, result: FetchResult, entry: Entry[Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ claims, plus the signing key, the evidence store (robots.txt bytes by sha256) an
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 import time
 from typing import TYPE_CHECKING, Any
@@ -27,8 +28,21 @@ NO_PLATFORM = "_sites"
 
 
 def now_rfc3339(clock: Callable[[], float] = time.time) -> str:
-    moment = datetime.datetime.fromtimestamp(clock(), datetime.timezone.utc)
-    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """The time in RFC 3339 UTC with microseconds, e.g. 2026-11-26T11:21:44.123456Z."""
+    t = clock()
+    seconds = int(t // 1)
+    micros = round((t - seconds) * 1e6)
+    if micros >= 1_000_000:  # rounded up into the next second
+        seconds, micros = seconds + 1, micros - 1_000_000
+    # Every record is stamped: the part up to the second is formatted once per second.
+    prefix = _second_prefix(seconds)
+    return f"{prefix}.{micros:06d}Z"
+
+
+@functools.lru_cache(maxsize=4)
+def _second_prefix(seconds: int) -> str:
+    moment = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def operator_of(contact: str | None, public: bytes) -> str:
@@ -108,8 +122,11 @@ class AuditStore:
     def append(self, platform: str | None, record: dict[str, Any]) -> LogFile:
         log = self.log(platform)
         for field in ("url", "via"):
-            if isinstance(record.get(field), str):
-                record = {**record, field: redact_url(record[field], self.redact_params)}
+            value = record.get(field)
+            if isinstance(value, str):
+                redacted = redact_url(value, self.redact_params)
+                if redacted is not value:  # the caller's record is never changed
+                    record = {**record, field: redacted}
         evidence = record.get("evidence")
         if isinstance(evidence, dict) and ("robots_url" in evidence or "final_url" in evidence):
             evidence = {
