@@ -9,6 +9,7 @@ into a `discard` decision. A new response check is one module and one line here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from polite_crawl.core.decision import Decision, Outcome, Verdict
@@ -23,7 +24,9 @@ from polite_crawl.core.response_checks import c2pa_training_mining as c2pa
 from polite_crawl.core.response_checks import xmp_data_mining as xmp
 
 if TYPE_CHECKING:
-    from scrapy.http import Response
+    from collections.abc import Iterator
+
+    from scrapy.http import Headers, Response
 
     from polite_crawl.core.context import Purpose
     from polite_crawl.core.decision import CheckResult
@@ -38,15 +41,33 @@ RESPONSE_CHECKS: tuple[ResponseCheck, ...] = (
 )
 
 
+class _Headers(Mapping[str, list[str]]):
+    """A response's headers as the checks read them (lower-case names, latin-1 values), each
+    decoded when a check asks for it: most responses are asked about three or four of them."""
+
+    def __init__(self, headers: Headers) -> None:
+        self._headers = headers
+
+    def __getitem__(self, name: str) -> list[str]:
+        values = self._headers.getlist(name)
+        if not values:
+            raise KeyError(name)
+        return [v.decode("latin-1") for v in values]
+
+    def __iter__(self) -> Iterator[str]:
+        return (key.decode("latin-1").lower() for key in self._headers)
+
+    def __len__(self) -> int:
+        return len(self._headers)
+
+
 def fetched(
     response: Response, inherited: Inherited | None, token: str, purposes: frozenset[Purpose]
 ) -> Fetched:
     """The Scrapy response as the Scrapy-free checks see it."""
-    headers = {
-        key.decode("latin-1").lower(): [v.decode("latin-1") for v in values]
-        for key, values in response.headers.items()
-    }
-    return Fetched(response.url, headers, response.body, purposes, token, inherited)
+    return Fetched(
+        response.url, _Headers(response.headers), response.body, purposes, token, inherited
+    )
 
 
 def judge(facts: Fetched, checks: tuple[ResponseCheck, ...] = RESPONSE_CHECKS) -> Decision | None:
