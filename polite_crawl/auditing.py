@@ -8,11 +8,12 @@ with reason `polite_crawl_audit_failure` and nothing more is fetched.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
-from scrapy.utils.reactor import CallLaterOnce
+from scrapy.utils.reactor import CallLaterOnce, is_asyncio_reactor_installed
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 
@@ -26,6 +27,20 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 CLOSE_REASON = "polite_crawl_audit_failure"
+Waiter = Union["asyncio.Future[None]", Deferred[None]]  # a request waiting for its batch
+
+
+def _release(waiter: Waiter, error: AuditError | None = None) -> None:
+    if isinstance(waiter, Deferred):
+        if error is None:
+            waiter.callback(None)
+        else:
+            waiter.errback(error)
+    elif not waiter.done():  # a cancelled request no longer waits
+        if error is None:
+            waiter.set_result(None)
+        else:
+            waiter.set_exception(error)
 
 
 class DurableAudit:
@@ -34,7 +49,10 @@ class DurableAudit:
         self.store = store
         self.durable = durable
         self.failure: AuditError | None = None
-        self._waiters: list[Deferred[None]] = []
+        self._waiters: list[Waiter] = []
+        # Under the asyncio reactor (Scrapy's default) a request waits on a bare asyncio future:
+        # a Deferred turned into one costs about 7 us more per allowed request.
+        self._futures = is_asyncio_reactor_installed()
         self._committer = CallLaterOnce(self._commit)
         self._syncing = False
         self._idle: list[Deferred[None]] = []
@@ -43,6 +61,11 @@ class DurableAudit:
         """Append, and return once the record is durable."""
         self.write_soon(platform, record)
         if not self.durable:
+            return
+        if self._futures:
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(future)
+            await future
             return
         waiter: Deferred[None] = Deferred()
         self._waiters.append(waiter)
@@ -97,21 +120,21 @@ class DurableAudit:
         for waiter in idle:
             waiter.callback(None)
 
-    def _synced(self, _: object, waiters: list[Deferred[None]]) -> None:
+    def _synced(self, _: object, waiters: list[Waiter]) -> None:
         self._settle()
         for waiter in waiters:
-            waiter.callback(None)
+            _release(waiter)
         self._checkpoints()
         if self._waiters:
             self._schedule()
 
-    def _sync_failed(self, failure: Failure, waiters: list[Deferred[None]]) -> None:
+    def _sync_failed(self, failure: Failure, waiters: list[Waiter]) -> None:
         self._settle()
         exc = failure.value
         error = exc if isinstance(exc, AuditError) else AuditError(0, str(exc))
         self._fail(error)
         for waiter in [*waiters, *self._waiters]:
-            waiter.errback(error)
+            _release(waiter, error)
         self._waiters = []
 
     def _checkpoints(self) -> None:

@@ -144,3 +144,21 @@ def test_data_urls_need_no_robots_txt(mockweb: MockWeb, crawl: Crawl) -> None:
     assert result.returncode == 0, result.log
     assert mockweb.hits == []
     assert result.stat("polite_crawl/allowed") == 1
+
+
+def test_the_gate_and_its_write_ahead_work_under_a_non_asyncio_reactor(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    # An allowed request waits for its record on an asyncio future under Scrapy's default
+    # reactor and on a Deferred under any other: the second path must hold as well.
+    serve_site(mockweb)
+
+    result = crawl([SITE + "/"], {"TWISTED_REACTOR": "twisted.internet.epollreactor.EPollReactor"})
+
+    assert result.returncode == 0, result.log
+    assert "EPollReactor" in result.log
+    assert mockweb.fetched(SITE + "/public")
+    assert not mockweb.fetched(SITE + "/private/secret")
+    allowed = [r["url"] for r in result.audit if r.get("decision") == "allow"]
+    assert sorted(allowed) == [SITE + "/", SITE + "/public"]
+    assert result.stat("polite_crawl/allowed") == 2
