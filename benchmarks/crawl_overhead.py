@@ -69,7 +69,10 @@ def one_run(
 
 def _spread(values: list[float]) -> str:
     qs = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
-    return f"min {min(values):.3f}, quartiles {qs[0]:.3f}-{qs[2]:.3f}, max {max(values):.3f}"
+    return (
+        f"median {statistics.median(values):.3f}, min {min(values):.3f}, "
+        f"quartiles {qs[0]:.3f}-{qs[2]:.3f}, max {max(values):.3f}"
+    )
 
 
 def main() -> None:
