@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from polite_crawl.testing.crawl import prepare_crawl, read_audit, run_cli
+from polite_crawl.testing.crawl import prepare_crawl, read_audit, run_cli, run_crawl
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 if TYPE_CHECKING:
@@ -142,4 +142,48 @@ def test_an_evidence_store_that_turns_read_only_mid_crawl_stops_it(
     assert mockweb.fetched(OTHER + "/robots.txt")
     pages = [h.url for h in mockweb.hits if h.host == "other.test" and h.path not in PREFLIGHTS]
     assert not pages, "fetched on a robots.txt never recorded"
+    assert_every_fetch_was_allowed_first(mockweb, result)
+
+
+# EIO from fdatasync cannot be had from tmpfs; the crawl process gets it from its own
+# os.fdatasync instead (a sitecustomize in the crawl's directory), from the Nth call on.
+FAILING_SYNC = """import errno, os
+_real, _calls = os.fdatasync, [0]
+def fdatasync(fd):
+    _calls[0] += 1
+    if _calls[0] >= {n}:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+    return _real(fd)
+os.fdatasync = fdatasync
+"""
+
+
+@pytest.mark.parametrize(
+    "reactor",
+    [
+        # Requests wait for their batch on asyncio futures under the first, Deferreds under
+        # the second: a failed sync must release (and refuse) both.
+        "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        "twisted.internet.epollreactor.EPollReactor",
+    ],
+)
+def test_a_failed_sync_stops_the_crawl_before_anything_undurable_is_fetched(
+    mockweb: MockWeb, tmp_path: Path, reactor: str
+) -> None:
+    urls = serve_slow_site(mockweb, pages=40)
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    (workdir / "sitecustomize.py").write_text(FAILING_SYNC.format(n=4))
+
+    result = run_crawl(
+        mockweb,
+        workdir,
+        urls,
+        {"POLITE_CRAWL_PURPOSES": ["research"], "TWISTED_REACTOR": reactor},
+        timeout=120,
+    )
+
+    assert result.reason == "polite_crawl_audit_failure", result.log
+    assert "cannot sync the audit log" in result.log
+    assert len([h for h in mockweb.hits if h.path not in PREFLIGHTS]) < len(urls)
     assert_every_fetch_was_allowed_first(mockweb, result)
