@@ -50,10 +50,8 @@ EXTENSIONS = {
 }
 
 
-def one_run(
-    web: MockWeb, workdir: Path, starts: list[str], polite: bool, durability: str = "fsync"
-) -> tuple[float, float]:
-    """Wall seconds and CPU seconds of one crawl (spider open to close)."""
+def arm_settings(polite: bool, durability: str = "fsync") -> dict[str, Any]:
+    """The settings of one arm: plain Scrapy with ROBOTSTXT_OBEY, or Scrapy with the add-on."""
     settings = dict(SETTINGS, EXTENSIONS=EXTENSIONS)
     if polite:
         settings["POLITE_CRAWL_PURPOSES"] = ["search-indexing"]
@@ -61,7 +59,22 @@ def one_run(
     else:
         settings["ADDONS"] = {}
         settings["ROBOTSTXT_OBEY"] = True
-    result = run_crawl(web, workdir, starts, settings, timeout=600)
+    return settings
+
+
+def use_this_checkout() -> None:
+    """The crawl processes load the CPU clock extension from this checkout."""
+    root = str(Path(__file__).resolve().parent.parent)
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (root, os.environ.get("PYTHONPATH")) if p
+    )
+
+
+def one_run(
+    web: MockWeb, workdir: Path, starts: list[str], polite: bool, durability: str = "fsync"
+) -> tuple[float, float]:
+    """Wall seconds and CPU seconds of one crawl (spider open to close)."""
+    result = run_crawl(web, workdir, starts, arm_settings(polite, durability), timeout=600)
     if result.returncode != 0:
         raise SystemExit(f"crawl failed:\n{result.log[-3000:]}")
     return float(result.stats["elapsed_time_seconds"]), float(result.stats[CPU_STAT])
@@ -87,11 +100,7 @@ def main() -> None:
         help="POLITE_CRAWL_AUDIT_DURABILITY for the add-on's runs",
     )
     args = parser.parse_args()
-    # The crawl processes load the CPU clock extension from this checkout.
-    root = str(Path(__file__).resolve().parent.parent)
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (root, os.environ.get("PYTHONPATH")) if p
-    )
+    use_this_checkout()
     starts = [f"http://site{h}.test/p0" for h in range(args.hosts)]
     wall: dict[bool, list[float]] = {False: [], True: []}
     cpu: dict[bool, list[float]] = {False: [], True: []}

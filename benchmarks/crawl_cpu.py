@@ -1,0 +1,89 @@
+"""The add-on's CPU cost, measured so that the machine's drift cancels out.
+
+    .venv/bin/python -m benchmarks.crawl_cpu [--rounds 5] [--hosts 20] [--pages 150]
+        [--durability fsync|none]
+
+Each round starts both crawls of benchmarks/crawl_overhead.py (plain Scrapy with ROBOTSTXT_OBEY,
+Scrapy with polite_crawl.Addon) at the same time, both pinned to CPU 0, with the mock web on the
+other CPUs. They share the same core at the same moments, so whatever slows the machine slows
+both alike; the figure is the median over rounds of the ratio of their CPU seconds (spider open
+to close). On a virtual machine whose speed drifts by a third between two sequential runs, the
+rounds of this ratio stay within about 2 % of each other. It measures work, not wall time: the
+wall-time figure is benchmarks/crawl_overhead.py's. Linux only (CPU affinity). Results:
+docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+from pathlib import Path
+
+from benchmarks.cpuclock import STAT as CPU_STAT
+from benchmarks.crawl_overhead import arm_settings, build_web, use_this_checkout
+from polite_crawl.testing.crawl import prepare_crawl
+
+CRAWL_CPU = 0
+
+
+def _pin_to_crawl_cpu() -> None:
+    os.sched_setaffinity(0, {CRAWL_CPU})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--hosts", type=int, default=20)
+    parser.add_argument("--pages", type=int, default=150)
+    parser.add_argument("--durability", choices=["fsync", "none"], default="fsync")
+    args = parser.parse_args()
+    others = os.sched_getaffinity(0) - {CRAWL_CPU}
+    if not others:
+        raise SystemExit("needs at least two CPUs: one for both crawls, one for the mock web")
+    os.sched_setaffinity(0, others)  # the mock web's server runs in this process
+    use_this_checkout()
+    starts = [f"http://site{h}.test/p0" for h in range(args.hosts)]
+    ratios: list[float] = []
+    with build_web(args.hosts, args.pages) as web, tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.rounds):
+            running = []
+            for polite in (False, True):
+                settings = arm_settings(polite, args.durability)
+                prepared = prepare_crawl(web, Path(tmp) / f"round{i}-{polite}", starts, settings)
+                proc = subprocess.Popen(
+                    prepared.cmd,
+                    cwd=prepared.workdir,
+                    env=prepared.env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    preexec_fn=_pin_to_crawl_cpu,
+                )
+                running.append((prepared.workdir, proc))
+            cpu = []
+            for workdir, proc in running:
+                if proc.wait(timeout=1200) != 0:
+                    raise SystemExit(f"crawl failed: see {workdir}")
+                stats = json.loads((workdir / "stats.json").read_text())["stats"]
+                cpu.append(float(stats[CPU_STAT]))
+            ratios.append(cpu[1] / cpu[0])
+            print(
+                f"round {i + 1}: CPU seconds ROBOTSTXT_OBEY {cpu[0]:.2f}, polite_crawl "
+                f"{cpu[1]:.2f}, ratio {ratios[-1]:.3f}, load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+    print(
+        f"pages per crawl: {args.hosts * args.pages}, rounds: {args.rounds}, "
+        f"audit durability: {args.durability}"
+    )
+    print(
+        f"CPU ratio polite_crawl / ROBOTSTXT_OBEY: median {statistics.median(ratios):.3f} "
+        f"(rounds {min(ratios):.3f}-{max(ratios):.3f})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Every benchmark still runs with its documented command and prints its figure (here with
+tiny sizes: the figures themselves are measured by hand, see docs/benchmarks.md; no test
+asserts a timing)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "figure"),
+    [
+        (
+            "gate_throughput",
+            ["--decisions", "2000", "--rounds", "1", "--origins", "20"],
+            "every check",
+        ),
+        ("audit_throughput", ["--records", "2000", "--write", "1000"], "verify:"),
+        ("scale", ["--origins", "2000"], "bytes per cached origin"),
+        ("crawl_overhead", ["--runs", "1", "--hosts", "2", "--pages", "5"], "ratio polite_crawl"),
+        ("crawl_cpu", ["--rounds", "1", "--hosts", "2", "--pages", "5"], "CPU ratio"),
+    ],
+)
+def test_a_benchmark_runs_and_prints_its_figure(
+    module: str, args: list[str], figure: str, tmp_path: Path
+) -> None:
+    if module == "crawl_cpu" and len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("crawl_cpu needs two CPUs")
+    proc = subprocess.run(
+        [sys.executable, "-m", f"benchmarks.{module}", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert figure in proc.stdout, proc.stdout
