@@ -19,13 +19,12 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import tempfile
 from pathlib import Path
 
 from benchmarks.cpuclock import STAT as CPU_STAT
 from benchmarks.crawl_overhead import arm_settings, build_web, use_this_checkout
-from polite_crawl.testing.crawl import prepare_crawl
+from polite_crawl.testing.crawl import prepare_crawl, start_crawl
 
 CRAWL_CPU = 0
 
@@ -54,14 +53,7 @@ def main() -> None:
             for polite in (False, True):
                 settings = arm_settings(polite, args.durability)
                 prepared = prepare_crawl(web, Path(tmp) / f"round{i}-{polite}", starts, settings)
-                proc = subprocess.Popen(
-                    prepared.cmd,
-                    cwd=prepared.workdir,
-                    env=prepared.env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    preexec_fn=_pin_to_crawl_cpu,
-                )
+                proc = start_crawl(prepared, preexec_fn=_pin_to_crawl_cpu)
                 running.append((prepared.workdir, proc))
             cpu = []
             for workdir, proc in running:

@@ -9,7 +9,7 @@ import subprocess
 import time
 from typing import TYPE_CHECKING
 
-from polite_crawl.testing.crawl import Prepared, prepare_crawl, read_audit, run_cli
+from polite_crawl.testing.crawl import Prepared, prepare_crawl, read_audit, run_cli, start_crawl
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 if TYPE_CHECKING:
@@ -52,13 +52,7 @@ def assert_every_fetch_was_allowed_first(web: MockWeb, audit_dir: Path) -> None:
 
 def start_then_kill(prepared: Prepared, lines: int) -> None:
     """Start the crawl, and kill -9 it once its log holds `lines` lines."""
-    proc = subprocess.Popen(
-        prepared.cmd,
-        cwd=prepared.workdir,
-        env=prepared.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_crawl(prepared)
     entries = prepared.audit_dir / "logs" / "_sites" / "entries.jsonl"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

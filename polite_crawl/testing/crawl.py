@@ -124,6 +124,19 @@ def prepare_crawl(
     return Prepared(cmd, env, workdir, Path(merged["POLITE_CRAWL_AUDIT_DIR"]))
 
 
+def start_crawl(prepared: Prepared, **popen: Any) -> subprocess.Popen[bytes]:
+    """Start a prepared crawl in the background, its output discarded (the stats, items and
+    audit files in its work directory say what it did)."""
+    return subprocess.Popen(
+        prepared.cmd,
+        cwd=prepared.workdir,
+        env=prepared.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        **popen,
+    )
+
+
 def run_crawl(
     web: MockWeb,
     workdir: Path,
