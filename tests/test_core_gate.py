@@ -130,3 +130,23 @@ def test_origin_is_scheme_host_port(url: str, origin: str) -> None:
 
 def test_http_and_https_are_different_origins() -> None:
     assert Origin.of("http://site.test/") != Origin.of("https://site.test/")
+
+
+class Faulty:
+    """A check that answers with an outcome outside the enum (a bug, or a plug-in gone wrong)."""
+
+    name, network = "faulty", False
+
+    def evaluate(self, ctx: RequestContext) -> CheckResult:
+        return CheckResult(self.name, "maybe", Reason.ALLOWED)  # type: ignore[arg-type]
+
+
+def test_an_outcome_the_gate_does_not_know_refuses() -> None:
+    calls: list[str] = []
+    gate = Gate([Faulty(), Recorder("later", Outcome.PASS, calls=calls)])
+
+    decision = gate.decide(ctx())
+
+    assert not isinstance(decision, Pending)
+    assert decision.verdict is Verdict.DENY  # never an allow by default
+    assert calls == []

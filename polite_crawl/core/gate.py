@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 
 # Enum members read from the class cost a descriptor call each; the gate reads them per check.
-_PASS, _DENY = Outcome.PASS, Outcome.DENY
+_PASS, _ALLOW = Outcome.PASS, Outcome.ALLOW
 _ALLOWED, _DENIED = Verdict.ALLOW, Verdict.DENY
 
 
@@ -64,7 +64,9 @@ class Gate:
             outcome = result.outcome
             if outcome is _PASS:
                 continue
-            verdict = _DENIED if outcome is _DENY else _ALLOWED
+            # Only an explicit early ALLOW allows; DENY, or anything a faulty check invents,
+            # refuses.
+            verdict = _ALLOWED if outcome is _ALLOW else _DENIED
             return Decision(verdict, result.reason, _evidence(trace), tuple(trace))
         last = trace[-1].reason if trace else Reason.ALLOWED
         return Decision(Verdict.ALLOW, last, _evidence(trace), tuple(trace))

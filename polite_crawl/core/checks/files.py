@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from polite_crawl.robots.state import Entry, OriginStore
 
 # What a file says about its origin is cited by every decision on that origin: it is built once
-# per entry and copied. Bounded; a new entry (a refetch) is a new key.
+# per entry and copied (shallow: the values are scalars and tuples). Bounded; a new entry (a
+# refetch) is a new key. It keeps up to this many entries alive after the store evicted them:
+# a few MB at most, against the store's 100,000.
 _CITED_LIMIT = 4096
 
 
@@ -41,9 +43,6 @@ class FileCheck(Generic[Doc]):
         self.needs = NeedsPreflight((self.preflight,))
         self.passed = CheckResult(self.name, Outcome.PASS, Reason.ALLOWED)
         self._cited: dict[int, tuple[Entry[Doc], Evidence]] = {}
-
-    def concerns(self, ctx: RequestContext) -> bool:
-        return ctx.origin.scheme in WEB_SCHEMES and bool(ctx.purposes & self.relevant)
 
     def evaluate(self, ctx: RequestContext) -> CheckResult | NeedsPreflight:
         if ctx.origin.scheme not in WEB_SCHEMES:  # no such file can exist: refuse, never guess

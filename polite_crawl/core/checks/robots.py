@@ -37,7 +37,7 @@ class RobotsCheck(FileCheck[Rules]):
         doc = entry.rules
         if doc is not None:  # the group that applies is the same for every path
             evidence["group"] = doc.matched_token
-            evidence["group_lines"] = list(doc.group_lines)
+            evidence["group_lines"] = doc.group_lines  # a tuple: shared by every copy
         return evidence
 
     def judge(self, ctx: RequestContext, doc: Rules, evidence: Evidence) -> CheckResult:
