@@ -4,7 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz chromium lint typecheck unit docs settings-doc clean
+.PHONY: demo test fuzz chromium lint typecheck unit min-scrapy docs settings-doc clean
+
+# The oldest Scrapy we support, in a venv of its own: the crawl tests of how the add-on plugs
+# into Scrapy (middleware order, commands, spider middleware, write-ahead, pipelines).
+MIN_VENV := .venv-min
+MIN_STAMP := $(MIN_VENV)/.installed
+MIN_SCRAPY := scrapy==2.13.*
+MIN_TESTS := tests/test_crawl_gate.py tests/test_scrapy_project.py tests/test_crawl_signals.py \
+	tests/test_audit_crash.py tests/test_crawl_image_metadata.py tests/test_crawl_optout_files.py \
+	tests/test_gate_hardening.py tests/test_crawl_tos.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +26,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/polite-crawl demo
 
-test: $(STAMP) chromium lint typecheck docs unit
+test: $(STAMP) chromium lint typecheck docs unit min-scrapy
 
 # The audit report is checked as a person would see it, in headless Chromium (Debian's package).
 chromium:
@@ -41,10 +50,20 @@ settings-doc: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -n 2
 
+$(MIN_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install -q --upgrade pip
+	$(MIN_VENV)/bin/python -m pip install -q "$(MIN_SCRAPY)" -e ".[test]"
+	touch $(MIN_STAMP)
+
+min-scrapy: $(MIN_STAMP)
+	$(MIN_VENV)/bin/python -c "import scrapy; print('Scrapy', scrapy.__version__)"
+	$(MIN_VENV)/bin/python -m pytest -n 2 -q $(MIN_TESTS)
+
 # The property tests (every @given test) under the `long` Hypothesis profile: many more examples
 # per test, no per-test timeout. See docs/testing.md for how long it takes.
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -n 2 -m hypothesis --timeout=0 -q
 
 clean:
-	rm -rf $(VENV) docs/_build .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(MIN_VENV) docs/_build .mypy_cache .ruff_cache

@@ -46,10 +46,11 @@ class Addon:
                 "polite_crawl: ROBOTSTXT_OBEY is on; Scrapy's RobotsTxtMiddleware is disabled "
                 "and polite_crawl enforces robots.txt instead (RFC 9309, fail-closed)."
             )
-        # Exactly one component decides about robots.txt, and it is the audited one.
-        settings.set_in_component_priority_dict(
-            "DOWNLOADER_MIDDLEWARES", RobotsTxtMiddleware, None
-        )
+        # Exactly one component decides about robots.txt, and it is the audited one. Scrapy
+        # 2.13 matches a class against DOWNLOADER_MIDDLEWARES_BASE's import paths only when
+        # both are in the same dict: disabled in both, it is gone on every version.
+        for name in ("DOWNLOADER_MIDDLEWARES_BASE", "DOWNLOADER_MIDDLEWARES"):
+            settings.set_in_component_priority_dict(name, RobotsTxtMiddleware, None)
         settings.set_in_component_priority_dict(
             "DOWNLOADER_MIDDLEWARES", PoliteDownloaderMiddleware, DOWNLOADER_PRIORITY
         )
