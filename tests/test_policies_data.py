@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from polite_crawl.policy import resolver as resolver_module
+from polite_crawl.policy import psl
 from polite_crawl.policy.loader import bundled_dir, load_all
 from polite_crawl.policy.model import Grade, Stance
 from polite_crawl.policy.resolver import Resolver
@@ -93,7 +93,7 @@ def test_aliases() -> None:
 def test_suffix_list_is_the_bundled_snapshot() -> None:
     # Never a download, never a cache directory: the test process's network guard would fail
     # any lookup, and every resolution above ran under it.
-    extract = resolver_module._EXTRACT
+    extract = psl.snapshot_extractor()
     assert extract.suffix_list_urls == ()
     assert extract._cache.enabled is False  # no cache directory is read or written
 

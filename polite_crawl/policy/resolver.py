@@ -1,7 +1,7 @@
 """Which platform's policy governs a host.
 
-Registrable domains come from tldextract's *bundled* Public Suffix List snapshot: it never
-downloads a newer list and never writes a cache. A policy claims either whole registrable
+Registrable domains come from tldextract's *bundled* Public Suffix List snapshot (never a
+download, never a cache directory; see psl.py). A policy claims either whole registrable
 domains (with every subdomain: CDNs, short-link hosts) or single hosts on a shared domain.
 Exact host claims win over domain claims.
 """
@@ -10,27 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import tldextract
-
 from polite_crawl.policy.loader import PolicyError
+from polite_crawl.policy.psl import registrable_domain
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from polite_crawl.policy.loader import LoadedPolicy
 
-_EXTRACT = tldextract.TLDExtract(
-    suffix_list_urls=(), cache_dir=None, include_psl_private_domains=False
-)
 _CACHE_LIMIT = 100_000
-
-
-def registrable_domain(host: str) -> str:
-    parts = _EXTRACT(host)
-    top = getattr(parts, "top_domain_under_public_suffix", None)
-    if top is None:  # tldextract < 5.3
-        top = parts.registered_domain
-    return str(top or host)
 
 
 class Resolver:
