@@ -145,6 +145,7 @@ class PoliteDownloaderMiddleware:
                 checkpoint_every=settings.audit_checkpoint_every,
                 checkpoint_seconds=settings.audit_checkpoint_seconds,
                 redact_params=frozenset(settings.audit_redact_params),
+                buffered=True,  # one write() per reactor turn: see DurableAudit
             )
         except (AuditError, ValueError) as exc:
             message = f"{setting_name('audit_dir')} = {str(settings.audit_dir)!r}: {exc}"

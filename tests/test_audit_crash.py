@@ -3,14 +3,17 @@ writes. In every case nothing reached the server without a durable allow record.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import time
 from typing import TYPE_CHECKING
 
+import pytest
+
 from polite_crawl.testing.crawl import Prepared, prepare_crawl, read_audit, run_cli, start_crawl
-from polite_crawl.testing.mockweb import MockWeb, Resp, page
+from polite_crawl.testing.mockweb import Hit, MockWeb, Resp, page
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -172,3 +175,35 @@ def test_an_audit_dir_in_use_by_another_crawl_refuses_to_start(
 
     assert "is in use by another crawl (locked)" in result.log
     assert [h for h in mockweb.hits if h.path not in PREFLIGHTS] == []
+
+
+@pytest.mark.parametrize("durability", ["fsync", "none"])
+def test_the_allow_record_is_in_the_file_before_the_request_arrives(
+    mockweb: MockWeb, crawl: Crawl, tmp_path: Path, durability: str
+) -> None:
+    # Records are buffered for one write() per reactor turn; the one a request waits for must
+    # still be in the file (and, with fsync, synced) before a byte of the request is sent. The
+    # server itself looks, when the request reaches it. (With durability none the flush at the
+    # end of the turn would almost always come first too: that case guards the order, it cannot
+    # tell the explicit flush from the turn's.)
+    entries = tmp_path / "crawl0" / "audit" / "logs" / "_sites" / "entries.jsonl"
+    seen_first: dict[str, bool] = {}
+
+    def answer(hit: Hit) -> Resp:
+        lines = entries.read_bytes().splitlines() if entries.exists() else []
+        records = [json.loads(line) for line in lines]
+        seen_first[hit.url] = any(
+            r.get("type") == "decision" and r["url"] == hit.url and r["decision"] == "allow"
+            for r in records
+        )
+        return Resp(body=page(*[f"/p{i}" for i in range(12)]).body)
+
+    mockweb.add(SITE + "/robots.txt", Resp(404))
+    for i in range(12):
+        mockweb.add(f"{SITE}/p{i}", answer)
+
+    result = crawl([SITE + "/p0"], {"POLITE_CRAWL_AUDIT_DURABILITY": durability})
+
+    assert result.reason == "finished"
+    assert len(seen_first) == 12
+    assert all(seen_first.values()), seen_first

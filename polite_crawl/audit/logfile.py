@@ -2,7 +2,9 @@
 an exclusive lock, torn-tail repair on open, and the Merkle frontier kept in memory.
 
 A write is not durable until `sync()` (fdatasync) returns; the Scrapy shell batches syncs
-(group commit) and holds every request until its record is durable.
+(group commit) and holds every request until its record is durable. In a crawl the log is
+`buffered`: the lines of a reactor turn reach the file in one write() just before the turn's
+sync (or a flush), instead of one write() each.
 """
 
 from __future__ import annotations
@@ -47,8 +49,10 @@ def _fsync_dir(path: Path) -> None:
 
 
 class LogFile:
-    def __init__(self, directory: Path, origin: str) -> None:
+    def __init__(self, directory: Path, origin: str, *, buffered: bool = False) -> None:
         self.directory = directory
+        self.buffered = buffered
+        self._pending: list[bytes] = []  # lines appended, not yet written (buffered only)
         self.path = directory / ENTRIES
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -159,33 +163,50 @@ class LogFile:
             "truncated_sha256": hashlib.sha256(torn).hexdigest(),
         }
 
-    def append(self, record: dict[str, Any]) -> int:
+    def append(self, record: dict[str, Any], ts: str) -> int:
         seq = self.size
-        record = {**record, "v": VERSION, "log": self.origin, "seq": seq, "prev": self.prev}
-        line, digest = encode(record)
-        try:
-            written = 0
-            while written < len(line):
-                written += os.write(self._fd, line[written:])
-        except OSError as exc:
-            self.failed = True
-            raise AuditError(exc.errno, f"cannot write {self.path}: {exc.strerror}") from None
-        self.frontier.append(line[:-1])
+        line, digest = encode(
+            {**record, "ts": ts, "v": VERSION, "log": self.origin, "seq": seq, "prev": self.prev}
+        )
+        if self.buffered:
+            self._pending.append(line)
+        else:
+            self._write(line)
+        self.frontier.append_line(line)
         self.prev = digest
         self.dirty = True
         return seq
 
+    def _write(self, data: bytes) -> None:
+        try:
+            written = 0
+            while written < len(data):
+                written += os.write(self._fd, data[written:])
+        except OSError as exc:
+            self.failed = True
+            raise AuditError(exc.errno, f"cannot write {self.path}: {exc.strerror}") from None
+
+    def flush(self) -> None:
+        """Write the buffered lines (one write() for all of them)."""
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            self._write(data)
+
     def take_dirty(self) -> int | None:
-        """For a sync in another thread: the fd to fdatasync if records await it, marking
-        them as taken (records written after this call wait for the next sync)."""
+        """For a sync in another thread: write what is buffered, and return the fd to
+        fdatasync if records await it, marking them as taken (records appended after this call
+        wait for the next sync)."""
         if not self.dirty:
             return None
+        self.flush()
         self.dirty = False
         return self._fd
 
     def sync(self) -> None:
         if not self.dirty:
             return
+        self.flush()
         try:
             os.fdatasync(self._fd)
         except OSError as exc:
@@ -212,6 +233,7 @@ class LogFile:
         """Close without syncing or writing: after a failure, a retried fsync may report data
         as safe that is not, and anything signed now could not be trusted."""
         self.failed = True
+        self._pending.clear()
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1

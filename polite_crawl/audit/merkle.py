@@ -40,6 +40,12 @@ class Frontier:
     def append(self, leaf: bytes) -> None:
         self.append_hash(leaf_hash(leaf))
 
+    def append_line(self, line: bytes) -> None:
+        """Append the leaf `line` without its final newline, hashed without copying it."""
+        h = hashlib.sha256(b"\x00")
+        h.update(memoryview(line)[:-1])
+        self.append_hash(h.digest())
+
     def root(self) -> bytes:
         if not self._roots:
             return EMPTY_ROOT

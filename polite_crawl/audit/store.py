@@ -66,8 +66,12 @@ class AuditStore:
         redact_params: frozenset[str] = frozenset(DEFAULT_REDACT_PARAMS),
         clock: Callable[[], float] = time.time,
         create_key: bool = True,
+        buffered: bool = False,
     ) -> None:
+        """buffered: lines reach the files at take_dirty, sync, flush or close (a crawl's
+        group commit), not at each append."""
         self.directory = directory
+        self.buffered = buffered
         self.redact_params = frozenset(p.lower() for p in redact_params)
         self.clock = clock
         try:
@@ -106,7 +110,9 @@ class AuditStore:
         name = platform or NO_PLATFORM
         log = self.logs.get(name)
         if log is None:
-            log = LogFile(self.directory / "logs" / name, self.origin(name))
+            log = LogFile(
+                self.directory / "logs" / name, self.origin(name), buffered=self.buffered
+            )
             self.logs[name] = log
             self._last_checkpoint[name] = (log.signed_size, self.clock())
             if log.repaired is not None:
@@ -117,16 +123,16 @@ class AuditStore:
         return log
 
     def _append(self, log: LogFile, record: dict[str, Any]) -> int:
-        return log.append({"ts": now_rfc3339(self.clock), **record})
+        return log.append(record, now_rfc3339(self.clock))
 
     def append(self, platform: str | None, record: dict[str, Any]) -> LogFile:
-        log = self.log(platform)
-        for field in ("url", "via"):
-            value = record.get(field)
-            if isinstance(value, str):
-                redacted = redact_url(value, self.redact_params)
-                if redacted is not value:  # the caller's record is never changed
-                    record = {**record, field: redacted}
+        log = self.logs.get(platform or NO_PLATFORM) or self.log(platform)
+        params = self.redact_params
+        url, via = record.get("url"), record.get("via")
+        if isinstance(url, str) and (redacted := redact_url(url, params)) is not url:
+            record = {**record, "url": redacted}  # the caller's record is never changed
+        if isinstance(via, str) and (redacted := redact_url(via, params)) is not via:
+            record = {**record, "via": redacted}
         evidence = record.get("evidence")
         if isinstance(evidence, dict) and ("robots_url" in evidence or "final_url" in evidence):
             evidence = {
@@ -157,6 +163,15 @@ class AuditStore:
     def sync(self) -> None:
         for log in self.logs.values():
             log.sync()
+
+    def flush(self) -> None:
+        """Write every buffered line (see buffered); durable only after a sync."""
+        for log in self.logs.values():
+            log.flush()
+
+    def unsynced(self) -> bool:
+        """Whether any record was appended since the last sync."""
+        return any(log.dirty for log in self.logs.values())
 
     def take_dirty(self) -> list[int]:
         """The fds a background sync must fdatasync now (see LogFile.take_dirty)."""
