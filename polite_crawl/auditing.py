@@ -14,6 +14,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Union
 
+from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.reactor import CallLaterOnce, is_asyncio_reactor_installed
 from twisted.internet.defer import Deferred
@@ -22,6 +23,8 @@ from twisted.internet.threads import deferToThread
 from polite_crawl.audit.logfile import AuditError, sync_fds
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from scrapy.crawler import Crawler
     from twisted.python.failure import Failure
 
@@ -32,7 +35,12 @@ CLOSE_REASON = "polite_crawl_audit_failure"
 Waiter = Union["asyncio.Future[None]", Deferred[None]]  # a request waiting for its batch
 
 
-def _release(waiter: Waiter, error: AuditError | None = None) -> None:
+def _release(waiter: Waiter, failure: AuditError | None = None) -> None:
+    # A request whose record did not become durable is not sent: IgnoreRequest, not the
+    # OSError that AuditError is (RetryMiddleware would retry that).
+    error = (
+        IgnoreRequest(f"polite_crawl: audit log failed, not sent: {failure}") if failure else None
+    )
     if isinstance(waiter, Deferred):
         if error is None:
             waiter.callback(None)
@@ -43,6 +51,11 @@ def _release(waiter: Waiter, error: AuditError | None = None) -> None:
             waiter.set_result(None)
         else:
             waiter.set_exception(error)
+
+
+async def _wait(waiter: Deferred[None]) -> None:
+    # Other reactors: a middleware may not hand Scrapy a Deferred, so a coroutine awaits it.
+    await maybe_deferred_to_future(waiter)
 
 
 class DurableAudit:
@@ -60,20 +73,20 @@ class DurableAudit:
         self._syncing = False
         self._idle: list[Deferred[None]] = []
 
-    async def write(self, platform: str | None, record: dict[str, Any]) -> None:
-        """Append, and return once the record is durable."""
+    def write(self, platform: str | None, record: dict[str, Any]) -> Awaitable[None] | None:
+        """Append; return what to await until the record is durable (it raises IgnoreRequest if
+        the log fails first), or None without durability (the record is written at once)."""
         self.write_soon(platform, record)
         if not self.durable:
             self._flush()
-            return
+            return None
         if self._futures:
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiters.append(future)
-            await future
-            return
+            return future
         waiter: Deferred[None] = Deferred()
         self._waiters.append(waiter)
-        await maybe_deferred_to_future(waiter)
+        return _wait(waiter)
 
     def write_soon(self, platform: str | None, record: dict[str, Any]) -> None:
         """Append; durable with the next batch (for records nothing waits on)."""

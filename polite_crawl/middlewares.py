@@ -31,6 +31,8 @@ from polite_crawl.startup import load, stale_policies
 from polite_crawl.throttle import apply_crawl_delay
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from scrapy.statscollectors import StatsCollector
@@ -213,9 +215,12 @@ class PoliteDownloaderMiddleware:
                 platform.id if platform else None, records.fetched(request.url, response)
             )
 
-    async def process_request(self, request: Request, spider: Any = None) -> None:
+    def process_request(self, request: Request, spider: Any = None) -> Awaitable[None] | None:
+        """Decide, write the decision, and hold an allowed request until its record is durable.
+        Plain (not async): the usual request needs no coroutine of its own, only the wait for
+        its batch; one whose origin files are still to be fetched continues in _decide_later."""
         if self.robots.owns(request):
-            return
+            return None
         self._note_bypass_attempts(request)
         ctx = self.keeper.context(
             request.url,
@@ -236,8 +241,16 @@ class PoliteDownloaderMiddleware:
                 (),
             )
         else:
-            decision = await self._decide(ctx)
-        await self._record(request, ctx, decision)
+            result = self.keeper.decide(ctx)
+            if isinstance(result, Pending):
+                return self._decide_later(request, ctx)
+            decision = result
+        return self._record(request, ctx, decision)
+
+    async def _decide_later(self, request: Request, ctx: RequestContext) -> None:
+        waiting = self._record(request, ctx, await self._decide(ctx))
+        if waiting is not None:
+            await waiting
 
     def _user_agent(self, request: Request) -> str:
         # The gate pins the User-Agent it validated, before DefaultHeaders and UserAgent
@@ -272,7 +285,11 @@ class PoliteDownloaderMiddleware:
             )
         return result
 
-    async def _record(self, request: Request, ctx: RequestContext, decision: Decision) -> None:
+    def _record(
+        self, request: Request, ctx: RequestContext, decision: Decision
+    ) -> Awaitable[None] | None:
+        """Write the decision; an allowed request (or one only reported) gets what to wait on
+        before it is sent. A refused one raises here: nothing is sent, nothing waits."""
         enforced = decision.allowed or self.enforce
         if decision.allowed:
             self._pace(request, decision)
@@ -281,17 +298,20 @@ class PoliteDownloaderMiddleware:
             ctx, decision, mode=self.settings.mode, enforced=enforced, via=via
         )
         platform = ctx.platform.id if ctx.platform else None
+        waiting: Awaitable[None] | None = None
         try:
             if enforced and not decision.allowed:
                 self.audit.write_soon(platform, record)  # nothing is sent: no need to wait
             else:
-                await self.audit.write(platform, record)  # write-ahead: durable, then sent
+                waiting = self.audit.write(platform, record)  # write-ahead: durable, then sent
         except AuditError as exc:
             raise IgnoreRequest(f"polite_crawl: audit log failed, not sent: {exc}") from None
         if decision.allowed:
+            # Counted as decided; if the log fails before the record is durable, the request
+            # is not sent (the wait raises IgnoreRequest) and the crawl closes.
             self.counts.add("allow")
             self.stats.inc_value("polite_crawl/allowed")
-            return
+            return waiting
         reason = decision.reason.value
         if not self.enforce:
             self.counts.add(f"report/{reason}")
@@ -300,7 +320,7 @@ class PoliteDownloaderMiddleware:
                 "polite_crawl REPORT-ONLY: would refuse %(url)s (%(reason)s)",
                 {"url": request.url, "reason": reason},
             )
-            return
+            return waiting
         self.counts.add(f"deny/{reason}")
         self.stats.inc_value(f"polite_crawl/denied/{reason}")
         logger.debug(
@@ -310,6 +330,9 @@ class PoliteDownloaderMiddleware:
 
     def _same_platform(self, ctx: RequestContext, url: str) -> bool:
         # A platform's log names no other site: `via` is kept only within the platform.
+        end = ctx.url.find("/", ctx.url.find("//") + 2)
+        if end > 0 and url.startswith(ctx.url[: end + 1]):
+            return True  # the same scheme://host:port/ as the request: a page linking its own
         host = (urlsplit(url).hostname or "").lower()
         return host == ctx.origin.host or self.keeper.resolver.resolve(host) is ctx.platform
 

@@ -303,3 +303,38 @@ def test_check_names_the_x_policy_clause_source_and_date(tmp_path: Path) -> None
     assert "policy     twitter" in out
     assert "clause     X's restricted uses forbid facial recognition" in out
     assert "https://docs.x.com/developer-terms/policy (text of 2026-04-27, verified)" in out
+
+
+def test_via_names_the_linking_page_only_within_its_platform(
+    mockweb: MockWeb, crawl: Crawl, tmp_path: Path
+) -> None:
+    # A platform's log must not name other sites' pages, nor a site's log the platform's.
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    policy = SLOW_POLICY.replace("min_delay = 0.5\n", "")
+    # .test is no public suffix: the platform's other host is claimed by name.
+    policy = policy.replace(
+        'domains = ["slow.test"]', 'domains = ["slow.test"]\nhosts = ["cdn.slow.test"]'
+    )
+    (mine / "slowsite.toml").write_text(policy)
+    mockweb.add(BLOG + "/robots.txt", Resp(404))
+    mockweb.add("http://slow.test/robots.txt", Resp(404))
+    mockweb.add("http://cdn.slow.test/robots.txt", Resp(404))
+    mockweb.add(BLOG + "/", page("/same", "http://slow.test/a"))
+    mockweb.add(BLOG + "/same", page())
+    mockweb.add("http://slow.test/a", page("/b", "http://cdn.slow.test/c", BLOG + "/d"))
+    for url in ("http://slow.test/b", "http://cdn.slow.test/c", BLOG + "/d"):
+        mockweb.add(url, page())
+
+    result = crawl([BLOG + "/"], {"POLITE_CRAWL_POLICY_DIRS": [str(mine)]})
+
+    assert result.returncode == 0, result.log
+    via = {r["url"]: r["via"] for r in result.audit if r.get("type") == "decision"}
+    assert via == {
+        BLOG + "/": None,  # a start URL
+        BLOG + "/same": BLOG + "/",
+        "http://slow.test/a": None,  # linked from a site: the platform's log does not say
+        "http://slow.test/b": "http://slow.test/a",
+        "http://cdn.slow.test/c": "http://slow.test/a",  # another host of the same platform
+        BLOG + "/d": None,  # linked from the platform: the sites' log does not say
+    }
