@@ -1,7 +1,7 @@
 """The add-on's CPU cost, measured so that the machine's drift cancels out.
 
     .venv/bin/python -m benchmarks.crawl_cpu [--rounds 5] [--hosts 20] [--pages 150]
-        [--durability fsync|none]
+        [--page-kib 0] [--durability fsync|none]
 
 Each round starts both crawls of benchmarks/crawl_overhead.py (plain Scrapy with ROBOTSTXT_OBEY,
 Scrapy with polite_crawl.Addon) at the same time, both pinned to CPU 0, with the mock web on the
@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--hosts", type=int, default=20)
     parser.add_argument("--pages", type=int, default=150)
+    parser.add_argument("--page-kib", type=int, default=0, help="as in crawl_overhead")
     parser.add_argument("--durability", choices=["fsync", "none"], default="fsync")
     args = parser.parse_args()
     others = os.sched_getaffinity(0) - {CRAWL_CPU}
@@ -47,7 +48,10 @@ def main() -> None:
     use_this_checkout()
     starts = [f"http://site{h}.test/p0" for h in range(args.hosts)]
     ratios: list[float] = []
-    with build_web(args.hosts, args.pages) as web, tempfile.TemporaryDirectory() as tmp:
+    with (
+        build_web(args.hosts, args.pages, args.page_kib) as web,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         for i in range(args.rounds):
             running = []
             for polite in (False, True):
@@ -69,7 +73,7 @@ def main() -> None:
             )
     print(
         f"pages per crawl: {args.hosts * args.pages}, rounds: {args.rounds}, "
-        f"audit durability: {args.durability}"
+        f"page size: {args.page_kib or 'links only'} KiB, audit durability: {args.durability}"
     )
     print(
         f"CPU ratio polite_crawl / ROBOTSTXT_OBEY: median {statistics.median(ratios):.3f} "

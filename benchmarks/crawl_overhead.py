@@ -1,10 +1,11 @@
 """Crawl overhead of the add-on against Scrapy's own robots.txt handling.
 
     .venv/bin/python -m benchmarks.crawl_overhead [--runs 9] [--hosts 20] [--pages 150]
-        [--durability fsync|none]
+        [--page-kib 0] [--durability fsync|none]
 
 A loopback mock web of `hosts` sites with `pages` pages each (every page links to the next two,
-every site has a robots.txt that disallows one path) is crawled alternately by plain Scrapy with
+every site has a robots.txt that disallows one path; --page-kib fills each page with text to
+a realistic size) is crawled alternately by plain Scrapy with
 ROBOTSTXT_OBEY and by Scrapy with polite_crawl.Addon. The figure is the ratio of the medians of
 Scrapy's own `elapsed_time_seconds` (process start-up excluded); the spread of the per-pair
 ratios says how noisy the machine was, and the ratio of the CPU seconds of the same window
@@ -25,16 +26,36 @@ from polite_crawl.testing.crawl import run_crawl
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 ROBOTS = "User-agent: *\nDisallow: /never\n"
+# What a real page carries around its links: the usual head, then paragraphs of text.
+HEAD = (
+    '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+    '<meta name="description" content="A page of the benchmark web">'
+    '<meta property="og:title" content="Benchmark"><link rel="stylesheet" href="/site.css">'
+)
+PARAGRAPH = (
+    "<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor "
+    "incididunt ut labore et dolore magna aliqua. <em>Ut enim</em> ad minim veniam.</p>\n"
+)
 
 
-def build_web(hosts: int, pages: int) -> MockWeb:
+def filled_page(links: list[str], kib: int) -> Resp:
+    """A page linking to links; with kib > 0, filled with text to about kib KiB of HTML."""
+    if not kib:
+        return page(*links)
+    text = PARAGRAPH * max(1, kib * 1024 // len(PARAGRAPH))
+    resp = page(*links, head=HEAD, title="Benchmark page")
+    html = resp.data().decode()
+    return Resp(body=html.replace("<body>\n", "<body>\n" + text, 1))
+
+
+def build_web(hosts: int, pages: int, page_kib: int = 0) -> MockWeb:
     web = MockWeb()
     for h in range(hosts):
         origin = f"http://site{h}.test"
         web.add(origin + "/robots.txt", Resp(body=ROBOTS, content_type="text/plain"))
         for p in range(pages):
             links = [f"/p{q}" for q in (p + 1, p + 2) if q < pages] + ["/never"]
-            web.add(f"{origin}/p{p}", page(*links))
+            web.add(f"{origin}/p{p}", filled_page(links, page_kib))
     return web
 
 
@@ -94,6 +115,12 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=20)
     parser.add_argument("--pages", type=int, default=150)
     parser.add_argument(
+        "--page-kib",
+        type=int,
+        default=0,
+        help="fill every page with text to about this many KiB of HTML (0: links only)",
+    )
+    parser.add_argument(
         "--durability",
         choices=["fsync", "none"],
         default="fsync",
@@ -104,7 +131,10 @@ def main() -> None:
     starts = [f"http://site{h}.test/p0" for h in range(args.hosts)]
     wall: dict[bool, list[float]] = {False: [], True: []}
     cpu: dict[bool, list[float]] = {False: [], True: []}
-    with build_web(args.hosts, args.pages) as web, tempfile.TemporaryDirectory() as tmp:
+    with (
+        build_web(args.hosts, args.pages, args.page_kib) as web,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         for i in range(args.runs):
             for polite in (False, True) if i % 2 == 0 else (True, False):
                 hits_before = len(web.hits)
@@ -124,7 +154,7 @@ def main() -> None:
     pairs = [b / a for a, b in zip(wall[False], wall[True], strict=True)]
     print(
         f"pages per run: {args.hosts * args.pages}, hosts: {args.hosts}, runs: {args.runs}, "
-        f"audit durability: {args.durability}"
+        f"page size: {args.page_kib or 'links only'} KiB, audit durability: {args.durability}"
     )
     print(f"median ROBOTSTXT_OBEY: {base:.2f} s   median polite_crawl: {ours:.2f} s")
     print(f"per-pair wall-time ratios: {_spread(pairs)}")

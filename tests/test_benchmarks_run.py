@@ -24,7 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
         ),
         ("audit_throughput", ["--records", "2000", "--write", "1000"], "verify:"),
         ("scale", ["--origins", "2000"], "bytes per cached origin"),
-        ("crawl_overhead", ["--runs", "1", "--hosts", "2", "--pages", "5"], "ratio polite_crawl"),
+        (
+            "crawl_overhead",
+            ["--runs", "1", "--hosts", "2", "--pages", "5", "--page-kib", "4"],
+            "ratio polite_crawl",
+        ),
         ("crawl_cpu", ["--rounds", "1", "--hosts", "2", "--pages", "5"], "CPU ratio"),
     ],
 )
