@@ -22,6 +22,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from benchmarks.cpuclock import REACTOR_STAT
 from benchmarks.cpuclock import STAT as CPU_STAT
 from benchmarks.crawl_overhead import arm_settings, build_web, use_this_checkout
 from polite_crawl.testing.crawl import prepare_crawl, start_crawl
@@ -48,6 +49,7 @@ def main() -> None:
     use_this_checkout()
     starts = [f"http://site{h}.test/p0" for h in range(args.hosts)]
     ratios: list[float] = []
+    reactor_ratios: list[float] = []
     with (
         build_web(args.hosts, args.pages, args.page_kib) as web,
         tempfile.TemporaryDirectory() as tmp,
@@ -59,21 +61,29 @@ def main() -> None:
                 prepared = prepare_crawl(web, Path(tmp) / f"round{i}-{polite}", starts, settings)
                 proc = start_crawl(prepared, preexec_fn=_pin_to_crawl_cpu)
                 running.append((prepared.workdir, proc))
-            cpu = []
+            cpu, reactor = [], []
             for workdir, proc in running:
                 if proc.wait(timeout=1200) != 0:
                     raise SystemExit(f"crawl failed: see {workdir}")
                 stats = json.loads((workdir / "stats.json").read_text())["stats"]
                 cpu.append(float(stats[CPU_STAT]))
+                reactor.append(float(stats[REACTOR_STAT]))
             ratios.append(cpu[1] / cpu[0])
+            reactor_ratios.append(reactor[1] / reactor[0])
             print(
                 f"round {i + 1}: CPU seconds ROBOTSTXT_OBEY {cpu[0]:.2f}, polite_crawl "
-                f"{cpu[1]:.2f}, ratio {ratios[-1]:.3f}, load {os.getloadavg()[0]:.1f}",
+                f"{cpu[1]:.2f}, ratio {ratios[-1]:.3f} (reactor thread {reactor[0]:.2f} / "
+                f"{reactor[1]:.2f}, {reactor_ratios[-1]:.3f}), load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
     print(
         f"pages per crawl: {args.hosts * args.pages}, rounds: {args.rounds}, "
-        f"page size: {args.page_kib or 'links only'} KiB, audit durability: {args.durability}"
+        f"page size: {f'{args.page_kib} KiB' if args.page_kib else 'links only'}, "
+        f"audit durability: {args.durability}"
+    )
+    print(
+        f"reactor-thread CPU ratio: median {statistics.median(reactor_ratios):.3f} "
+        f"(rounds {min(reactor_ratios):.3f}-{max(reactor_ratios):.3f})"
     )
     print(
         f"CPU ratio polite_crawl / ROBOTSTXT_OBEY: median {statistics.median(ratios):.3f} "

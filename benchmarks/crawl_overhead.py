@@ -154,7 +154,8 @@ def main() -> None:
     pairs = [b / a for a, b in zip(wall[False], wall[True], strict=True)]
     print(
         f"pages per run: {args.hosts * args.pages}, hosts: {args.hosts}, runs: {args.runs}, "
-        f"page size: {args.page_kib or 'links only'} KiB, audit durability: {args.durability}"
+        f"page size: {f'{args.page_kib} KiB' if args.page_kib else 'links only'}, "
+        f"audit durability: {args.durability}"
     )
     print(f"median ROBOTSTXT_OBEY: {base:.2f} s   median polite_crawl: {ours:.2f} s")
     print(f"per-pair wall-time ratios: {_spread(pairs)}")
