@@ -10,7 +10,7 @@ into a `discard` decision. A new response check is one module and one line here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from polite_crawl.core.decision import Decision, Outcome, Verdict
 from polite_crawl.core.response_checks import (
@@ -49,10 +49,15 @@ class _Headers(Mapping[str, list[str]]):
         self._headers = headers
 
     def __getitem__(self, name: str) -> list[str]:
-        values = self._headers.getlist(name)
-        if not values:
+        values: list[str] | None = self.get(name)
+        if values is None:
             raise KeyError(name)
-        return [v.decode("latin-1") for v in values]
+        return values
+
+    def get(self, name: str, default: Any = None) -> Any:
+        # Most headers a check asks for are absent: answered without raising a KeyError.
+        values = self._headers.getlist(name)
+        return [v.decode("latin-1") for v in values] if values else default
 
     def __iter__(self) -> Iterator[str]:
         return (key.decode("latin-1").lower() for key in self._headers)
