@@ -21,9 +21,10 @@ from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 
 from polite_crawl.audit.logfile import AuditError, sync_fds
+from polite_crawl.audit.syncer import SyncHelper, SyncHelperError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Callable
 
     from scrapy.crawler import Crawler
     from twisted.python.failure import Failure
@@ -53,6 +54,37 @@ def _release(waiter: Waiter, failure: AuditError | None = None) -> None:
             waiter.set_exception(error)
 
 
+class _Answers:
+    """The sync helper's answers, read as reactor I/O (no thread in the crawl process): what
+    Twisted's IReadDescriptor asks of an object given to reactor.addReader."""
+
+    def __init__(self, helper: SyncHelper, answered: Callable[[OSError | None], None]) -> None:
+        self.helper = helper
+        self.answered = answered
+
+    def fileno(self) -> int:
+        return self.helper.fileno()
+
+    def doRead(self) -> None:
+        try:
+            error = self.helper.answer()
+        except BlockingIOError:
+            return
+        self.answered(error)
+
+    def connectionLost(self, reason: object) -> None:
+        pass  # a closed helper answers with an error on the next read; nothing waits after
+
+    def logPrefix(self) -> str:
+        return "polite_crawl audit sync"
+
+
+def _reactor() -> Any:
+    from twisted.internet import reactor  # the installed one (Scrapy chose it before)
+
+    return reactor
+
+
 async def _wait(waiter: Deferred[None]) -> None:
     # Other reactors: a middleware may not hand Scrapy a Deferred, so a coroutine awaits it.
     await maybe_deferred_to_future(waiter)
@@ -72,6 +104,21 @@ class DurableAudit:
         self._turn_pending = False  # a commit is scheduled for the end of this turn
         self._syncing = False
         self._idle: list[Deferred[None]] = []
+        self._helper: SyncHelper | None = None
+        self._answers: _Answers | None = None
+        self._in_flight: list[Waiter] = []
+        if durable:
+            self._start_helper()
+
+    def _start_helper(self) -> None:
+        # fdatasync in a helper process (see audit/syncer.py); a worker thread if none starts.
+        try:
+            self._helper = SyncHelper()
+        except SyncHelperError as exc:
+            logger.warning("polite_crawl: %(error)s; syncing in a thread", {"error": exc})
+            return
+        self._answers = _Answers(self._helper, self._answered)
+        _reactor().addReader(self._answers)
 
     def write(self, platform: str | None, record: dict[str, Any]) -> Awaitable[None] | None:
         """Append; return what to await until the record is durable (it raises IgnoreRequest if
@@ -145,6 +192,13 @@ class DurableAudit:
             self._checkpoints()
             return
         self._syncing = True
+        if self._helper is not None:
+            self._in_flight = waiters
+            try:
+                self._helper.request(fds)
+            except SyncHelperError as exc:
+                self._answered(exc)
+            return
         done = deferToThread(sync_fds, fds)
         done.addCallbacks(
             self._synced, self._sync_failed, callbackArgs=(waiters,), errbackArgs=(waiters,)
@@ -164,10 +218,27 @@ class DurableAudit:
         if self._waiters or self.store.unsynced():
             self._schedule()
 
+    def _answered(self, error: OSError | None) -> None:
+        waiters, self._in_flight = self._in_flight, []
+        if error is None:
+            self._synced(None, waiters)
+            return
+        self._stop_helper()
+        self._sync_error(AuditError(error.errno, f"cannot sync the audit log: {error}"), waiters)
+
+    def _stop_helper(self) -> None:
+        if self._answers is not None:
+            _reactor().removeReader(self._answers)
+            self._answers = None
+        if self._helper is not None:
+            self._helper.close()
+
     def _sync_failed(self, failure: Failure, waiters: list[Waiter]) -> None:
-        self._settle()
         exc = failure.value
-        error = exc if isinstance(exc, AuditError) else AuditError(0, str(exc))
+        self._sync_error(exc if isinstance(exc, AuditError) else AuditError(0, str(exc)), waiters)
+
+    def _sync_error(self, error: AuditError, waiters: list[Waiter]) -> None:
+        self._settle()
         self._fail(error)
         for waiter in [*waiters, *self._waiters]:
             _release(waiter, error)
@@ -200,6 +271,7 @@ class DurableAudit:
             idle: Deferred[None] = Deferred()
             self._idle.append(idle)
             await maybe_deferred_to_future(idle)
+        self._stop_helper()
         if self.failure is not None:
             self.store.abandon()
             return

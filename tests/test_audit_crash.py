@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -17,7 +18,6 @@ from polite_crawl.testing.mockweb import Hit, MockWeb, Resp, page
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
     from polite_crawl.testing.crawl import CrawlResult
 
@@ -207,3 +207,39 @@ def test_the_allow_record_is_in_the_file_before_the_request_arrives(
     assert result.reason == "finished"
     assert len(seen_first) == 12
     assert all(seen_first.values()), seen_first
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_sync_helper_that_dies_stops_the_crawl(mockweb: MockWeb, tmp_path: Path) -> None:
+    # fdatasync runs in a helper process; if it goes, nothing more can be made durable.
+    urls = serve_slow_site(mockweb)
+    prepared = prepare_crawl(
+        mockweb, tmp_path, urls, {"POLITE_CRAWL_PURPOSES": ["research"], "CONCURRENT_REQUESTS": 4}
+    )
+    proc = start_crawl(prepared)
+    entries = prepared.audit_dir / "logs" / "_sites" / "entries.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if entries.exists() and entries.read_bytes().count(b"\n") >= 8:
+            break
+        time.sleep(0.05)
+    helpers = _children(proc.pid)
+    assert len(helpers) == 1, helpers
+    os.kill(helpers[0], signal.SIGKILL)
+    assert proc.wait(timeout=60) == 0
+
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["reason"] == "polite_crawl_audit_failure"
+    assert len([h for h in mockweb.hits if h.path not in PREFLIGHTS]) < len(urls)
+    assert_every_fetch_was_allowed_first(mockweb, prepared.audit_dir)

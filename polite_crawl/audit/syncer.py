@@ -1,0 +1,124 @@
+"""fdatasync in a helper process, so that the crawl process has no second thread.
+
+A worker thread that syncs must take the GIL back from the reactor thread every time it wakes
+(to take a batch, to report it done); on two cores those hand-offs cost the crawl about as much
+CPU as the rest of the audit log (docs/benchmarks.md). The helper is a bare Python process
+(os, socket) at the other end of a SOCK_SEQPACKET socket pair:
+
+    crawl -> helper   b"open <key>" with one fd (SCM_RIGHTS): the log's own open file
+    crawl -> helper   b"sync <key> <key> ..."    -> helper fdatasyncs those fds
+    helper -> crawl   b"ok" | b"err <errno> <message>"
+
+The fd it syncs is the crawl's open file description, not the file opened again: a write-back
+error the kernel records on it is reported to this fdatasync (an fd opened later might not see
+it). The helper exits when the socket closes, so a crawl killed with -9 leaves no helper behind.
+The Scrapy side (auditing.py) reads the answers as reactor I/O: no thread, no GIL hand-off.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import subprocess
+import sys
+
+HELPER = r"""
+import os, socket, sys
+sock = socket.socket(fileno=int(sys.argv[1]))
+fds = {}
+while True:
+    try:
+        msg, got, _, _ = socket.recv_fds(sock, 4096, 8)
+    except OSError:
+        break
+    if not msg:
+        break
+    verb, _, rest = msg.decode().partition(" ")
+    if verb == "open":
+        old = fds.pop(rest, None)
+        if old is not None:
+            os.close(old)
+        fds[rest] = got[0]
+        continue
+    answer = b"ok"
+    for key in rest.split():
+        try:
+            os.fdatasync(fds[key])
+        except OSError as exc:
+            answer = ("err %d %s" % (exc.errno or 0, exc.strerror or exc)).encode()
+            break
+        except KeyError:
+            answer = ("err 0 no file registered as %s" % key).encode()
+            break
+    try:
+        sock.send(answer)
+    except OSError:
+        break
+"""
+
+
+class SyncHelperError(OSError):
+    """The helper could not be started, or stopped answering."""
+
+
+class SyncHelper:
+    """The crawl's end of the socket pair. `request` sends one batch; the answer arrives on
+    `fileno()` (readable) and is read with `answer()`. One batch at a time."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", HELPER, str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                close_fds=True,
+            )
+        except OSError as exc:
+            ours.close()
+            raise SyncHelperError(
+                exc.errno, f"cannot start the audit sync helper: {exc}"
+            ) from None
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self.sock = ours
+        self._registered: set[int] = set()
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def request(self, fds: list[int]) -> None:
+        """Ask for one fdatasync of each fd (each sent to the helper the first time)."""
+        try:
+            for fd in fds:
+                if fd not in self._registered:
+                    socket.send_fds(self.sock, [f"open {fd}".encode()], [fd])
+                    self._registered.add(fd)
+            self.sock.send(("sync " + " ".join(map(str, fds))).encode())
+        except OSError as exc:
+            raise SyncHelperError(exc.errno, f"the audit sync helper is gone: {exc}") from None
+
+    def answer(self) -> OSError | None:
+        """The answer to the batch in flight: None when it is durable, else the error. Raises
+        BlockingIOError when none has arrived yet."""
+        try:
+            data = self.sock.recv(4096)
+        except BlockingIOError:
+            raise
+        except OSError as exc:
+            return SyncHelperError(exc.errno, f"the audit sync helper is gone: {exc}")
+        if data == b"ok":
+            return None
+        if not data:
+            return SyncHelperError(errno.EPIPE, "the audit sync helper exited")
+        _, code, message = data.decode(errors="replace").split(" ", 2)
+        return OSError(int(code), message)
+
+    def close(self) -> None:
+        self.sock.close()  # the helper sees end-of-file and exits
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

@@ -1,0 +1,100 @@
+"""The audit log's sync helper (polite_crawl/audit/syncer.py): it fdatasyncs the crawl's own
+open files, reports errors with their errno, and never outlives the crawl process."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from polite_crawl.audit.syncer import SyncHelper, SyncHelperError
+
+
+def _answer(helper: SyncHelper) -> OSError | None:
+    ready, _, _ = select.select([helper.fileno()], [], [], 10)
+    assert ready, "the helper did not answer within 10 s"
+    return helper.answer()
+
+
+def test_a_batch_of_files_is_synced(tmp_path: Path) -> None:
+    helper = SyncHelper()
+    fds = [os.open(tmp_path / name, os.O_WRONLY | os.O_CREAT, 0o600) for name in "ab"]
+    try:
+        for fd in fds:
+            os.write(fd, b"record\n")
+        for _ in range(3):  # each fd is handed over once, then named
+            helper.request(fds)
+            assert _answer(helper) is None
+        with pytest.raises(BlockingIOError):
+            helper.answer()  # one answer per batch, nothing more
+    finally:
+        helper.close()
+        for fd in fds:
+            os.close(fd)
+    assert helper.process.returncode == 0
+
+
+def test_a_failed_fdatasync_answers_with_its_errno() -> None:
+    helper = SyncHelper()
+    read_end, write_end = os.pipe()  # fdatasync refuses a pipe: EINVAL
+    try:
+        helper.request([write_end])
+        error = _answer(helper)
+    finally:
+        helper.close()
+        os.close(read_end)
+        os.close(write_end)
+    assert isinstance(error, OSError)
+    assert error.errno == 22
+
+
+def test_a_dead_helper_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    helper = SyncHelper()
+    fd = os.open(tmp_path / "log", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        helper.process.kill()
+        helper.process.wait()
+        try:
+            helper.request([fd])
+        except SyncHelperError:
+            return  # refused at once: fine
+        error = _answer(helper)
+        assert isinstance(error, SyncHelperError)
+    finally:
+        helper.close()
+        os.close(fd)
+
+
+CRAWL_LIKE = """
+import sys, time
+from polite_crawl.audit.syncer import SyncHelper
+helper = SyncHelper()
+print(helper.process.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_helper_exits_when_the_crawl_process_is_killed() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-c", CRAWL_LIKE], stdout=subprocess.PIPE, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        helper_pid = int(proc.stdout.readline())
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            stat = Path(f"/proc/{helper_pid}/stat").read_text()
+        except FileNotFoundError:
+            return  # gone
+        if stat.split(")")[-1].split()[0] == "Z":
+            return  # exited; only its reaping (by init) is left
+        time.sleep(0.05)
+    pytest.fail("the sync helper outlived the crawl process")
