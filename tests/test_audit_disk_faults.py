@@ -158,22 +158,35 @@ os.fdatasync = fdatasync
 """
 
 
+# The fallback when the sync helper process cannot start: a worker thread syncs.
+NO_HELPER = """
+import polite_crawl.audit.syncer as _syncer
+def _refuse(self):
+    raise _syncer.SyncHelperError(0, "no helper process in this test")
+_syncer.SyncHelper.__init__ = _refuse
+"""
+
+
 @pytest.mark.parametrize(
-    "reactor",
+    ("reactor", "syncer"),
     [
         # Requests wait for their batch on asyncio futures under the first, Deferreds under
-        # the second: a failed sync must release (and refuse) both.
-        "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
-        "twisted.internet.epollreactor.EPollReactor",
+        # the second: a failed sync must release (and refuse) both. The sync runs in the helper
+        # process, or in a thread when no helper could start.
+        ("twisted.internet.asyncioreactor.AsyncioSelectorReactor", "helper"),
+        ("twisted.internet.epollreactor.EPollReactor", "helper"),
+        ("twisted.internet.asyncioreactor.AsyncioSelectorReactor", "thread"),
+        ("twisted.internet.epollreactor.EPollReactor", "thread"),
     ],
 )
 def test_a_failed_sync_stops_the_crawl_before_anything_undurable_is_fetched(
-    mockweb: MockWeb, tmp_path: Path, reactor: str
+    mockweb: MockWeb, tmp_path: Path, reactor: str, syncer: str
 ) -> None:
     urls = serve_slow_site(mockweb, pages=40)
     workdir = tmp_path / "run"
     workdir.mkdir()
-    (workdir / "sitecustomize.py").write_text(FAILING_SYNC.format(n=4))
+    code = FAILING_SYNC.format(n=4) + (NO_HELPER if syncer == "thread" else "")
+    (workdir / "sitecustomize.py").write_text(code)
 
     result = run_crawl(
         mockweb,
@@ -185,5 +198,6 @@ def test_a_failed_sync_stops_the_crawl_before_anything_undurable_is_fetched(
 
     assert result.reason == "polite_crawl_audit_failure", result.log
     assert "cannot sync the audit log" in result.log
+    assert ("syncing in a thread" in result.log) == (syncer == "thread")
     assert len([h for h in mockweb.hits if h.path not in PREFLIGHTS]) < len(urls)
     assert_every_fetch_was_allowed_first(mockweb, result)
