@@ -73,7 +73,8 @@ class _Answers:
         self.answered(error)
 
     def connectionLost(self, reason: object) -> None:
-        pass  # a closed helper answers with an error on the next read; nothing waits after
+        # Twisted drops a reader whose doRead raised, or whose fd broke: no answer will come.
+        self.answered(SyncHelperError(0, f"the audit sync helper cannot be read: {reason}"))
 
     def logPrefix(self) -> str:
         return "polite_crawl audit sync"
@@ -101,7 +102,9 @@ class DurableAudit:
         # a Deferred turned into one costs about 7 us more per allowed request.
         self._futures = is_asyncio_reactor_installed()
         self._committer = CallLaterOnce(self._commit)
-        self._turn_pending = False  # a commit is scheduled for the end of this turn
+        # A commit is scheduled for the end of this turn: checked here, because every append
+        # asks for one and CallLaterOnce.schedule costs an import and a call each time.
+        self._turn_pending = False
         self._syncing = False
         self._idle: list[Deferred[None]] = []
         self._helper: SyncHelper | None = None
@@ -172,21 +175,22 @@ class DurableAudit:
             raise
 
     def _commit(self) -> None:
-        # Group commit: one write and one fdatasync, in a worker thread, for every record
-        # appended so far; the crawl goes on meanwhile, and records appended during the sync
-        # wait for the next one.
+        # Group commit: one write, and one fdatasync in the helper process (or the fallback
+        # thread), for every record appended so far; the crawl goes on meanwhile, and records
+        # appended during the sync wait for the next one.
         self._turn_pending = False
         if self._syncing:
             return  # _synced starts the next batch
         waiters, self._waiters = self._waiters, []
-        try:
-            fds = self.store.take_dirty() if self.durable else []
-            if not self.durable:
-                self.store.flush()
-        except AuditError as exc:
-            self._fail(exc)
-            for waiter in waiters:
-                _release(waiter, exc)
+        if self.failure is None:
+            try:
+                fds = self.store.take_dirty() if self.durable else []
+                if not self.durable:
+                    self.store.flush()
+            except AuditError as exc:
+                self._fail(exc)
+        if self.failure is not None:
+            self._refuse(waiters)  # after any failure nothing more is written, synced or sent
             return
         if not fds and not waiters:
             self._checkpoints()
@@ -210,13 +214,22 @@ class DurableAudit:
         for waiter in idle:
             waiter.callback(None)
 
+    def _refuse(self, waiters: list[Waiter]) -> None:
+        assert self.failure is not None
+        for waiter in [*waiters, *self._waiters]:
+            _release(waiter, self.failure)
+        self._waiters = []
+
     def _synced(self, _: object, waiters: list[Waiter]) -> None:
-        self._settle()
-        for waiter in waiters:
-            _release(waiter)
-        self._checkpoints()
-        if self._waiters or self.store.unsynced():
-            self._schedule()
+        self._checkpoints()  # a failure here refuses this batch too: nothing is sent after one
+        if self.failure is not None:
+            self._refuse(waiters)
+        else:
+            for waiter in waiters:
+                _release(waiter)
+            if self._waiters or self.store.unsynced():
+                self._schedule()
+        self._settle()  # last: close() may go on now
 
     def _answered(self, error: OSError | None) -> None:
         waiters, self._in_flight = self._in_flight, []
@@ -227,9 +240,9 @@ class DurableAudit:
         self._sync_error(AuditError(error.errno, f"cannot sync the audit log: {error}"), waiters)
 
     def _stop_helper(self) -> None:
-        if self._answers is not None:
-            _reactor().removeReader(self._answers)
-            self._answers = None
+        answers, self._answers = self._answers, None
+        if answers is not None:
+            _reactor().removeReader(answers)
         if self._helper is not None:
             self._helper.close()
 
@@ -238,11 +251,9 @@ class DurableAudit:
         self._sync_error(exc if isinstance(exc, AuditError) else AuditError(0, str(exc)), waiters)
 
     def _sync_error(self, error: AuditError, waiters: list[Waiter]) -> None:
+        self._fail(error)  # first: close() must find the failure when it wakes
+        self._refuse(waiters)
         self._settle()
-        self._fail(error)
-        for waiter in [*waiters, *self._waiters]:
-            _release(waiter, error)
-        self._waiters = []
 
     def _checkpoints(self) -> None:
         try:
@@ -266,7 +277,7 @@ class DurableAudit:
             engine.close_spider(self.crawler.spider, reason=CLOSE_REASON)
 
     async def close(self, end: dict[str, Any]) -> None:
-        # A sync still running in its thread holds the logs' fds: let it finish first.
+        # A sync still running (helper or thread) holds the logs' fds: let it finish first.
         while self._syncing:
             idle: Deferred[None] = Deferred()
             self._idle.append(idle)

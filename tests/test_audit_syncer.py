@@ -98,3 +98,19 @@ def test_the_helper_exits_when_the_crawl_process_is_killed() -> None:
             return  # exited; only its reaping (by init) is left
         time.sleep(0.05)
     pytest.fail("the sync helper outlived the crawl process")
+
+
+def test_a_ctrl_c_meant_for_the_crawl_does_not_stop_the_helper(tmp_path: Path) -> None:
+    # Scrapy closes cleanly on SIGINT and syncs its last records then: the helper must be there.
+    helper = SyncHelper()
+    fd = os.open(tmp_path / "log", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        assert os.getpgid(helper.process.pid) != os.getpgid(0)  # not in our process group
+        time.sleep(0.3)  # let it install its signal dispositions
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            helper.process.send_signal(sig)
+        helper.request([fd])
+        assert _answer(helper) is None
+    finally:
+        helper.close()
+        os.close(fd)

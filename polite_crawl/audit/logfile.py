@@ -31,7 +31,7 @@ class AuditError(OSError):
 
 
 def sync_fds(fds: list[int]) -> None:
-    """fdatasync each fd (run in a worker thread, so the crawl goes on meanwhile)."""
+    """fdatasync each fd (in the fallback worker thread, when no sync helper process runs)."""
     for fd in fds:
         try:
             os.fdatasync(fd)
@@ -163,7 +163,12 @@ class LogFile:
             "truncated_sha256": hashlib.sha256(torn).hexdigest(),
         }
 
+    def _refuse_if_failed(self) -> None:
+        if self.failed:
+            raise AuditError(0, f"{self.path}: an earlier write or sync failed; nothing more")
+
     def append(self, record: dict[str, Any], ts: str) -> int:
+        self._refuse_if_failed()
         seq = self.size
         line, digest = encode(
             {**record, "ts": ts, "v": VERSION, "log": self.origin, "seq": seq, "prev": self.prev}
@@ -178,6 +183,7 @@ class LogFile:
         return seq
 
     def _write(self, data: bytes) -> None:
+        self._refuse_if_failed()
         try:
             written = 0
             while written < len(data):
@@ -194,9 +200,10 @@ class LogFile:
             self._write(data)
 
     def take_dirty(self) -> int | None:
-        """For a sync in another thread: write what is buffered, and return the fd to
+        """For a sync elsewhere (helper process, thread): write what is buffered, return the fd to
         fdatasync if records await it, marking them as taken (records appended after this call
         wait for the next sync)."""
+        self._refuse_if_failed()  # a failed fd is never synced again: it could report success
         if not self.dirty:
             return None
         self.flush()
@@ -204,6 +211,7 @@ class LogFile:
         return self._fd
 
     def sync(self) -> None:
+        self._refuse_if_failed()
         if not self.dirty:
             return
         self.flush()

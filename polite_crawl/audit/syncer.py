@@ -11,7 +11,9 @@ CPU as the rest of the audit log (docs/benchmarks.md). The helper is a bare Pyth
 
 The fd it syncs is the crawl's open file description, not the file opened again: a write-back
 error the kernel records on it is reported to this fdatasync (an fd opened later might not see
-it). The helper exits when the socket closes, so a crawl killed with -9 leaves no helper behind.
+it). The helper exits when the socket closes, so a crawl killed with -9 leaves no helper behind;
+it runs in a session of its own and ignores SIGINT, SIGTERM and SIGHUP, so that a Ctrl-C meant
+for the crawl (which then closes cleanly, syncing its last records) does not stop it first.
 The Scrapy side (auditing.py) reads the answers as reactor I/O: no thread, no GIL hand-off.
 """
 
@@ -23,16 +25,23 @@ import subprocess
 import sys
 
 HELPER = r"""
-import os, socket, sys
+import os, signal, socket, sys
+# Only the end of the socket ends the helper: a Ctrl-C or SIGTERM meant for the crawl must not
+# take the durability of its last records with it (the crawl closes cleanly, then this exits).
+for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+    signal.signal(getattr(signal, name), signal.SIG_IGN)
 sock = socket.socket(fileno=int(sys.argv[1]))
 fds = {}
 while True:
     try:
-        msg, got, _, _ = socket.recv_fds(sock, 4096, 8)
+        msg, got, flags, _ = socket.recv_fds(sock, 1 << 20, 8)
     except OSError:
         break
     if not msg:
         break
+    if flags & socket.MSG_TRUNC:
+        sock.send(b"err 0 the request was cut short")
+        continue
     verb, _, rest = msg.decode().partition(" ")
     if verb == "open":
         old = fds.pop(rest, None)
@@ -73,6 +82,7 @@ class SyncHelper:
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 close_fds=True,
+                start_new_session=True,  # not in the terminal's process group: no Ctrl-C
             )
         except OSError as exc:
             ours.close()
@@ -112,7 +122,10 @@ class SyncHelper:
             return None
         if not data:
             return SyncHelperError(errno.EPIPE, "the audit sync helper exited")
-        _, code, message = data.decode(errors="replace").split(" ", 2)
+        verb, _, rest = data.decode(errors="replace").partition(" ")
+        code, _, message = rest.partition(" ")
+        if verb != "err" or not code.isdigit():
+            return SyncHelperError(0, f"the audit sync helper answered {data[:80]!r}")
         return OSError(int(code), message)
 
     def close(self) -> None:
