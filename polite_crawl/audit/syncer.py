@@ -34,7 +34,7 @@ sock = socket.socket(fileno=int(sys.argv[1]))
 fds = {}
 while True:
     try:
-        msg, got, flags, _ = socket.recv_fds(sock, 1 << 20, 8)
+        msg, got, flags, _ = socket.recv_fds(sock, 65536, 8)
     except OSError:
         break
     if not msg:
