@@ -75,7 +75,10 @@ class SyncHelper:
     `fileno()` (readable) and is read with `answer()`. One batch at a time."""
 
     def __init__(self) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        except (OSError, AttributeError) as exc:  # a platform without SOCK_SEQPACKET
+            raise SyncHelperError(0, f"cannot start the audit sync helper: {exc}") from None
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", HELPER, str(theirs.fileno())],
