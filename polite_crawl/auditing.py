@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
-from scrapy.utils.reactor import CallLaterOnce, is_asyncio_reactor_installed
+from scrapy.utils.reactor import is_asyncio_reactor_installed
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 
@@ -36,12 +36,14 @@ CLOSE_REASON = "polite_crawl_audit_failure"
 Waiter = Union["asyncio.Future[None]", Deferred[None]]  # a request waiting for its batch
 
 
+def not_sent(failure: AuditError) -> IgnoreRequest:
+    """What a request whose record could not be made durable fails with: IgnoreRequest, not the
+    OSError that AuditError is (RetryMiddleware would retry that)."""
+    return IgnoreRequest(f"polite_crawl: audit log failed, not sent: {failure}")
+
+
 def _release(waiter: Waiter, failure: AuditError | None = None) -> None:
-    # A request whose record did not become durable is not sent: IgnoreRequest, not the
-    # OSError that AuditError is (RetryMiddleware would retry that).
-    error = (
-        IgnoreRequest(f"polite_crawl: audit log failed, not sent: {failure}") if failure else None
-    )
+    error = not_sent(failure) if failure else None
     if isinstance(waiter, Deferred):
         if error is None:
             waiter.callback(None)
@@ -101,10 +103,7 @@ class DurableAudit:
         # Under the asyncio reactor (Scrapy's default) a request waits on a bare asyncio future:
         # a Deferred turned into one costs about 7 us more per allowed request.
         self._futures = is_asyncio_reactor_installed()
-        self._committer = CallLaterOnce(self._commit)
-        # A commit is scheduled for the end of this turn: checked here, because every append
-        # asks for one and CallLaterOnce.schedule costs an import and a call each time.
-        self._turn_pending = False
+        self._turn_pending = False  # a commit is scheduled for the end of this turn
         self._syncing = False
         self._idle: list[Deferred[None]] = []
         self._helper: SyncHelper | None = None
@@ -165,7 +164,7 @@ class DurableAudit:
         # measured no faster: a waiting request holds a downloader slot, so latency costs too.)
         if not self._turn_pending:
             self._turn_pending = True
-            self._committer.schedule(0)
+            _reactor().callLater(0, self._commit)
 
     def _flush(self) -> None:
         try:
@@ -184,9 +183,8 @@ class DurableAudit:
         waiters, self._waiters = self._waiters, []
         if self.failure is None:
             try:
+                self.store.flush()
                 fds = self.store.take_dirty() if self.durable else []
-                if not self.durable:
-                    self.store.flush()
             except AuditError as exc:
                 self._fail(exc)
         if self.failure is not None:

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from scrapy import Request, signals
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 
 from polite_crawl import gatekeeper, records
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.audit.store import AuditStore
-from polite_crawl.auditing import DurableAudit
+from polite_crawl.auditing import DurableAudit, not_sent
 from polite_crawl.core.decision import Decision, Reason, Verdict
 from polite_crawl.core.gate import Pending
 from polite_crawl.counts import DecisionCounts
@@ -305,7 +305,7 @@ class PoliteDownloaderMiddleware:
             else:
                 waiting = self.audit.write(platform, record)  # write-ahead: durable, then sent
         except AuditError as exc:
-            raise IgnoreRequest(f"polite_crawl: audit log failed, not sent: {exc}") from None
+            raise not_sent(exc) from None
         if decision.allowed:
             # Counted as decided; if the log fails before the record is durable, the request
             # is not sent (the wait raises IgnoreRequest) and the crawl closes.
