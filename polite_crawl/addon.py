@@ -7,11 +7,13 @@ import logging
 from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.settings import SETTINGS_PRIORITIES
 
 from polite_crawl.middlewares import PoliteDownloaderMiddleware, PoliteSpiderMiddleware
 from polite_crawl.recorder import PRIORITY as RECORDER_PRIORITY
 from polite_crawl.recorder import PoliteResponseRecorder
 from polite_crawl.startup import load
+from polite_crawl.wirehandler import ORIGINAL_SETTING, WireHandler
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -60,3 +62,22 @@ class Addon:
         settings.set_in_component_priority_dict(
             "DOWNLOADER_MIDDLEWARES", PoliteResponseRecorder, RECORDER_PRIORITY
         )
+        wrap_download_handlers(settings)
+
+
+def wrap_download_handlers(settings: BaseSettings) -> None:
+    """Put the wire check in front of the download handler of every scheme (wirehandler.py),
+    remembering the handler it replaces: whatever the downloader middlewares after the gate do,
+    the request that reaches a handler is compared with what was decided."""
+    merged = dict(settings.getwithbase("DOWNLOAD_HANDLERS"))
+    originals = {
+        scheme: path
+        for scheme, path in merged.items()
+        if path is not None and path is not WireHandler
+    }
+    # At the priority the user's own DOWNLOAD_HANDLERS has (a lower one would be ignored).
+    priority = max(settings.getpriority("DOWNLOAD_HANDLERS") or 0, SETTINGS_PRIORITIES["addon"])
+    wrapped = dict(settings.getdict("DOWNLOAD_HANDLERS"))
+    wrapped.update(dict.fromkeys(originals, WireHandler))
+    settings.set("DOWNLOAD_HANDLERS", wrapped, priority=priority)
+    settings.set(ORIGINAL_SETTING, originals, priority=priority)

@@ -7,28 +7,34 @@ from __future__ import annotations
 import contextlib
 import datetime
 import logging
+import weakref
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import load_object
 
 from polite_crawl import gatekeeper, records
 from polite_crawl.audit.logfile import AuditError
+from polite_crawl.audit.redact import redact_url
 from polite_crawl.audit.store import AuditStore
 from polite_crawl.auditing import DurableAudit, not_sent
 from polite_crawl.core.decision import Decision, Reason, Verdict
 from polite_crawl.core.gate import Pending
+from polite_crawl.core.wire import Sent, Ticket, difference
 from polite_crawl.counts import DecisionCounts
 from polite_crawl.discard import judge_response
 from polite_crawl.exceptions import PolicyViolation
+from polite_crawl.pacing import WirePacer
 from polite_crawl.preflight import PreflightFetcher
 from polite_crawl.settings import SettingsError, setting_name
 from polite_crawl.signals.memory import SignalMemory
 from polite_crawl.spidermw import VIA_META, PoliteSpiderMiddleware
 from polite_crawl.startup import load, stale_policies
 from polite_crawl.throttle import apply_crawl_delay
+from polite_crawl.wirehandler import WireHandler
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -83,6 +89,12 @@ class PoliteDownloaderMiddleware:
         self.counts = DecisionCounts()
         self.memory = SignalMemory()  # what pages said about the URLs they link
         self._warned_bypass: set[str] = set()
+        # What was decided about each request let through, until it reaches the wire (by
+        # object identity, like the preflight exemption: nothing spider code can forge).
+        self.tickets: weakref.WeakKeyDictionary[Request, Ticket] = weakref.WeakKeyDictionary()
+        self.pacer = WirePacer()
+        self._warned_wire: set[str] = set()
+        _check_download_handlers(crawler)
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -291,8 +303,7 @@ class PoliteDownloaderMiddleware:
         """Write the decision; an allowed request (or one only reported) gets what to wait on
         before it is sent. A refused one raises here: nothing is sent, nothing waits."""
         enforced = decision.allowed or self.enforce
-        if decision.allowed:
-            self._pace(request, decision)
+        delay = self._pace(request, decision) if decision.allowed else 0.0
         via = ctx.via if ctx.via and self._same_platform(ctx, ctx.via) else None
         record = records.decision(
             ctx, decision, mode=self.settings.mode, enforced=enforced, via=via
@@ -306,6 +317,15 @@ class PoliteDownloaderMiddleware:
                 waiting = self.audit.write(platform, record)  # write-ahead: durable, then sent
         except AuditError as exc:
             raise not_sent(exc) from None
+        if not enforced or decision.allowed:  # it goes on: the wire check compares with this
+            self.tickets[request] = Ticket(
+                request.url,
+                request.method,
+                ctx.host_header,
+                _header(request, b"User-Agent"),
+                delay,
+                platform,
+            )
         if decision.allowed:
             # Counted as decided; if the log fails before the record is durable, the request
             # is not sent (the wait raises IgnoreRequest) and the crawl closes.
@@ -336,17 +356,72 @@ class PoliteDownloaderMiddleware:
         host = (urlsplit(url).hostname or "").lower()
         return host == ctx.origin.host or self.keeper.resolver.resolve(host) is ctx.platform
 
-    def _pace(self, request: Request, decision: Decision) -> None:
-        # The slower of robots.txt's Crawl-delay and a platform policy's minimum delay.
+    def _pace(self, request: Request, decision: Decision) -> float:
+        """The slower of robots.txt's Crawl-delay and a platform policy's minimum delay. The
+        wire pacer (pacing.py) guarantees it; the downloader slot is slowed too, so that paced
+        requests wait in its queue rather than in the handler."""
         crawl_delay = decision.evidence.get("robots", {}).get("crawl_delay")
         min_delay = decision.evidence.get("requirements", {}).get("min_delay", 0.0)
-        wanted = max(crawl_delay["applied"] if crawl_delay else 0.0, min_delay)
+        wanted: float = max(crawl_delay["applied"] if crawl_delay else 0.0, min_delay)
         if wanted:
             # A paced request waits in its host's slot: a spider-chosen download_slot per
             # request would otherwise sidestep the delay.
             request.meta["download_slot"] = urlparse_cached(request).hostname or ""
             slot_delay = apply_crawl_delay(self.crawler, request, wanted)
             (crawl_delay or decision.evidence["requirements"])["slot_delay"] = slot_delay
+        return wanted
+
+    def on_wire(self, request: Request) -> Ticket | None:
+        """Called by the download handler (wirehandler.py) with the request about to be sent:
+        its ticket when it is what was decided; a difference is refused here (PolicyViolation)
+        and recorded, or in report-only mode recorded and let through."""
+        ticket = self.tickets.pop(request, None) or self.robots.ticket(request)
+        sent = Sent(
+            request.url,
+            request.method,
+            _header(request, b"Host"),
+            _header(request, b"User-Agent"),
+        )
+        found = difference(ticket, sent)
+        if found is None:
+            return ticket
+        reason, evidence = found
+        params = self.audit.store.redact_params
+        for side in evidence.values():
+            if isinstance(side, dict) and isinstance(side.get("url"), str):
+                side["url"] = redact_url(side["url"], params)  # credentials never in the log
+        ctx = self.keeper.context(
+            sent.url, sent.method, user_agent=sent.user_agent, host_header=sent.host_header
+        )
+        decision = Decision(Verdict.DENY, reason, {"wire": evidence}, ())
+        record = records.decision(
+            ctx, decision, mode=self.settings.mode, enforced=self.enforce, via=None
+        )
+        # In the log of the platform the request would have reached, and in the one its
+        # allow went to if that is another.
+        platforms = {ctx.platform.id if ctx.platform else None}
+        if ticket is not None:
+            platforms.add(ticket.platform)
+        try:
+            for platform in sorted(platforms, key=lambda p: p or ""):
+                self.audit.write_soon(platform, record)
+        except AuditError as exc:
+            raise not_sent(exc) from None
+        code = reason.value
+        if code not in self._warned_wire:
+            self._warned_wire.add(code)
+            logger.warning(
+                "polite_crawl: %(url)s changed after the gate decided it (%(reason)s: %(what)s); "
+                "a downloader middleware after polite_crawl's changes what is sent",
+                {"url": request.url, "reason": code, "what": evidence},
+            )
+        if not self.enforce:
+            self.counts.add(f"report/{code}")
+            self.stats.inc_value(f"polite_crawl/report_only/would_deny/{code}")
+            return ticket
+        self.counts.add(f"deny/{code}")
+        self.stats.inc_value(f"polite_crawl/denied/{code}")
+        raise PolicyViolation(request.url, decision)
 
     def _note_bypass_attempts(self, request: Request) -> None:
         for key in BYPASS_META:
@@ -359,6 +434,22 @@ class PoliteDownloaderMiddleware:
                         "ignored (first seen on %(url)s)",
                         {"key": key, "url": request.url},
                     )
+
+
+def _check_download_handlers(crawler: Crawler) -> None:
+    """Every scheme's handler must be the wire check the add-on put there: a component that
+    replaced one after the add-on would send requests nobody compared with their decision."""
+    handlers = crawler.settings.getwithbase("DOWNLOAD_HANDLERS")
+    for scheme in list(handlers):
+        path = handlers[scheme]
+        if path is not None and load_object(path) is not WireHandler:
+            message = (
+                f"DOWNLOAD_HANDLERS[{scheme!r}] = {path!r} was set after the polite_crawl "
+                "add-on installed its wire check; list that handler in DOWNLOAD_HANDLERS (the "
+                "add-on wraps it) instead of replacing polite_crawl's"
+            )
+            logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
+            raise SettingsError(message)
 
 
 def _header(request: Request, name: bytes) -> str | None:

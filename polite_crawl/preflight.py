@@ -23,6 +23,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
 from polite_crawl._compat import engine_download
+from polite_crawl.core.wire import Ticket
 from polite_crawl.robots.state import MAX_REDIRECTS, FetchResult
 
 if TYPE_CHECKING:
@@ -71,6 +72,14 @@ class PreflightFetcher:
 
     def owns(self, request: Request) -> bool:
         return self._mine.get(request) == request.url
+
+    def ticket(self, request: Request) -> Ticket | None:
+        """What one of our own requests was made as (None: not ours): at the wire, it must
+        still be that (wirehandler.py)."""
+        url = self._mine.get(request)
+        if url is None:
+            return None
+        return Ticket(url, "GET", None, self.user_agent)
 
     def refetch_in_flight(self, origin: Origin, url: str) -> str | None:
         """The kind of preflight in flight whose file url is, when a request for it is not the

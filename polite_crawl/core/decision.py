@@ -42,6 +42,13 @@ class Reason(str, Enum):
     ROBOTS_DISALLOWED = "robots.disallowed"
     ROBOTS_UNAVAILABLE = "robots.unavailable"
     ROBOTS_UNREACHABLE = "robots.unreachable"
+    # Found at the download handler: the request about to go on the wire is not the one the
+    # gate decided (a downloader middleware after the gate changed it), or was never decided.
+    WIRE_URL_CHANGED = "wire.url_changed"
+    WIRE_METHOD_CHANGED = "wire.method_changed"
+    WIRE_HOST_HEADER_CHANGED = "wire.host_header_changed"
+    WIRE_USER_AGENT_CHANGED = "wire.user_agent_changed"
+    WIRE_NOT_DECIDED = "wire.not_decided"
 
 
 # A check's own answer. PASS lets the next check run; ALLOW ends the gate early (nothing after it

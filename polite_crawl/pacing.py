@@ -1,0 +1,85 @@
+"""Pacing where the request leaves for the wire.
+
+Scrapy paces in its downloader slots, whose delay AutoThrottle rewrites after every response
+and which dispatch a request when it leaves the slot queue, not when its bytes reach the
+server. A Crawl-delay or a policy's min_delay is therefore kept here, at the download handler:
+a paced host gets one request at a time, and each leaves no sooner than `delay` seconds after
+the previous one to that host *finished* (answered or failed). The server received the previous
+request before it answered, so the gap it sees between two requests is never below the delay,
+whatever the connection set-up took. A host the crawl has not paced before counts from the
+moment its first paced request arrives (its robots.txt was fetched just before).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import TYPE_CHECKING
+
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.defer import Deferred
+from twisted.internet.task import deferLater
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+class _Host:
+    __slots__ = ("busy", "last", "waiting")
+
+    def __init__(self, last: float) -> None:
+        self.busy = False  # a paced request to this host is waiting for its time or in flight
+        self.last = last  # when the last paced request finished (monotonic seconds)
+        self.waiting: deque[Deferred[None]] = deque()
+
+
+class WirePacer:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._hosts: dict[str, _Host] = {}
+        self._delays: dict[str, float] = {}  # the last delay decided for each paced host
+
+    def delay_of(self, host: str) -> float:
+        """The delay last decided for host (0: never paced); preflights to it keep it too."""
+        return self._delays.get(host, 0.0)
+
+    async def acquire(self, host: str, delay: float) -> None:
+        """Wait for host's turn. Once this returns, the caller must call release(host) when
+        the request is done, whatever its outcome; if this raises (the download was
+        cancelled), the turn is already passed on."""
+        self._delays[host] = delay
+        state = self._hosts.get(host)
+        if state is None:
+            state = self._hosts[host] = _Host(self._clock())
+        waiter: Deferred[None] | None = None
+        try:
+            if state.busy:
+                waiter = Deferred()
+                state.waiting.append(waiter)
+                await maybe_deferred_to_future(waiter)  # release() hands the turn over
+            state.busy = True
+            wait = state.last + delay - self._clock()
+            if wait > 0:
+                # Imported here: importing it at module level would install the default
+                # reactor before Scrapy installs the configured one.
+                from twisted.internet import reactor
+
+                await maybe_deferred_to_future(deferLater(reactor, wait))  
+        except BaseException:
+            if waiter is not None and waiter in state.waiting:
+                state.waiting.remove(waiter)  # never had the turn
+            else:
+                self._pass_on(state)  # had it: a cancelled wait must not stall the host
+            raise
+
+    def release(self, host: str) -> None:
+        state = self._hosts[host]
+        state.last = self._clock()
+        self._pass_on(state)
+
+    @staticmethod
+    def _pass_on(state: _Host) -> None:
+        if state.waiting:
+            state.waiting.popleft().callback(None)  # the next one's turn: busy stays True
+        else:
+            state.busy = False

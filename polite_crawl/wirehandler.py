@@ -1,0 +1,132 @@
+"""The last step before the wire: a download handler around the one configured for the scheme.
+
+The add-on puts it in DOWNLOAD_HANDLERS for every scheme and keeps the handlers it replaced in
+ORIGINAL_SETTING. Every request Scrapy is about to send passes here after every downloader
+middleware has run: it must be the one the gate decided (URL, method, Host, User-Agent; see
+core/wire.py), and a paced host waits its turn (pacing.py). Only then does the configured
+handler (HTTP/1.1, HTTP/2, a browser, ...) get it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Any
+
+from scrapy.core.downloader.handlers import DownloadHandlers
+from scrapy.exceptions import NotConfigured, NotSupported
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import build_from_crawler, load_object
+
+from polite_crawl.locate import gate_of
+
+if TYPE_CHECKING:
+    from scrapy import Request, Spider
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from twisted.internet.defer import Deferred
+
+    # typing.Self requires Python 3.11
+    from typing_extensions import Self
+
+    from polite_crawl.middlewares import PoliteDownloaderMiddleware
+
+# Not a POLITE_CRAWL_* name: those are the user's settings, validated; this one is the add-on's.
+ORIGINAL_SETTING = "_POLITE_CRAWL_WRAPPED_DOWNLOAD_HANDLERS"
+
+
+class _WireHandler:
+    lazy = False
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.originals: dict[str, Any] = dict(crawler.settings.getdict(ORIGINAL_SETTING))
+        self._inner: Any = None
+        self._scheme: str | None = None
+        self._gate: PoliteDownloaderMiddleware | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def _inner_for(self, request: Request) -> Any:
+        # Scrapy builds one handler per scheme and sends it only that scheme's requests: the
+        # configured handler is built on the first one.
+        if self._inner is None:
+            scheme = urlparse_cached(request).scheme
+            path = self.originals.get(scheme)
+            if path is None:
+                raise NotSupported(f"Unsupported URL scheme {scheme!r}")
+            try:
+                self._inner = build_from_crawler(load_object(path), self.crawler)
+            except NotConfigured as exc:
+                raise NotSupported(f"Unsupported URL scheme {scheme!r}: {exc}") from None
+            self._scheme = scheme
+        return self._inner
+
+    async def _download(self, request: Request, spider: Spider | None) -> Response:
+        gate = self._gate or gate_of(self.crawler)
+        if gate is None:  # the add-on installed this handler, so its gate must be there
+            raise NotSupported("polite_crawl's gate middleware is missing: nothing is sent")
+        self._gate = gate
+        ticket = gate.on_wire(request)  # raises PolicyViolation: not sent
+        # One pacer per crawl (the gate's), shared by every scheme's handler: http and https
+        # of one host share its pace.
+        pacer = gate.pacer
+        host = urlparse_cached(request).hostname or ""
+        delay = ticket.delay if ticket is not None else 0.0
+        if not delay:
+            delay = pacer.delay_of(host)  # a preflight to a paced host waits too
+            if not delay:
+                return await self._send(request, spider)
+        await pacer.acquire(host, delay)
+        try:
+            return await self._send(request, spider)
+        finally:
+            pacer.release(host)
+
+    async def _send(self, request: Request, spider: Spider | None) -> Response:
+        inner = self._inner_for(request)
+        if inspect.iscoroutinefunction(inner.download_request):
+            response: Response = await inner.download_request(request)
+            return response
+        return await maybe_deferred_to_future(inner.download_request(request, spider))
+
+    async def _close(self) -> None:
+        inner, self._inner = self._inner, None
+        close = getattr(inner, "close", None)
+        if close is None:
+            return
+        if inspect.iscoroutinefunction(close):
+            await close()
+        else:
+            result = close()
+            if result is not None:
+                await maybe_deferred_to_future(result)
+
+
+class AsyncWireHandler(_WireHandler):
+    """Scrapy >= 2.14: download handlers are coroutines."""
+
+    async def download_request(self, request: Request) -> Response:
+        return await self._download(request, self.crawler.spider)
+
+    async def close(self) -> None:
+        await self._close()
+
+
+class DeferredWireHandler(_WireHandler):
+    """Scrapy 2.13: download handlers return Deferreds and take the spider."""
+
+    def download_request(self, request: Request, spider: Spider) -> Deferred[Response]:
+        return deferred_from_coro(self._download(request, spider))
+
+    def close(self) -> Deferred[None]:
+        return deferred_from_coro(self._close())
+
+
+WireHandler: type[_WireHandler] = (
+    AsyncWireHandler
+    if hasattr(DownloadHandlers, "download_request_async")
+    else DeferredWireHandler
+)

@@ -1,0 +1,262 @@
+"""The gate decides on what goes on the wire: whatever a downloader middleware changes after the
+decision (URL, method, Host, User-Agent) is refused at the download handler, and pacing holds
+there whatever AutoThrottle or the downloader slots do. Judged from the mock web's record."""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING
+
+import pytest
+
+from polite_crawl.testing.mockweb import MockWeb, Resp, page
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from polite_crawl.testing.crawl import CrawlResult
+
+    Crawl = Callable[..., CrawlResult]
+
+SITE = "http://site.test"
+TOKEN_UA = "examplebot/1.0 (+https://example.org/bot)"
+BROWSER_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64)"
+
+
+def allow_all(web: MockWeb, origin: str = SITE, extra: str = "") -> None:
+    web.add(origin + "/robots.txt", Resp(body=f"User-agent: *\nAllow: /\n{extra}"))
+
+
+def refusals(result: CrawlResult, reason: str) -> list[dict[str, object]]:
+    return [r for r in result.audit if r.get("decision") == "deny" and r.get("reason") == reason]
+
+
+def test_a_host_header_added_after_the_gate_is_refused(mockweb: MockWeb, crawl: Crawl) -> None:
+    # DefaultHeadersMiddleware (400) runs after the gate (100): it used to send this Host
+    # header, preflights included, while the log said identity:pass.
+    allow_all(mockweb)
+    mockweb.add(SITE, page())
+
+    result = crawl([SITE + "/a"], {"DEFAULT_REQUEST_HEADERS": {"Host": "www.reddit.com"}})
+
+    assert result.returncode == 0, result.log
+    assert not [h for h in mockweb.hits if h.headers.get("host") == "www.reddit.com"]
+    assert not mockweb.fetched(SITE + "/a")
+    assert refusals(result, "wire.host_header_changed")
+    assert result.stat("polite_crawl/denied/wire.host_header_changed") >= 1
+
+
+UA_ROTATION = """
+import scrapy
+
+class RotateUA:
+    def process_request(self, request, spider=None):
+        request.headers["User-Agent"] = "BROWSER_UA"
+
+
+class Plain(scrapy.Spider):
+    name = "plain"
+    custom_settings = {"DOWNLOADER_MIDDLEWARES": {"run_spider.RotateUA": 400}}
+
+    async def start(self):
+        yield scrapy.Request("http://site.test/a")
+""".replace("BROWSER_UA", BROWSER_UA)
+
+
+def test_a_user_agent_rotated_after_the_gate_never_reaches_the_server(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    allow_all(mockweb)
+    mockweb.add(SITE, page())
+
+    result = crawl([], spider_code=UA_ROTATION)
+
+    assert result.returncode == 0, result.log
+    # Not the robots.txt preflight either: nothing is sent, the origin is unreachable.
+    assert not mockweb.hits
+    (refused,) = refusals(result, "wire.user_agent_changed")
+    assert refused["url"] == SITE + "/robots.txt"
+    assert refused["evidence"] == {  # what the log claims is what was decided, not sent
+        "wire": {"decided": {"user_agent": TOKEN_UA}, "sent": {"user_agent": BROWSER_UA}}
+    }
+    assert refusals(result, "robots.unreachable")
+
+
+def test_a_page_user_agent_rotated_after_the_gate_is_refused_with_the_preflight_sent(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    allow_all(mockweb)
+    mockweb.add(SITE, page())
+    spider = UA_ROTATION.replace(
+        "    def process_request(self, request, spider=None):\n",
+        "    def process_request(self, request, spider=None):\n"
+        "        if request.url.endswith('/robots.txt'):\n"
+        "            return None\n",
+    )
+
+    result = crawl([], spider_code=spider)
+
+    assert result.returncode == 0, result.log
+    assert [(h.path, h.headers.get("user-agent")) for h in mockweb.hits] == [
+        ("/robots.txt", TOKEN_UA)
+    ]
+    (refused,) = refusals(result, "wire.user_agent_changed")
+    assert refused["url"] == SITE + "/a"
+
+
+URL_CHANGE = """
+import scrapy
+
+class Rewrite:
+    # Changes the URL of the request object the gate allowed (a private API), after the gate.
+    def process_request(self, request, spider=None):
+        if request.url.endswith("/a"):
+            request._set_url("https://x.com/someone")
+
+
+class Plain(scrapy.Spider):
+    name = "plain"
+    custom_settings = {"DOWNLOADER_MIDDLEWARES": {"run_spider.Rewrite": 700}}
+
+    async def start(self):
+        yield scrapy.Request("http://site.test/a")
+        yield scrapy.Request("http://site.test/b")
+"""
+
+
+def test_a_url_changed_after_the_gate_is_not_fetched(mockweb: MockWeb, crawl: Crawl) -> None:
+    allow_all(mockweb)
+    allow_all(mockweb, "https://x.com")
+    mockweb.add(SITE, page())
+    mockweb.add("https://x.com", page())
+
+    result = crawl([], {"POLITE_CRAWL_PURPOSES": ["ai-training"]}, spider_code=URL_CHANGE)
+
+    assert result.returncode == 0, result.log
+    assert "x.com" not in mockweb.hosts()
+    assert mockweb.fetched(SITE + "/b")
+    refused = refusals(result, "wire.url_changed")
+    assert refused
+    # The refusal is in the log of the platform the changed request would have reached.
+    assert {r["platform"] for r in refused} >= {"twitter"}
+    fetched = [r["url"] for r in result.audit if r.get("type") == "fetched"]
+    assert "https://x.com/someone" not in fetched
+
+
+METHOD_CHANGE = """
+import scrapy
+
+class Post:
+    def process_request(self, request, spider=None):
+        if request.url.endswith("/a"):
+            request.method = "POST"
+
+
+class Plain(scrapy.Spider):
+    name = "plain"
+    custom_settings = {"DOWNLOADER_MIDDLEWARES": {"run_spider.Post": 700}}
+
+    async def start(self):
+        yield scrapy.Request("http://site.test/a")
+"""
+
+
+def test_a_method_changed_after_the_gate_is_not_sent(mockweb: MockWeb, crawl: Crawl) -> None:
+    allow_all(mockweb)
+    mockweb.add(SITE, page())
+
+    result = crawl([], spider_code=METHOD_CHANGE)
+
+    assert result.returncode == 0, result.log
+    assert [h.method for h in mockweb.hits] == ["GET"]  # robots.txt only
+    assert refusals(result, "wire.method_changed")
+
+
+def test_report_only_mode_records_a_wire_change_and_lets_it_through(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    allow_all(mockweb)
+    mockweb.add(SITE, page())
+
+    result = crawl([], {"POLITE_CRAWL_MODE": "report"}, spider_code=METHOD_CHANGE)
+
+    assert result.returncode == 0, result.log
+    assert [h.method for h in mockweb.hits] == ["GET", "POST"]
+    (record,) = refusals(result, "wire.method_changed")
+    assert record["enforced"] is False
+
+
+def gaps(web: MockWeb, host: str) -> list[float]:
+    times = sorted(h.at for h in web.hits if h.host == host)
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+AUTOTHROTTLE = {
+    "AUTOTHROTTLE_ENABLED": True,
+    "AUTOTHROTTLE_START_DELAY": 0.0,
+    "AUTOTHROTTLE_MAX_DELAY": 5.0,
+    "AUTOTHROTTLE_TARGET_CONCURRENCY": 16.0,
+    "CONCURRENT_REQUESTS": 16,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+}
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [AUTOTHROTTLE, {"DOWNLOAD_DELAY": 0.0, "CONCURRENT_REQUESTS_PER_DOMAIN": 16}],
+    ids=["autothrottle", "no-delay"],
+)
+def test_crawl_delay_holds_on_the_wire(
+    mockweb: MockWeb, crawl: Crawl, settings: dict[str, object]
+) -> None:
+    allow_all(mockweb, extra="Crawl-delay: 1\n")
+    mockweb.add(SITE, page(*(f"/{i}" for i in range(6))))
+
+    result = crawl([SITE + "/"], settings, timeout=90)
+
+    assert result.returncode == 0, result.log
+    assert len([h for h in mockweb.hits if h.host == "site.test"]) == 8  # robots.txt + 7 pages
+    # From the server's own clock, robots.txt included: never two requests within a second.
+    assert min(gaps(mockweb, "site.test")) >= 1.0
+
+
+SLOW_POLICY = """
+id = "slowsite"
+name = "Slow Site"
+reviewed = 2026-11-01
+domains = ["slow.test"]
+
+[access]
+stance = "allowed"
+source = "terms"
+clause = "One request a second."
+min_delay = 1.0
+
+[[sources]]
+id = "terms"
+title = "Slow Site terms"
+url = "https://slow.test/terms"
+date = 2026-11-01
+grade = "verified"
+"""
+
+
+def test_a_policy_min_delay_holds_on_the_wire_under_autothrottle(
+    mockweb: MockWeb, crawl: Crawl, tmp_path: Path
+) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "slowsite.toml").write_text(SLOW_POLICY)
+    mockweb.add("http://slow.test/robots.txt", Resp(404))
+    mockweb.add("http://slow.test", page(*(f"/{i}" for i in range(5))))
+
+    result = crawl(
+        ["http://slow.test/"],
+        {**AUTOTHROTTLE, "POLITE_CRAWL_POLICY_DIRS": [str(tmp_path / "mine")]},
+        timeout=90,
+    )
+
+    assert result.returncode == 0, result.log
+    pages = [h for h in mockweb.hits if h.host == "slow.test" and h.path != "/robots.txt"]
+    assert len(pages) == 6
+    assert min(gaps(mockweb, "slow.test")[1:]) >= 1.0  # pages after robots.txt
