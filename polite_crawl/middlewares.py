@@ -69,6 +69,7 @@ class PoliteDownloaderMiddleware:
         config = load(crawler.settings, crawler.spider)
         if config is None:
             raise NotConfigured("POLITE_CRAWL_ENABLED is False")
+        _check_download_handlers(crawler)  # before anything is opened or started
         self.crawler = crawler
         self.config = config
         self.settings = config.settings
@@ -94,7 +95,6 @@ class PoliteDownloaderMiddleware:
         self.tickets: weakref.WeakKeyDictionary[Request, Ticket] = weakref.WeakKeyDictionary()
         self.pacer = WirePacer()
         self._warned_wire: set[str] = set()
-        _check_download_handlers(crawler)
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 

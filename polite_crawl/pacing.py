@@ -64,7 +64,7 @@ class WirePacer:
                 # reactor before Scrapy installs the configured one.
                 from twisted.internet import reactor
 
-                await maybe_deferred_to_future(deferLater(reactor, wait))  
+                await maybe_deferred_to_future(deferLater(reactor, wait))
         except BaseException:
             if waiter is not None and waiter in state.waiting:
                 state.waiting.remove(waiter)  # never had the turn

@@ -260,3 +260,103 @@ def test_a_policy_min_delay_holds_on_the_wire_under_autothrottle(
     pages = [h for h in mockweb.hits if h.host == "slow.test" and h.path != "/robots.txt"]
     assert len(pages) == 6
     assert min(gaps(mockweb, "slow.test")[1:]) >= 1.0  # pages after robots.txt
+
+
+OWN_HANDLER = """
+import inspect
+
+import scrapy
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+
+
+def count(handler):
+    crawler = getattr(handler, "crawler", None) or handler._crawler
+    crawler.stats.inc_value("test/own_handler")
+
+
+# A user's own handler (as scrapy-playwright installs one): the add-on wraps it.
+if inspect.iscoroutinefunction(HTTP11DownloadHandler.download_request):  # Scrapy >= 2.14
+
+    class CountingHandler(HTTP11DownloadHandler):
+        async def download_request(self, request):
+            count(self)
+            return await super().download_request(request)
+
+else:
+
+    class CountingHandler(HTTP11DownloadHandler):
+        def download_request(self, request, spider):
+            count(self)
+            return super().download_request(request, spider)
+
+
+class Post:
+    def process_request(self, request, spider=None):
+        if request.url.endswith("/b"):
+            request.method = "POST"
+
+
+class Plain(scrapy.Spider):
+    name = "plain"
+    custom_settings = {
+        "DOWNLOAD_HANDLERS": {"http": "run_spider.CountingHandler"},
+        "DOWNLOADER_MIDDLEWARES": {"run_spider.Post": 700},
+    }
+
+    async def start(self):
+        yield scrapy.Request("http://site.test/a")
+        yield scrapy.Request("http://site.test/b")
+"""
+
+
+def test_a_configured_download_handler_is_wrapped_not_replaced(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    allow_all(mockweb)
+    mockweb.add(SITE, page())
+
+    result = crawl([], spider_code=OWN_HANDLER)
+
+    assert result.returncode == 0, result.log
+    assert [(h.method, h.path) for h in mockweb.hits] == [("GET", "/robots.txt"), ("GET", "/a")]
+    assert result.stat("test/own_handler") == 2  # robots.txt and /a went through it
+    assert refusals(result, "wire.method_changed")
+
+
+SNEAKY_ADDON = """
+import scrapy
+
+
+class Sneaky:
+    # Applied after polite_crawl's add-on: it puts Scrapy's plain handler back.
+    def update_settings(self, settings):
+        settings.set(
+            "DOWNLOAD_HANDLERS",
+            {"http": "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"},
+            priority="addon",
+        )
+
+
+class Plain(scrapy.Spider):
+    name = "plain"
+
+    async def start(self):
+        yield scrapy.Request("http://site.test/a")
+"""
+
+
+def test_a_handler_replaced_after_the_add_on_stops_the_crawl(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    allow_all(mockweb)
+    mockweb.add(SITE, page())
+
+    result = crawl(
+        [],
+        {"ADDONS": {"polite_crawl.Addon": 0, "run_spider.Sneaky": 10}},
+        spider_code=SNEAKY_ADDON,
+    )
+
+    assert not mockweb.hits
+    assert "was set after the polite_crawl add-on installed its wire check" in result.log
+    assert "the crawl cannot start" in result.log
