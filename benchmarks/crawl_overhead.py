@@ -84,12 +84,15 @@ def arm_settings(polite: bool, durability: str = "fsync") -> dict[str, Any]:
     return settings
 
 
-def use_this_checkout() -> None:
-    """The crawl processes load the CPU clock extension from this checkout."""
-    root = str(Path(__file__).resolve().parent.parent)
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (root, os.environ.get("PYTHONPATH")) if p
-    )
+THIS_CHECKOUT = str(Path(__file__).resolve().parent.parent)
+
+
+def use_this_checkout(root: str = THIS_CHECKOUT) -> None:
+    """The crawl processes load polite_crawl and the CPU clock extension from this checkout (or
+    from root: another checkout's add-on, for a before/after comparison)."""
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    rest = [p for p in rest if p not in (THIS_CHECKOUT, root)]
+    os.environ["PYTHONPATH"] = os.pathsep.join([root, THIS_CHECKOUT, *rest])
 
 
 def _children_cpu() -> float:
@@ -136,8 +139,27 @@ def main() -> None:
         default="fsync",
         help="POLITE_CRAWL_AUDIT_DURABILITY for the add-on's runs",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="CHECKOUT",
+        help="the first arm is the add-on of another checkout (e.g. a git worktree of an earlier "
+        "commit) instead of ROBOTSTXT_OBEY: a before/after comparison of the add-on",
+    )
+    parser.add_argument(
+        "--aa",
+        action="store_true",
+        help="A/A: both arms run the first arm's crawl, to show how far apart two arms of the "
+        "same code come out on this machine",
+    )
     args = parser.parse_args()
-    use_this_checkout()
+    first = "baseline add-on" if args.baseline else "ROBOTSTXT_OBEY"
+    second = first if args.aa else "polite_crawl"
+    labels = {False: first, True: second}
+    # Which checkout each arm loads polite_crawl from, and whether it runs the add-on.
+    roots = {False: args.baseline or THIS_CHECKOUT, True: THIS_CHECKOUT}
+    if args.aa:
+        roots[True] = roots[False]
+    polite_arm = {False: bool(args.baseline), True: bool(args.baseline) or not args.aa}
     starts = [f"http://site{h}.test/p0" for h in range(args.hosts)]
     wall: dict[bool, list[float]] = {False: [], True: []}
     cpu: dict[bool, list[float]] = {False: [], True: []}
@@ -149,14 +171,19 @@ def main() -> None:
         for i in range(args.runs):
             for polite in (False, True) if i % 2 == 0 else (True, False):
                 hits_before = len(web.hits)
+                use_this_checkout(roots[polite])
                 seconds, cpu_seconds, whole_seconds = one_run(
-                    web, Path(tmp) / f"run{i}-{polite}", starts, polite, args.durability
+                    web,
+                    Path(tmp) / f"run{i}-{polite}",
+                    starts,
+                    polite_arm[polite],
+                    args.durability,
                 )
                 wall[polite].append(seconds)
                 cpu[polite].append(cpu_seconds)
                 whole[polite].append(whole_seconds)
                 print(
-                    f"run {i + 1} {'polite_crawl' if polite else 'ROBOTSTXT_OBEY'}: "
+                    f"run {i + 1} {labels[polite]} ({'B' if polite else 'A'}): "
                     f"{seconds:.2f} s, CPU {cpu_seconds:.2f} s, "
                     f"{len(web.hits) - hits_before} requests, load {os.getloadavg()[0]:.1f}",
                     flush=True,
@@ -167,9 +194,10 @@ def main() -> None:
     print(
         f"pages per run: {args.hosts * args.pages}, hosts: {args.hosts}, runs: {args.runs}, "
         f"page size: {f'{args.page_kib} KiB' if args.page_kib else 'links only'}, "
-        f"audit durability: {args.durability}"
+        f"audit durability: {args.durability}, arms: A {first}, B {second}"
+        + (f" (baseline {args.baseline})" if args.baseline else "")
     )
-    print(f"median ROBOTSTXT_OBEY: {base:.2f} s   median polite_crawl: {ours:.2f} s")
+    print(f"median A: {base:.2f} s   median B: {ours:.2f} s")
     print(f"per-pair wall-time ratios: {_spread(pairs)}")
     print(f"median CPU seconds: {base_cpu:.2f} / {ours_cpu:.2f}, ratio {ours_cpu / base_cpu:.3f}")
     base_whole, ours_whole = statistics.median(whole[False]), statistics.median(whole[True])
@@ -177,7 +205,7 @@ def main() -> None:
         f"median CPU seconds of the whole processes (start-up and sync helper included): "
         f"{base_whole:.2f} / {ours_whole:.2f}, ratio {ours_whole / base_whole:.3f}"
     )
-    print(f"ratio polite_crawl / ROBOTSTXT_OBEY: {ours / base:.3f}")
+    print(f"ratio B / A ({second} / {first}): {ours / base:.3f}")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
         (
             "crawl_overhead",
             ["--runs", "1", "--hosts", "2", "--pages", "5", "--page-kib", "4"],
-            "ratio polite_crawl",
+            "ratio B / A (polite_crawl / ROBOTSTXT_OBEY)",
+        ),
+        (
+            "crawl_overhead",
+            ["--runs", "1", "--hosts", "2", "--pages", "5", "--baseline", ".", "--aa"],
+            "ratio B / A (baseline add-on / baseline add-on)",
         ),
         ("crawl_cpu", ["--rounds", "1", "--hosts", "2", "--pages", "5"], "CPU ratio"),
     ],
