@@ -360,3 +360,38 @@ def test_a_handler_replaced_after_the_add_on_stops_the_crawl(
     assert not mockweb.hits
     assert "was set after the polite_crawl add-on installed its wire check" in result.log
     assert "the crawl cannot start" in result.log
+
+
+NO_GATE_ADDON = """
+import scrapy
+from polite_crawl.middlewares import PoliteDownloaderMiddleware
+
+
+class NoGate:
+    # Applied after polite_crawl's add-on: it takes the gate out of the downloader middlewares.
+    def update_settings(self, settings):
+        settings.set_in_component_priority_dict(
+            "DOWNLOADER_MIDDLEWARES", PoliteDownloaderMiddleware, None
+        )
+
+
+class Plain(scrapy.Spider):
+    name = "plain"
+
+    async def start(self):
+        yield scrapy.Request("http://site.test/a")
+"""
+
+
+def test_without_the_gate_middleware_nothing_is_sent(mockweb: MockWeb, crawl: Crawl) -> None:
+    allow_all(mockweb)
+    mockweb.add(SITE, page())
+
+    result = crawl(
+        [],
+        {"ADDONS": {"polite_crawl.Addon": 0, "run_spider.NoGate": 10}},
+        spider_code=NO_GATE_ADDON,
+    )
+
+    assert not mockweb.hits
+    assert "polite_crawl's gate middleware is missing" in result.log
