@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 
+from polite_crawl.dnsguard import DnsGuard
 from polite_crawl.middlewares import PoliteDownloaderMiddleware, PoliteSpiderMiddleware
 from polite_crawl.recorder import PRIORITY as RECORDER_PRIORITY
 from polite_crawl.recorder import PoliteResponseRecorder
@@ -60,3 +61,5 @@ class Addon:
         settings.set_in_component_priority_dict(
             "DOWNLOADER_MIDDLEWARES", PoliteResponseRecorder, RECORDER_PRIORITY
         )
+        # Names whose DNS answer is internal, when Scrapy resolves names itself (dnsguard.py).
+        settings.set_in_component_priority_dict("EXTENSIONS", DnsGuard, 0)

@@ -7,13 +7,16 @@ host) and the loopback server's own hits are the ground truth; the audit log say
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+import pytest
 
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from polite_crawl.testing.crawl import CrawlResult
 
@@ -197,3 +200,95 @@ def test_report_only_mode_still_refuses_internal_addresses(mockweb: MockWeb, cra
     assert record["enforced"] is True
     assert result.stat(f"polite_crawl/denied/{REASON}") == 1
     assert result.stat(f"polite_crawl/report_only/would_deny/{REASON}") == 0
+
+
+# --- names Scrapy resolves itself (no proxy) ---------------------------------------------------
+
+# The test's stand-in for DNS: the network guard answers `intranet.test` with 127.0.0.1 in the
+# crawl's process (NETGUARD_HOSTS), as an intranet name (or a public name whose owner points it
+# inside) would. Everything after the answer is real: Scrapy's resolver, Twisted's connection,
+# the loopback server below.
+RESOLVERS = ["scrapy.resolver.CachingThreadedResolver", "scrapy.resolver.CachingHostnameResolver"]
+
+
+@pytest.fixture
+def loopback_server() -> Iterator[tuple[int, list[str]]]:
+    """A plain HTTP server on 127.0.0.1 that records the paths it is asked for."""
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            body = b"<html><body>intranet</body></html>" if self.path != "/robots.txt" else b""
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port, hits
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def direct(resolver: str, **more: Any) -> dict[str, Any]:
+    # No proxy: Scrapy resolves the names itself, with the resolver the project chose.
+    return {
+        "HTTPPROXY_ENABLED": False,
+        "TWISTED_DNS_RESOLVER": resolver,
+        "DNS_RESOLVER": resolver,  # its name before Scrapy 2.14
+        **more,
+    }
+
+
+@pytest.mark.parametrize("resolver", RESOLVERS)
+def test_a_name_that_resolves_to_loopback_is_not_fetched(
+    crawl: Crawl,
+    loopback_server: tuple[int, list[str]],
+    resolver: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    port, hits = loopback_server
+    urls = [f"http://intranet.test:{port}/a", f"http://localhost:{port}/b"]
+    monkeypatch.setenv("NETGUARD_HOSTS", "intranet.test=127.0.0.1")
+
+    result = crawl(urls, direct(resolver))
+
+    assert result.returncode == 0, result.log
+    assert hits == []
+    # localhost is loopback by definition (RFC 6761): refused before any lookup.
+    assert [r["url"] for r in denials(result)] == [urls[1]]
+    # intranet.test: its robots.txt lookup answered loopback, so the lookup failed.
+    preflight = next(r for r in result.audit if r.get("type") == "preflight")
+    assert "DNS lookup failed" in preflight["evidence"]["error"]
+    assert result.stat("polite_crawl/denied/robots.unreachable") == 1
+    assert result.stat("polite_crawl/dns_refused") >= 1
+    assert "polite_crawl: refused the DNS answer for intranet.test: 127.0.0.1" in result.log
+
+
+@pytest.mark.parametrize("resolver", RESOLVERS)
+def test_a_name_that_resolves_to_loopback_is_fetched_with_the_opt_in(
+    crawl: Crawl,
+    loopback_server: tuple[int, list[str]],
+    resolver: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    port, hits = loopback_server
+    urls = [f"http://intranet.test:{port}/a", f"http://localhost:{port}/b"]
+    monkeypatch.setenv("NETGUARD_HOSTS", "intranet.test=127.0.0.1")
+    opt_in = {"POLITE_CRAWL_ALLOW_INTERNAL_NETWORKS": ["127.0.0.0/8"]}
+
+    result = crawl(urls, direct(resolver, **opt_in))
+
+    assert result.returncode == 0, result.log
+    assert sorted(hits) == ["/a", "/b", "/robots.txt", "/robots.txt"]
+    assert denials(result) == []
+    assert result.stat("polite_crawl/dns_refused") == 0
