@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.settings import SETTINGS_PRIORITIES
 
+from polite_crawl.dnsguard import DnsGuard
 from polite_crawl.middlewares import PoliteDownloaderMiddleware, PoliteSpiderMiddleware
 from polite_crawl.recorder import PRIORITY as RECORDER_PRIORITY
 from polite_crawl.recorder import PoliteResponseRecorder
@@ -62,6 +63,8 @@ class Addon:
         settings.set_in_component_priority_dict(
             "DOWNLOADER_MIDDLEWARES", PoliteResponseRecorder, RECORDER_PRIORITY
         )
+        # Names whose DNS answer is internal, when Scrapy resolves names itself (dnsguard.py).
+        settings.set_in_component_priority_dict("EXTENSIONS", DnsGuard, 0)
         wrap_download_handlers(settings)
 
 

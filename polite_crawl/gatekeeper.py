@@ -8,7 +8,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from polite_crawl.core.addresses import AddressPolicy
 from polite_crawl.core.checks import aitxt, tdmrep
+from polite_crawl.core.checks.address import AddressCheck
 from polite_crawl.core.checks.aitxt import AiTxtCheck
 from polite_crawl.core.checks.content_signal import ContentSignalCheck
 from polite_crawl.core.checks.identity import IdentityCheck
@@ -73,7 +75,8 @@ class Gatekeeper:
 
     def hop_refusal(self, url: str) -> str | None:
         """Why a robots.txt redirect to url must not be followed (None: it may be). Only the
-        offline checks apply: a hop is itself a preflight, with no robots.txt of its own."""
+        offline checks apply (scheme, internal address, platform terms, ...): a hop is itself a
+        preflight, with no robots.txt of its own."""
         ctx = self.context(url)
         if ctx.origin.scheme not in WEB_SCHEMES:
             return Reason.UNSUPPORTED_SCHEME.value
@@ -118,6 +121,7 @@ def build(
     gate = Gate(
         [
             SchemeCheck(),
+            AddressCheck(AddressPolicy(settings.allow_internal_networks)),
             TosCheck(config.grants, today, config.consents_sha256),
             IdentityCheck(config.token),
             RequirementsCheck(settings.contact),

@@ -21,7 +21,7 @@ from polite_crawl.audit.logfile import AuditError
 from polite_crawl.audit.redact import redact_url
 from polite_crawl.audit.store import AuditStore
 from polite_crawl.auditing import DurableAudit, not_sent
-from polite_crawl.core.decision import Decision, Reason, Verdict
+from polite_crawl.core.decision import ENFORCED_IN_EVERY_MODE, Decision, Reason, Verdict
 from polite_crawl.core.gate import Pending
 from polite_crawl.core.wire import Sent, Ticket, difference
 from polite_crawl.counts import DecisionCounts
@@ -302,7 +302,7 @@ class PoliteDownloaderMiddleware:
     ) -> Awaitable[None] | None:
         """Write the decision; an allowed request (or one only reported) gets what to wait on
         before it is sent. A refused one raises here: nothing is sent, nothing waits."""
-        enforced = decision.allowed or self.enforce
+        enforced = decision.allowed or self.enforce or decision.reason in ENFORCED_IN_EVERY_MODE
         delay = self._pace(request, decision) if decision.allowed else 0.0
         via = ctx.via if ctx.via and self._same_platform(ctx, ctx.via) else None
         record = records.decision(
@@ -333,7 +333,7 @@ class PoliteDownloaderMiddleware:
             self.stats.inc_value("polite_crawl/allowed")
             return waiting
         reason = decision.reason.value
-        if not self.enforce:
+        if not enforced:
             self.counts.add(f"report/{reason}")
             self.stats.inc_value(f"polite_crawl/report_only/would_deny/{reason}")
             logger.warning(

@@ -6,6 +6,7 @@ identical.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import tempfile
@@ -42,7 +43,8 @@ class PoliteSettings(BaseModel):
     mode: Literal["enforce", "report"] = Field(
         "enforce",
         description='"enforce" refuses what the checks deny. "report" lets it through but '
-        "records and counts it as a would-be denial (stats `polite_crawl/report_only/...`).",
+        "records and counts it as a would-be denial (stats `polite_crawl/report_only/...`); "
+        "internal addresses (`request.internal_address`) are refused in both modes.",
     )
     purposes: list[Purpose] = Field(
         min_length=1,
@@ -74,6 +76,16 @@ class PoliteSettings(BaseModel):
         "REDACTED); user:password in URLs is always removed.",
     )
     consents: Path | None = Field(None, description="A TOML file of consent grants.")
+    allow_internal_networks: list[str] = Field(
+        default_factory=list,
+        description="Networks (CIDR, e.g. `10.20.0.0/16`, or single addresses) an intranet "
+        "crawl may reach. By default every internal address is refused "
+        "(`request.internal_address`): loopback, private, link-local (cloud metadata), CGNAT, "
+        "multicast, reserved, documentation and unique-local ranges, in any spelling of the "
+        "address, and names whose DNS answer is one when Scrapy resolves names itself (not "
+        "through a proxy). Open only what the crawl needs; `0.0.0.0/0` and `::/0` open all. "
+        "Requests let through are recorded with the network that allowed them.",
+    )
     policy_dirs: list[Path] = Field(
         default_factory=list,
         description="Extra policy directories; their files override bundled policies by id.",
@@ -130,7 +142,9 @@ class PoliteSettings(BaseModel):
         "POLITE_CRAWL_ROBOTS_CACHE_TTL old), so a restarted crawl does not fetch them again.",
     )
 
-    @field_validator("purposes", "policy_dirs", "audit_redact_params", mode="before")
+    @field_validator(
+        "purposes", "policy_dirs", "audit_redact_params", "allow_internal_networks", mode="before"
+    )
     @classmethod
     def _split_list(cls, value: Any) -> Any:
         # Scrapy's getlist convention: `-s POLITE_CRAWL_PURPOSES=research,archiving`.
@@ -149,6 +163,18 @@ class PoliteSettings(BaseModel):
         if value is not None and not value.startswith(("http://", "https://", "mailto:")):
             raise ValueError("must be an http(s):// URL or a mailto: address")
         return value
+
+    @field_validator("allow_internal_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        out = []
+        for text in value:
+            try:
+                # strict: "10.0.0.1/8" is a typo for a host or for 10.0.0.0/8; say which.
+                out.append(str(ipaddress.ip_network(text.strip(), strict=True)))
+            except ValueError as exc:
+                raise ValueError(f"{text!r} is not a network in CIDR notation ({exc})") from None
+        return out
 
     @field_validator("user_agent_token")
     @classmethod

@@ -110,8 +110,9 @@ def test_a_refused_connection_means_complete_disallow(mockweb: MockWeb, crawl: C
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}/a"
+    loopback = {"POLITE_CRAWL_ALLOW_INTERNAL_NETWORKS": ["127.0.0.0/8"]}  # refused otherwise
 
-    result = crawl([url], {"HTTPPROXY_ENABLED": False})
+    result = crawl([url], {"HTTPPROXY_ENABLED": False, **loopback})
 
     assert result.stat("polite_crawl/denied/robots.unreachable") == 1
     assert "ConnectionRefusedError" in str(robots_evidence(result, url)["error"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -34,3 +35,17 @@ def test_guard_refuses_gethostbyname() -> None:
 
 def test_loopback_is_allowed() -> None:
     assert socket.getaddrinfo("127.0.0.1", 80)
+
+
+def test_test_hosts_answer_loopback_only() -> None:
+    code = "import socket; print(socket.gethostbyname('intranet.test'))"
+    run = [sys.executable, "-c", code]
+
+    def child(hosts: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "NETGUARD_HOSTS": hosts}
+        return subprocess.run(run, capture_output=True, text=True, check=False, env=env)
+
+    assert child("intranet.test=127.0.0.1").stdout.strip() == "127.0.0.1"
+    refused = child("intranet.test=192.0.2.1")
+    assert refused.returncode != 0
+    assert "not loopback" in refused.stderr

@@ -44,7 +44,7 @@ BLOCKER = Path(__file__)  # a file: nothing can be created beneath it, not even 
         ),
         (
             {"POLITE_CRAWL_PURPOSE": ["research"]},
-            "unknown setting POLITE_CRAWL_PURPOSE. Valid settings: POLITE_CRAWL_AUDIT_",
+            "unknown setting POLITE_CRAWL_PURPOSE. Valid settings: POLITE_CRAWL_",
         ),
         (
             {"POLITE_CRAWL_CONTACT": "crawler@example.org"},
@@ -71,6 +71,11 @@ BLOCKER = Path(__file__)  # a file: nothing can be created beneath it, not even 
             {"POLITE_CRAWL_USER_AGENT_TOKEN": "example bot"},
             "POLITE_CRAWL_USER_AGENT_TOKEN = 'example bot': Value error, a product token has only",
         ),
+        (
+            {"POLITE_CRAWL_ALLOW_INTERNAL_NETWORKS": ["10.0.0.1/8"]},
+            "POLITE_CRAWL_ALLOW_INTERNAL_NETWORKS = ['10.0.0.1/8']: Value error, '10.0.0.1/8' is "
+            "not a network in CIDR notation (10.0.0.1/8 has host bits set)",
+        ),
     ],
     ids=[
         "unknown-purpose",
@@ -85,6 +90,7 @@ BLOCKER = Path(__file__)  # a file: nothing can be created beneath it, not even 
         "browser-ua",
         "ua-without-token",
         "bad-token",
+        "bad-network",
     ],
 )
 def test_crawl_refuses_to_start(

@@ -19,6 +19,7 @@ class Reason(str, Enum):
     LOCAL_SCHEME = "scheme.local"
     UNSUPPORTED_SCHEME = "scheme.unsupported"
     HOST_HEADER = "request.host_header"
+    INTERNAL_ADDRESS = "request.internal_address"
     USER_AGENT = "request.user_agent"
     NO_POLICY = "tos.no_policy"
     TOS_ALLOWED = "tos.allowed"
@@ -49,6 +50,12 @@ class Reason(str, Enum):
     WIRE_HOST_HEADER_CHANGED = "wire.host_header_changed"
     WIRE_USER_AGENT_CHANGED = "wire.user_agent_changed"
     WIRE_NOT_DECIDED = "wire.not_decided"
+
+
+# Refusals that protect the crawler's own side rather than a site's wishes: report-only mode
+# records them as enforced and sends nothing (a redirect to the cloud metadata service must not
+# be followed to see what would happen).
+ENFORCED_IN_EVERY_MODE = frozenset({Reason.INTERNAL_ADDRESS})
 
 
 # A check's own answer. PASS lets the next check run; ALLOW ends the gate early (nothing after it
