@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 
+from polite_crawl import exitstatus
 from polite_crawl.middlewares import PoliteDownloaderMiddleware, PoliteSpiderMiddleware
 from polite_crawl.recorder import PRIORITY as RECORDER_PRIORITY
 from polite_crawl.recorder import PoliteResponseRecorder
+from polite_crawl.settings import SettingsError
 from polite_crawl.startup import load
 
 if TYPE_CHECKING:
@@ -38,7 +40,12 @@ class Addon:
 
     def update_settings(self, settings: BaseSettings) -> None:
         # Validate now, so that a bad setting stops the crawl before anything is built or sent.
-        if load(settings, self.crawler.spider) is None:
+        try:
+            config = load(settings, self.crawler.spider)
+        except SettingsError:
+            exitstatus.refused_to_start(self.crawler)
+            raise
+        if config is None:
             logger.warning("polite_crawl is disabled (POLITE_CRAWL_ENABLED = False)")
             return
         if settings.getbool("ROBOTSTXT_OBEY"):

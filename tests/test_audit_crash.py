@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from polite_crawl.testing.crawl import Prepared, prepare_crawl, read_audit, run_cli, start_crawl
+from polite_crawl.testing.crawl import (
+    Prepared,
+    prepare_crawl,
+    read_audit,
+    run_cli,
+    run_crawl,
+    start_crawl,
+)
 from polite_crawl.testing.mockweb import Hit, MockWeb, Resp, page
 
 if TYPE_CHECKING:
@@ -24,6 +31,7 @@ if TYPE_CHECKING:
     Crawl = Callable[..., CrawlResult]
 
 SITE = "http://site.test"
+OTHER = "http://other.test"
 
 
 # Origin-level files are recorded once they are in (a preflight record), not before.
@@ -147,6 +155,7 @@ def test_a_disk_that_stops_taking_writes_stops_the_crawl(
     result = crawl(urls, {"CONCURRENT_REQUESTS": 2}, max_file_bytes=12_000)
 
     assert result.reason == "polite_crawl_audit_failure"
+    assert result.returncode != 0  # a shell script or a scheduler must see it
     assert "the audit log failed, closing the crawl" in result.log
     assert len([h for h in mockweb.hits if h.path not in PREFLIGHTS]) < len(urls)
     audit = tmp_path / "crawl0" / "audit"
@@ -175,6 +184,61 @@ def test_an_audit_dir_in_use_by_another_crawl_refuses_to_start(
 
     assert "is in use by another crawl (locked)" in result.log
     assert [h for h in mockweb.hits if h.path not in PREFLIGHTS] == []
+
+
+def test_a_second_crawl_on_the_same_audit_dir_refuses_to_start(
+    mockweb: MockWeb, tmp_path: Path
+) -> None:
+    # The first crawl holds its page until the second has come and gone: both run at once.
+    import threading
+
+    release = threading.Event()
+
+    def held(hit: Hit) -> Resp:
+        release.wait(60)
+        return page()
+
+    mockweb.add(SITE + "/robots.txt", Resp(404))
+    mockweb.add(SITE + "/held", held)
+    mockweb.add(OTHER + "/robots.txt", Resp(404))
+    mockweb.add(OTHER + "/", page())
+    first = prepare_crawl(
+        mockweb,
+        tmp_path / "first",
+        [SITE + "/held"],
+        {"POLITE_CRAWL_PURPOSES": ["research"], "DOWNLOAD_TIMEOUT": 90},
+    )
+    proc = start_crawl(first)
+    try:
+        deadline = time.monotonic() + 60
+        while not mockweb.fetched(SITE + "/held") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert mockweb.fetched(SITE + "/held"), "the first crawl never got going"
+
+        second = run_crawl(
+            mockweb,
+            tmp_path / "second",
+            [OTHER + "/"],
+            {
+                "POLITE_CRAWL_PURPOSES": ["research"],
+                "POLITE_CRAWL_AUDIT_DIR": str(first.audit_dir),
+            },
+        )
+    finally:
+        release.set()
+    first_status = proc.wait(timeout=60)
+
+    assert mockweb.urls("other.test") == []  # not even its robots.txt
+    assert second.returncode != 0
+    errors = [line for line in second.log.splitlines() if "ERROR: polite_crawl" in line]
+    assert len(errors) == 1, errors
+    assert "the crawl cannot start" in errors[0]
+    assert f"POLITE_CRAWL_AUDIT_DIR = '{first.audit_dir}'" in errors[0]
+    assert f"in use by another crawl (pid {proc.pid}, " in errors[0]
+    # The first crawl went on undisturbed, and nothing of the second is in its log.
+    assert first_status == 0
+    assert not [r for r in read_audit(first.audit_dir) if "other.test" in r.get("url", "")]
+    assert verify(first.audit_dir).returncode == 0
 
 
 @pytest.mark.parametrize("durability", ["fsync", "none"])
@@ -237,7 +301,7 @@ def test_a_sync_helper_that_dies_stops_the_crawl(mockweb: MockWeb, tmp_path: Pat
     helpers = _children(proc.pid)
     assert len(helpers) == 1, helpers
     os.kill(helpers[0], signal.SIGKILL)
-    assert proc.wait(timeout=60) == 0
+    assert proc.wait(timeout=60) != 0  # closed for an audit failure: not a success
 
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["reason"] == "polite_crawl_audit_failure"
