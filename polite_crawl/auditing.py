@@ -5,7 +5,7 @@ fdatasync per turn makes every record of that turn durable (group commit), and a
 needs its record durable (every allowed one) waits for its batch before it goes on. Without
 durability, a waited-for record is still written (not synced) before its request goes on. A
 write or sync failure is final: the crawl is closed with reason `polite_crawl_audit_failure`
-and nothing more is fetched.
+and nothing more is fetched, and it ends as a failed crawl (exit status 1, see exitstatus.py).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from scrapy.utils.reactor import is_asyncio_reactor_installed
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 
+from polite_crawl import exitstatus
 from polite_crawl.audit.logfile import AuditError, sync_fds
 from polite_crawl.audit.syncer import SyncHelper, SyncHelperError
 
@@ -269,6 +270,7 @@ class DurableAudit:
         engine = self.crawler.engine
         if engine is None:
             return
+        exitstatus.failed_at_the_end(self.crawler)
         if hasattr(engine, "close_spider_async"):  # Scrapy >= 2.14
             deferred_from_coro(engine.close_spider_async(reason=CLOSE_REASON))
         elif self.crawler.spider is not None:
@@ -290,3 +292,4 @@ class DurableAudit:
             logger.error(
                 "polite_crawl: could not close the audit log cleanly: %(error)s", {"error": exc}
             )
+            exitstatus.failed_at_the_end(self.crawler)  # records were left unsigned

@@ -16,7 +16,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import load_object
 
-from polite_crawl import gatekeeper, records
+from polite_crawl import exitstatus, gatekeeper, records
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.audit.redact import redact_url
 from polite_crawl.audit.store import AuditStore
@@ -100,7 +100,11 @@ class PoliteDownloaderMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
+        try:
+            return cls(crawler)
+        except SettingsError:
+            exitstatus.refused_to_start(crawler)  # e.g. the audit directory is in use
+            raise
 
     def spider_opened(self) -> None:
         config = self.config

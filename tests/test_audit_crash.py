@@ -7,13 +7,21 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from polite_crawl.testing.crawl import Prepared, prepare_crawl, read_audit, run_cli, start_crawl
+from polite_crawl.testing.crawl import (
+    Prepared,
+    prepare_crawl,
+    read_audit,
+    run_cli,
+    run_crawl,
+    start_crawl,
+)
 from polite_crawl.testing.mockweb import Hit, MockWeb, Resp, page
 
 if TYPE_CHECKING:
@@ -24,6 +32,7 @@ if TYPE_CHECKING:
     Crawl = Callable[..., CrawlResult]
 
 SITE = "http://site.test"
+OTHER = "http://other.test"
 
 
 # Origin-level files are recorded once they are in (a preflight record), not before.
@@ -147,6 +156,7 @@ def test_a_disk_that_stops_taking_writes_stops_the_crawl(
     result = crawl(urls, {"CONCURRENT_REQUESTS": 2}, max_file_bytes=12_000)
 
     assert result.reason == "polite_crawl_audit_failure"
+    assert result.returncode != 0  # a shell script or a scheduler must see it
     assert "the audit log failed, closing the crawl" in result.log
     assert len([h for h in mockweb.hits if h.path not in PREFLIGHTS]) < len(urls)
     audit = tmp_path / "crawl0" / "audit"
@@ -175,6 +185,145 @@ def test_an_audit_dir_in_use_by_another_crawl_refuses_to_start(
 
     assert "is in use by another crawl (locked)" in result.log
     assert [h for h in mockweb.hits if h.path not in PREFLIGHTS] == []
+
+
+def test_a_second_crawl_on_the_same_audit_dir_refuses_to_start(
+    mockweb: MockWeb, tmp_path: Path
+) -> None:
+    # The first crawl holds its page until the second has come and gone: both run at once.
+    import threading
+
+    release = threading.Event()
+
+    def held(hit: Hit) -> Resp:
+        release.wait(60)
+        return page()
+
+    mockweb.add(SITE + "/robots.txt", Resp(404))
+    mockweb.add(SITE + "/held", held)
+    mockweb.add(OTHER + "/robots.txt", Resp(404))
+    mockweb.add(OTHER + "/", page())
+    first = prepare_crawl(
+        mockweb,
+        tmp_path / "first",
+        [SITE + "/held"],
+        {"POLITE_CRAWL_PURPOSES": ["research"], "DOWNLOAD_TIMEOUT": 90},
+    )
+    proc = start_crawl(first)
+    try:
+        deadline = time.monotonic() + 60
+        while not mockweb.fetched(SITE + "/held") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert mockweb.fetched(SITE + "/held"), "the first crawl never got going"
+
+        second = run_crawl(
+            mockweb,
+            tmp_path / "second",
+            [OTHER + "/"],
+            {
+                "POLITE_CRAWL_PURPOSES": ["research"],
+                "POLITE_CRAWL_AUDIT_DIR": str(first.audit_dir),
+            },
+        )
+    finally:
+        release.set()
+    first_status = proc.wait(timeout=60)
+
+    assert mockweb.urls("other.test") == []  # not even its robots.txt
+    assert second.returncode != 0
+    errors = [line for line in second.log.splitlines() if "ERROR: polite_crawl" in line]
+    assert len(errors) == 1, errors
+    assert "the crawl cannot start" in errors[0]
+    assert f"POLITE_CRAWL_AUDIT_DIR = '{first.audit_dir}'" in errors[0]
+    assert f"in use by another crawl (pid {proc.pid}, " in errors[0]
+    # The first crawl went on undisturbed, and nothing of the second is in its log.
+    assert first_status == 0
+    assert not [r for r in read_audit(first.audit_dir) if "other.test" in r.get("url", "")]
+    assert verify(first.audit_dir).returncode == 0
+
+
+# The two other ways to run a crawl: `scrapy crawl` in a project, and a script of one's own with
+# a CrawlerProcess, which reads the outcome from `bootstrap_failed` (docs/audit.md).
+PROJECT_SPIDER = """
+from polite_crawl.testing.spiders import FollowAllSpider
+
+
+class Follow(FollowAllSpider):
+    pass
+"""
+
+PROCESS_SCRIPT = """
+import json
+import sys
+
+from scrapy.crawler import CrawlerProcess
+
+from polite_crawl.testing.crawl import BASE_SETTINGS
+from polite_crawl.testing.spiders import FollowAllSpider
+
+process = CrawlerProcess({**BASE_SETTINGS, **json.loads(sys.argv[1])})
+process.crawl(FollowAllSpider)
+process.start()
+print("bootstrap_failed =", process.bootstrap_failed)
+sys.exit(1 if process.bootstrap_failed else 0)
+"""
+
+
+def run_elsewhere(
+    web: MockWeb, workdir: Path, how: str, settings: dict[str, object], *, max_file_bytes: int
+) -> subprocess.CompletedProcess[str]:
+    """Run FollowAllSpider with `scrapy crawl` in a project or from a CrawlerProcess script,
+    its files limited to max_file_bytes (RLIMIT_FSIZE, as a full disk)."""
+    from polite_crawl.testing.crawl import BASE_SETTINGS, _file_limit
+
+    workdir.mkdir(parents=True)
+    if how == "scrapy crawl":
+        (workdir / "scrapy.cfg").write_text("[settings]\ndefault = proj.settings\n")
+        (workdir / "proj" / "spiders").mkdir(parents=True)
+        (workdir / "proj" / "__init__.py").write_text("")
+        (workdir / "proj" / "spiders" / "__init__.py").write_text("")
+        (workdir / "proj" / "spiders" / "follow.py").write_text(PROJECT_SPIDER)
+        merged = {**BASE_SETTINGS, "SPIDER_MODULES": ["proj.spiders"], **settings}
+        lines = [f"{k} = {v!r}" for k, v in merged.items()]
+        (workdir / "proj" / "settings.py").write_text("\n".join(lines) + "\n")
+        cmd = [sys.executable, "-m", "scrapy", "crawl", "follow_all"]
+    else:
+        (workdir / "script.py").write_text(PROCESS_SCRIPT)
+        cmd = [sys.executable, str(workdir / "script.py"), json.dumps(settings)]
+    env = {**os.environ, **web.env()}
+    env.pop("SCRAPY_SETTINGS_MODULE", None)
+    return subprocess.run(
+        cmd,
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=_file_limit(max_file_bytes),
+    )
+
+
+@pytest.mark.parametrize("how", ["scrapy crawl", "CrawlerProcess"])
+def test_an_audit_failure_is_a_failed_crawl_however_it_runs(
+    mockweb: MockWeb, tmp_path: Path, how: str
+) -> None:
+    urls = serve_slow_site(mockweb, pages=30)
+    settings = {
+        "POLITE_CRAWL_PURPOSES": ["research"],
+        "POLITE_CRAWL_AUDIT_DIR": str(tmp_path / "audit"),
+        "MOCKWEB_START_URLS": urls,
+        "CONCURRENT_REQUESTS": 2,
+    }
+
+    proc = run_elsewhere(mockweb, tmp_path / "run", how, settings, max_file_bytes=12_000)
+
+    assert "the audit log failed, closing the crawl" in proc.stderr
+    assert "(polite_crawl_audit_failure)" in proc.stderr
+    assert proc.returncode != 0, proc.stderr
+    if how == "CrawlerProcess":
+        assert "bootstrap_failed = True" in proc.stdout
+    assert_every_fetch_was_allowed_first(mockweb, tmp_path / "audit")
 
 
 @pytest.mark.parametrize("durability", ["fsync", "none"])
@@ -237,7 +386,7 @@ def test_a_sync_helper_that_dies_stops_the_crawl(mockweb: MockWeb, tmp_path: Pat
     helpers = _children(proc.pid)
     assert len(helpers) == 1, helpers
     os.kill(helpers[0], signal.SIGKILL)
-    assert proc.wait(timeout=60) == 0
+    assert proc.wait(timeout=60) != 0  # closed for an audit failure: not a success
 
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["reason"] == "polite_crawl_audit_failure"

@@ -106,6 +106,7 @@ def test_a_disk_that_fills_up_mid_crawl_stops_it(mockweb: MockWeb, tmp_path: Pat
     result, audit = crawl_on_tmpfs(mockweb, tmp_path / "run", "full:32768", urls)
 
     assert result.reason == "polite_crawl_audit_failure", result.log
+    assert result.returncode != 0, result.log
     assert "the audit log failed, closing the crawl" in result.log
     assert "No space left on device" in result.log
     assert len([h for h in mockweb.hits if h.path not in PREFLIGHTS]) < len(urls)
@@ -137,6 +138,7 @@ def test_an_evidence_store_that_turns_read_only_mid_crawl_stops_it(
     remounts = (tmp_path / "run" / "remount.txt").read_text()
     assert "evidence: exit 0" in remounts, remounts
     assert result.reason == "polite_crawl_audit_failure", result.log
+    assert result.returncode != 0, result.log
     assert "the audit log failed, closing the crawl" in result.log
     assert "Read-only file system" in result.log
     assert mockweb.fetched(OTHER + "/robots.txt")
@@ -197,6 +199,7 @@ def test_a_failed_sync_stops_the_crawl_before_anything_undurable_is_fetched(
     )
 
     assert result.reason == "polite_crawl_audit_failure", result.log
+    assert result.returncode != 0, result.log
     assert "cannot sync the audit log" in result.log
     assert ("syncing in a thread" in result.log) == (syncer == "thread")
     assert len([h for h in mockweb.hits if h.path not in PREFLIGHTS]) < len(urls)

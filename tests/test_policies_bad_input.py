@@ -10,7 +10,7 @@ import pytest
 from polite_crawl.policy.loader import PolicyError, load_consents, load_dir
 from polite_crawl.policy.resolver import Resolver
 from polite_crawl.testing.crawl import run_cli
-from polite_crawl.testing.mockweb import MockWeb, page
+from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -122,6 +122,133 @@ def test_a_user_policy_may_not_claim_a_bundled_platform_domain(tmp_path: Path) -
 
     with pytest.raises(PolicyError, match=r"'twimg\.com' is also claimed by"):
         Resolver(load_all([tmp_path]).values())
+
+
+ACME = (
+    GOOD.replace('id = "example"', 'id = "acme-social"')
+    .replace('stance = "consent-required"', 'stance = "allowed"')
+    .replace('domains = ["example-platform.com"]', "{claim}")
+)
+
+
+def acme(claim: str) -> str:
+    """A user's policy file named acme-social that claims `claim` (a TOML line)."""
+    return ACME.replace("{claim}", claim)
+
+
+@pytest.mark.parametrize(
+    ("claim", "taken", "owner"),
+    [
+        ('hosts = ["twitter.com"]', "twitter.com", "twitter"),  # the bare domain, as a host
+        ('hosts = ["api.twitter.com"]', "api.twitter.com", "twitter"),  # inside X's domain
+        ('domains = ["wixmp.com"]', "wixmp.com", "deviantart"),  # around DeviantArt's host
+    ],
+    ids=["host-is-a-claimed-domain", "host-in-a-claimed-domain", "domain-around-a-claimed-host"],
+)
+def test_a_user_policy_may_not_take_another_platforms_hosts(
+    tmp_path: Path, claim: str, taken: str, owner: str
+) -> None:
+    from polite_crawl.policy.loader import bundled_dir, load_all
+
+    path = write_policy(tmp_path, acme(claim), "acme-social")
+
+    with pytest.raises(PolicyError) as err:
+        Resolver(load_all([tmp_path]).values())
+
+    message = str(err.value)
+    assert str(path) in message
+    assert str(bundled_dir() / f"{owner}.toml") in message
+    assert repr(taken) in message
+    assert "\n" not in message  # one line: the start-up ERROR line says it all
+
+
+def test_two_user_policies_may_not_share_a_domain_by_host(tmp_path: Path) -> None:
+    write_policy(tmp_path, GOOD)
+    other = GOOD.replace('id = "example"', 'id = "second"').replace(
+        'domains = ["example-platform.com"]', 'hosts = ["cdn.example-platform.com"]'
+    )
+    write_policy(tmp_path, other, "second")
+
+    with pytest.raises(PolicyError, match=r"'cdn\.example-platform\.com'.*example\.toml"):
+        Resolver(load_dir(tmp_path))
+
+
+def test_a_policy_may_name_a_host_inside_its_own_domain(tmp_path: Path) -> None:
+    write_policy(tmp_path, GOOD.replace("]", ']\nhosts = ["cdn.example-platform.com"]', 1))
+
+    resolver = Resolver(load_dir(tmp_path))
+
+    found = resolver.resolve("cdn.example-platform.com")
+    assert found is not None
+    assert found.id == "example"
+
+
+def test_an_override_keeps_the_shipped_carve_outs(tmp_path: Path) -> None:
+    # yt3.ggpht.com is YouTube's inside Google's ggpht.com: a carve-out the project ships. A
+    # user's own youtube.toml (same id) replaces the shipped file and may keep it.
+    from polite_crawl.policy.loader import bundled_dir, load_all
+
+    text = (bundled_dir() / "youtube.toml").read_text()
+    path = write_policy(
+        tmp_path, text.replace('stance = "consent-required"', 'stance = "allowed"'), "youtube"
+    )
+
+    resolver = Resolver(load_all([tmp_path]).values())
+
+    found = resolver.resolve("yt3.ggpht.com")
+    assert found is not None
+    assert (found.id, found.path) == ("youtube", path)
+    google = resolver.resolve("lh3.ggpht.com")
+    assert google is not None
+    assert google.id == "google"
+
+
+def test_an_override_may_not_add_a_carve_out(tmp_path: Path) -> None:
+    from polite_crawl.policy.loader import bundled_dir, load_all
+
+    text = (bundled_dir() / "youtube.toml").read_text()
+    write_policy(tmp_path, text.replace('hosts = ["', 'hosts = ["lh3.ggpht.com", "', 1), "youtube")
+
+    with pytest.raises(PolicyError, match=r"'lh3\.ggpht\.com'.*google\.toml"):
+        Resolver(load_all([tmp_path]).values())
+
+
+def test_the_crawl_refuses_a_policy_that_takes_another_platforms_host(
+    mockweb: MockWeb, crawl: Crawl, tmp_path: Path
+) -> None:
+    # An ai-training crawl through a policy that claims X's host: X's own policy prohibits
+    # ai-training, and X's export would look clean while logs/acme-social/ held the fetches.
+    from polite_crawl.policy.loader import bundled_dir
+
+    mine = tmp_path / "mine"
+    path = write_policy(mine, acme('hosts = ["twitter.com"]'), "acme-social")
+    mockweb.add("https://twitter.com/robots.txt", Resp(body="User-agent: *\nAllow: /\n"))
+    mockweb.add("https://twitter.com/someone", page())
+
+    result = crawl(
+        ["https://twitter.com/someone"],
+        {"POLITE_CRAWL_PURPOSES": ["ai-training"], "POLITE_CRAWL_POLICY_DIRS": [str(mine)]},
+    )
+
+    assert mockweb.hits == []  # not even robots.txt
+    assert result.returncode != 0
+    # One line of ours says why (Scrapy adds its own traceback of the refused start).
+    errors = [line for line in result.log.splitlines() if "ERROR: polite_crawl" in line]
+    assert len(errors) == 1, errors
+    assert "polite_crawl: the crawl cannot start: " in errors[0]
+    assert str(path) in errors[0]
+    assert str(bundled_dir() / "twitter.toml") in errors[0]
+    assert result.audit == []
+
+
+def test_policies_validate_checks_claims_against_the_shipped_policies(tmp_path: Path) -> None:
+    write_policy(tmp_path, acme('hosts = ["api.twitter.com"]'), "acme-social")
+
+    proc = run_cli("policies", "validate", str(tmp_path))
+
+    assert proc.returncode == 1
+    assert "acme-social.toml: field hosts: 'api.twitter.com'" in proc.stderr
+    assert "twitter.toml" in proc.stderr
 
 
 def test_policies_validate_command(tmp_path: Path) -> None:

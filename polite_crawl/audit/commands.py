@@ -184,7 +184,11 @@ def seal(path: Path, platform: str) -> None:
     if not (path / "logs" / platform / ENTRIES).exists():
         return  # bundle.export says what is missing
     try:
-        AuditStore(path, contact=None, create_key=False).seal(platform)
+        store = AuditStore(path, contact=None, create_key=False)
+        try:
+            store.seal(platform)
+        finally:
+            store.release()
     except (AuditError, SigningKeyError) as exc:
         raise Invalid(str(path / "logs" / platform), str(exc)) from None
 

@@ -1,9 +1,12 @@
 """All the logs of one audit directory: one per platform policy id, `_sites` for hosts no policy
 claims, plus the signing key, the evidence store (robots.txt bytes by sha256) and checkpoints.
 
-    <audit dir>/signing.key  public.key
+    <audit dir>/signing.key  public.key  LOCK
                 logs/<platform>/entries.jsonl  checkpoints.log
                 evidence/<sha256>
+
+A store holds the directory's LOCK (dirlock.py) from its opening until close(), abandon() or
+release(): one crawl (or export) per audit directory at a time.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from polite_crawl.audit import keys, note
+from polite_crawl.audit import dirlock, keys, note
 from polite_crawl.audit.logfile import AuditError, LogFile
 from polite_crawl.audit.redact import DEFAULT_REDACT_PARAMS, redact_url
 
@@ -75,11 +78,21 @@ class AuditStore:
         self.redact_params = frozenset(p.lower() for p in redact_params)
         self.clock = clock
         try:
-            (directory / "logs").mkdir(parents=True, exist_ok=True)
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise AuditError(exc.errno, f"cannot prepare {directory}: {exc.strerror}") from None
+        # First, before anything is created or read: two crawls would both create a key.
+        self._lock: int | None = dirlock.lock_directory(directory)
+        try:
+            (directory / "logs").mkdir(exist_ok=True)
             (directory / "evidence").mkdir(exist_ok=True)
             self.key: Ed25519PrivateKey = keys.load_or_create(directory, create=create_key)
         except OSError as exc:
+            self.release()
             raise AuditError(exc.errno, f"cannot prepare {directory}: {exc.strerror}") from None
+        except BaseException:
+            self.release()
+            raise
         self.public = self.key.public_key().public_bytes_raw()
         self.operator = operator_of(contact, self.public)
         self.checkpoint_every = checkpoint_every
@@ -193,11 +206,18 @@ class AuditStore:
         log.add_checkpoint(note.sign(cp, log.origin, self.key))
         self._last_checkpoint[name] = (log.size, self.clock())
 
+    def release(self) -> None:
+        """Give up the directory's lock (once every log is closed)."""
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            dirlock.release(lock)
+
     def abandon(self) -> None:
         """After a write or sync failure: close every log, write and sign nothing more. The
         next crawl repairs a torn tail and signs what is on disk."""
         for log in self.logs.values():
             log.abandon()
+        self.release()
 
     def close(self, end: dict[str, Any]) -> None:
         errors: list[str] = []
@@ -209,5 +229,6 @@ class AuditStore:
                 errors.append(str(exc))
             finally:
                 log.close()
+        self.release()
         if errors:
             raise AuditError(0, "; ".join(errors))

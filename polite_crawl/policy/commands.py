@@ -80,6 +80,8 @@ def validate(directory: Path) -> int:
     try:
         loaded = load_dir(directory)
         Resolver(loaded)
+        # As a crawl would load it: after the shipped policies, whose claims it may not take.
+        Resolver(load_all([directory]).values())
     except PolicyError as exc:
         print(f"polite-crawl policies validate: {exc}", file=sys.stderr)
         return 1

@@ -4,13 +4,21 @@ Registrable domains come from tldextract's *bundled* Public Suffix List snapshot
 download, never a cache directory; see psl.py). A policy claims either whole registrable
 domains (with every subdomain: CDNs, short-link hosts) or single hosts on a shared domain.
 Exact host claims win over domain claims.
+
+Claims are exclusive: no two policies may claim the same host, the same domain, or a host inside
+another policy's domain. A host claim wins over a domain claim, so a policy that could name a
+host inside another platform's domain would take that host over, and the platform's own log
+would not show what was fetched from it. The only such carve-outs are the ones the project ships
+(`yt3.ggpht.com` is YouTube's inside Google's `ggpht.com`); a user's file that replaces a
+shipped policy by id keeps its shipped carve-outs.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
-from polite_crawl.policy.loader import PolicyError
+from polite_crawl.policy.loader import PolicyError, bundled_dir, load_dir
 from polite_crawl.policy.psl import registrable_domain
 
 if TYPE_CHECKING:
@@ -20,15 +28,35 @@ if TYPE_CHECKING:
 
 _CACHE_LIMIT = 100_000
 
+CarveOut = tuple[str, str, str]  # (host, id of the policy claiming it, id of its domain's)
+
+
+@functools.cache
+def shipped_carve_outs() -> frozenset[CarveOut]:
+    """The hosts a shipped policy claims inside another shipped policy's domain."""
+    shipped = load_dir(bundled_dir())
+    owners = {domain: loaded.id for loaded in shipped for domain in loaded.policy.domains}
+    return frozenset(
+        (host, loaded.id, owner)
+        for loaded in shipped
+        for host in loaded.policy.hosts
+        if (owner := owners.get(registrable_domain(host))) not in (None, loaded.id)
+    )
+
 
 class Resolver:
-    def __init__(self, policies: Iterable[LoadedPolicy]) -> None:
+    def __init__(
+        self, policies: Iterable[LoadedPolicy], *, carve_outs: frozenset[CarveOut] | None = None
+    ) -> None:
+        """carve_outs: the hosts a policy may claim inside another's domain (default: the
+        shipped ones)."""
         self.by_id: dict[str, LoadedPolicy] = {}
         self._domains: dict[str, LoadedPolicy] = {}
         self._hosts: dict[str, LoadedPolicy] = {}
         self._cache: dict[str, LoadedPolicy | None] = {}
         for loaded in policies:
             self._add(loaded)
+        self._check_overlaps(shipped_carve_outs() if carve_outs is None else carve_outs)
 
     def _add(self, loaded: LoadedPolicy) -> None:
         policy = loaded.policy
@@ -60,6 +88,24 @@ class Resolver:
             )
         table[name] = loaded
 
+    def _check_overlaps(self, carve_outs: frozenset[CarveOut]) -> None:
+        for host, holder in self._hosts.items():
+            domain = registrable_domain(host)
+            owner = self._domains.get(domain)
+            if owner is None or owner.id == holder.id or (host, holder.id, owner.id) in carve_outs:
+                continue
+            # Name the file that made the claim no shipped policy makes first.
+            if _shipped(holder) and not _shipped(owner):
+                raise PolicyError(
+                    f"{owner.path}: field domains: {domain!r} holds {host!r}, which is claimed "
+                    f"by {holder.path} (policy {holder.id!r}); claims are exclusive"
+                )
+            raise PolicyError(
+                f"{holder.path}: field hosts: {host!r} is in the domain {domain!r}, which is "
+                f"claimed by {owner.path} (policy {owner.id!r}); a policy may not take hosts "
+                "from another platform's domain"
+            )
+
     def get(self, policy_id: str) -> LoadedPolicy | None:
         return self.by_id.get(policy_id)
 
@@ -74,3 +120,7 @@ class Resolver:
             self._cache.clear()
         self._cache[host] = found
         return found
+
+
+def _shipped(loaded: LoadedPolicy) -> bool:
+    return loaded.path.parent.resolve() == bundled_dir().resolve()
