@@ -12,6 +12,7 @@ from scrapy.settings import SETTINGS_PRIORITIES
 from polite_crawl import exitstatus, project_settings
 from polite_crawl.dnsguard import DnsGuard
 from polite_crawl.middlewares import PoliteDownloaderMiddleware, PoliteSpiderMiddleware
+from polite_crawl.preflight import DECODER_PRIORITY, PreflightDecoder
 from polite_crawl.recorder import PRIORITY as RECORDER_PRIORITY
 from polite_crawl.recorder import PoliteResponseRecorder
 from polite_crawl.settings import SettingsError
@@ -82,6 +83,9 @@ class Addon:
         # Names whose DNS answer is internal, when Scrapy resolves names itself (dnsguard.py).
         settings.set_in_component_priority_dict("EXTENSIONS", DnsGuard, 0)
         wrap_download_handlers(settings)
+        settings.set_in_component_priority_dict(
+            "DOWNLOADER_MIDDLEWARES", PreflightDecoder, DECODER_PRIORITY
+        )
 
 
 def wrap_download_handlers(settings: BaseSettings) -> None:

@@ -20,7 +20,7 @@ from polite_crawl.core.checks.signals import REASONS
 from polite_crawl.core.context import Kind, Purpose
 from polite_crawl.locate import GateClient
 from polite_crawl.signals.mapping import TDM_RESERVED, forbidden
-from polite_crawl.signals.memory import Inherited
+from polite_crawl.signals.memory import Inherited, url_key
 from polite_crawl.signals.meta import meta_contents
 from polite_crawl.signals.robots_tag import directives
 from polite_crawl.signals.tdmrep import TDM_HEADER, TDM_META, header_reservation
@@ -58,13 +58,19 @@ class _Page:
             in_page = header_reservation(c for n, c in metas if n == TDM_META)
             tdm = tdm if in_page is None else in_page
             if found or tdm:
+                # Keyed as the memory keys them: the request a spider or a pipeline makes of a
+                # source is written differently (escaped, stripped, canonicalised).
                 self.images = {
-                    response.urljoin(src) for src in response.css("img::attr(src)").getall()
+                    url_key(response.urljoin(src))
+                    for src in response.css("img::attr(src)").getall()
                 }
         self.directives = found | {TDM_RESERVED} if tdm else found  # travels as a directive
 
-    def inherited(self, url: str, kind: Kind | None = None) -> Inherited:
-        kind = kind or (Kind.IMAGE if url in self.images else Kind.PAGE)
+    def inherited(self, url: str, kind: Kind = Kind.PAGE) -> Inherited:
+        # What the page shows as an image is an image, whichever item field (file_urls) or
+        # request asks for it: noimageai concerns it.
+        if url_key(url) in self.images:
+            kind = Kind.IMAGE
         return Inherited(self.directives, kind, self.url)
 
 
@@ -116,7 +122,8 @@ class PoliteSpiderMiddleware(GateClient):
             adapter = ItemAdapter(item)
             for field, kind in (("image_urls", Kind.IMAGE), ("file_urls", Kind.FILE)):
                 for url in adapter.get(field) or ():
-                    gate.memory.remember(response.urljoin(url), page.inherited(url, kind))
+                    joined = response.urljoin(url)
+                    gate.memory.remember(joined, page.inherited(joined, kind))
         return True
 
     @staticmethod

@@ -268,3 +268,77 @@ def test_items_of_a_page_that_forbids_the_purpose_are_dropped(
         assert ART + "/plain" in urls
     record = next((r for r in result.audit if r.get("type") == "item.dropped"), None)
     assert (record is not None) is (dropped or mode == "report")
+
+
+# Image sources as a page may write them, and how each reaches the server once Scrapy (or the
+# spider) has made a request of it. The page's signals must follow every one of them.
+ODD_SOURCES = [
+    "/img/a b.jpg",  # a space: percent-encoded by Request
+    " /img/ws.jpg ",  # surrounding whitespace: stripped
+    "/img/café.jpg",  # non-ASCII: UTF-8 percent-encoded
+    "/img/caf%c3%a9-2.jpg",  # lower-case escapes: upper-cased by a canonicalising spider
+    "/img/q.jpg?b=1&a=2",  # query order: sorted by a canonicalising spider
+    "/img/frag.jpg#top",  # a fragment: never sent
+    "/img/ok.jpg",
+]
+ODD_SPIDER = """
+import scrapy
+from w3lib.url import canonicalize_url
+
+class Odd(scrapy.Spider):
+    name = "odd"
+    custom_settings = {"ITEM_PIPELINES": PIPELINES}
+
+    async def start(self):
+        yield scrapy.Request("http://art.test/gallery")
+
+    def parse(self, response):
+        sources = response.css("img::attr(src)").getall()
+        if HOW == "follow":  # Scrapy's own way
+            for src in sources:
+                yield response.follow(src, callback=self.parse)
+        elif HOW == "canonical":  # a spider that requests each URL in its canonical form
+            for src in sources:
+                yield scrapy.Request(canonicalize_url(response.urljoin(src)), self.parse)
+        else:  # the stock pipelines build the requests from the item
+            yield {FIELD: [response.urljoin(src) for src in sources]}
+"""
+ODD_PIPELINES = {
+    "follow": ({}, "image_urls"),
+    "canonical": ({}, "image_urls"),
+    "images": ({"scrapy.pipelines.images.ImagesPipeline": 1}, "image_urls"),
+    "files": ({"scrapy.pipelines.files.FilesPipeline": 1}, "file_urls"),
+}
+
+
+@pytest.mark.parametrize("how", ["follow", "canonical", "images", "files"])
+@pytest.mark.parametrize("purpose", ["ai-training", "search-indexing"])
+def test_inherited_signals_survive_how_the_request_url_is_written(
+    mockweb: MockWeb, crawl: Crawl, tmp_path: Path, how: str, purpose: str
+) -> None:
+    mockweb.add(ART + "/robots.txt", Resp(404))
+    mockweb.add(
+        ART + "/gallery", page(images=ODD_SOURCES, head='<meta name="robots" content="noimageai">')
+    )
+    mockweb.add(ART, JPEG)  # every other path on the site answers an image
+    pipelines, field = ODD_PIPELINES[how]
+    code = f"HOW = {how!r}\nPIPELINES = {pipelines!r}\nFIELD = {field!r}\n" + ODD_SPIDER
+    store = str(tmp_path / "store")
+
+    result = crawl(
+        [],
+        {"POLITE_CRAWL_PURPOSES": [purpose], "IMAGES_STORE": store, "FILES_STORE": store},
+        spider_code=code,
+    )
+
+    assert result.returncode == 0, result.log
+    images = [u for u in mockweb.urls() if "/img/" in u]
+    if purpose == "search-indexing":  # the same crawl can fetch them: the test can fail
+        assert len(set(images)) == len(ODD_SOURCES), images
+        return
+    assert images == []  # the server's own record: not one was requested
+    assert result.stat("polite_crawl/denied/optout.noimageai") == len(ODD_SOURCES)
+    refused = [r for r in result.audit if r.get("reason") == "optout.noimageai"]
+    assert len(refused) == len(ODD_SOURCES)
+    assert all(r["evidence"]["signals"]["from"] == ART + "/gallery" for r in refused)
+    assert not any(r.get("decision") == "allow" and "/img/" in r["url"] for r in result.audit)
