@@ -19,9 +19,9 @@ from polite_crawl.audit.logfile import AuditError
 from polite_crawl.core.checks.signals import REASONS
 from polite_crawl.core.context import Kind, Purpose
 from polite_crawl.locate import GateClient
-from polite_crawl.signals.mapping import TDM_RESERVED, forbidden
+from polite_crawl.signals.mapping import HEAD_UNREADABLE, TDM_RESERVED, forbidden
 from polite_crawl.signals.memory import Inherited, url_key
-from polite_crawl.signals.meta import meta_contents
+from polite_crawl.signals.meta import head_metas
 from polite_crawl.signals.robots_tag import directives
 from polite_crawl.signals.tdmrep import TDM_HEADER, TDM_META, header_reservation
 
@@ -52,8 +52,10 @@ class _Page:
         ):
             # One scan of the page's meta tags serves robots meta tags and TDMRep.
             names = frozenset({"robots", token.lower(), TDM_META})
-            metas = meta_contents(response.body, names)
+            metas, complete = head_metas(response.body, names)
             found |= directives([c for n, c in metas if n != TDM_META], token)
+            if not complete:  # a head too long to read: what it says cannot be known
+                found |= {HEAD_UNREADABLE}
             # TDMRep: a meta tag supersedes the header; its absence resets nothing.
             in_page = header_reservation(c for n, c in metas if n == TDM_META)
             tdm = tdm if in_page is None else in_page

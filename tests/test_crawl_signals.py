@@ -342,3 +342,51 @@ def test_inherited_signals_survive_how_the_request_url_is_written(
     assert len(refused) == len(ODD_SOURCES)
     assert all(r["evidence"]["signals"]["from"] == ART + "/gallery" for r in refused)
     assert not any(r.get("decision") == "allow" and "/img/" in r["url"] for r in result.audit)
+
+
+# An inline script this long in <head> once hid the meta tags after it (the scan stopped at
+# 512 KiB); the head is now read to its end, up to signals/meta.py's MAX_HEAD.
+LONG_SCRIPT = "<script>var x = '" + "a" * (600 * 1024) + "';</script>"
+
+
+def test_a_meta_tag_after_a_long_inline_script_still_counts(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    serve_gallery(mockweb, head=LONG_SCRIPT + '<meta name="robots" content="noimageai">')
+
+    result = crawl([ART + "/gallery"], {"POLITE_CRAWL_PURPOSES": ["ai-training"]})
+
+    assert result.returncode == 0, result.log
+    assert mockweb.fetched(ART + "/about")
+    assert not any(mockweb.fetched(u) for u in IMAGES)
+    assert result.stat("polite_crawl/denied/optout.noimageai") == 2
+
+
+HUGE_HEAD = "<script>var x = '" + "a" * (3 * 1024 * 1024) + "';</script>"
+
+
+@pytest.mark.parametrize(
+    ("purpose", "refused"),
+    [("ai-training", True), ("search-indexing", True), ("archiving", False)],
+)
+def test_a_head_too_long_to_read_counts_as_unknown_signals(
+    mockweb: MockWeb, crawl: Crawl, purpose: str, refused: bool
+) -> None:
+    # What the page says cannot be known: for every purpose a page's signals can refuse, its
+    # images are not fetched and its items are dropped; archiving, which none concerns, goes on.
+    serve_gallery(mockweb, head=HUGE_HEAD)
+
+    result = crawl([ART + "/gallery"], {"POLITE_CRAWL_PURPOSES": [purpose]})
+
+    assert result.returncode == 0, result.log
+    assert mockweb.fetched(ART + "/about")  # links are followed: their pages speak for themselves
+    assert all(not mockweb.fetched(u) for u in IMAGES) is refused
+    urls = [item["url"] for item in result.items]
+    assert (ART + "/gallery" not in urls) is refused
+    if refused:
+        assert result.stat("polite_crawl/denied/optout.unreadable_head") == 2
+        decisions = [r for r in result.audit if r.get("type") == "decision"]
+        record = next(r for r in decisions if r["reason"] == "optout.unreadable_head")
+        assert record["evidence"]["signals"]["from"] == ART + "/gallery"
+        dropped = next(r for r in result.audit if r.get("type") == "item.dropped")
+        assert dropped["reason"] == "optout.unreadable_head"

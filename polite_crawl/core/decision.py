@@ -35,6 +35,7 @@ class Reason(str, Enum):
     OPTOUT_CONTENT_USAGE = "optout.content_usage"
     OPTOUT_XMP_DATA_MINING = "optout.xmp_data_mining"
     OPTOUT_C2PA_TRAINING_MINING = "optout.c2pa_training_mining"
+    OPTOUT_UNREADABLE_HEAD = "optout.unreadable_head"
     TDMREP_RESERVED = "tdmrep.reserved"
     TDMREP_UNREACHABLE = "tdmrep.unreachable"
     AITXT_DISALLOWED = "aitxt.disallowed"

@@ -24,6 +24,11 @@ _IMAGES = frozenset({Kind.IMAGE})
 # page's other signals under this name.
 TDM_RESERVED = "tdm-reservation"
 
+# A page whose <head> is too long to read (signals/meta.py MAX_HEAD) carries signals nobody can
+# know: it travels under this name and forbids every purpose some page signal could refuse.
+HEAD_UNREADABLE = "head-unreadable"
+_PAGE_SIGNAL_PURPOSES = _AI_USES | TEXT_AND_DATA_MINING | frozenset({Purpose.SEARCH_INDEXING})
+
 # directive -> (purposes it forbids, kinds of content it concerns)
 ROBOTS_TAG: dict[str, tuple[frozenset[Purpose], frozenset[Kind]]] = {
     "noai": (_AI_USES, _ALL_KINDS),
@@ -31,6 +36,7 @@ ROBOTS_TAG: dict[str, tuple[frozenset[Purpose], frozenset[Kind]]] = {
     "noindex": (frozenset({Purpose.SEARCH_INDEXING}), _ALL_KINDS),
     "noimageindex": (frozenset({Purpose.SEARCH_INDEXING}), _IMAGES),
     TDM_RESERVED: (TEXT_AND_DATA_MINING, _ALL_KINDS),
+    HEAD_UNREADABLE: (_PAGE_SIGNAL_PURPOSES, _ALL_KINDS),
 }
 
 
