@@ -1,0 +1,93 @@
+"""Review of the wire check and wire pacing: what was decided is what the ticket holds, even
+when the request changes while its decision waits for robots.txt; report-only mode keeps the
+pace of the URLs it would refuse. Judged from the mock web's record."""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING
+
+from polite_crawl.testing.mockweb import MockWeb, Resp, page
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from polite_crawl.testing.crawl import CrawlResult
+
+    Crawl = Callable[..., CrawlResult]
+
+SITE = "http://site.test"
+TOKEN_UA = "examplebot/1.0 (+https://example.org/bot)"
+BROWSER_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64)"
+
+
+def refusals(result: CrawlResult, reason: str) -> list[dict[str, object]]:
+    return [r for r in result.audit if r.get("decision") == "deny" and r.get("reason") == reason]
+
+
+def gaps(web: MockWeb, host: str) -> list[float]:
+    times = sorted(h.at for h in web.hits if h.host == host)
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+CHANGED_DURING_PREFLIGHT = """
+import scrapy
+from twisted.internet import reactor
+
+
+class Plain(scrapy.Spider):
+    name = "plain"
+
+    async def start(self):
+        # The spider keeps the requests it yields and changes them a moment later, while the
+        # gate waits for robots.txt (which answers after 1.5 s) to decide them.
+        a = scrapy.Request("http://site.test/a")
+        b = scrapy.Request("http://site.test/b")
+        reactor.callLater(0.5, a._set_url, "http://site.test/private")
+        reactor.callLater(0.5, b.headers.__setitem__, "User-Agent", "BROWSER_UA")
+        yield a
+        yield b
+        # An empty User-Agent: the gate must not judge the configured one in its place.
+        yield scrapy.Request("http://site.test/c", headers={"User-Agent": ""})
+""".replace("BROWSER_UA", BROWSER_UA)
+
+
+def test_a_request_changed_while_its_decision_waits_for_robots_txt_is_not_sent(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    # The decision is made on what the request was when it reached the gate; the ticket the
+    # wire check compares with must hold that, not what the request became in the meantime.
+    mockweb.add(SITE + "/robots.txt", Resp(body="User-agent: *\nDisallow: /private\n", delay=1.5))
+    mockweb.add(SITE, page())
+
+    result = crawl([], spider_code=CHANGED_DURING_PREFLIGHT, timeout=60)
+
+    assert result.returncode == 0, result.log
+    assert [h.path for h in mockweb.hits] == ["/robots.txt"], [
+        (h.path, h.header_lines) for h in mockweb.hits
+    ]
+    assert not mockweb.fetched(SITE + "/private")  # robots.txt refuses it
+    assert {r["url"] for r in refusals(result, "wire.url_changed")} == {SITE + "/private"}
+    assert {r["url"] for r in refusals(result, "wire.user_agent_changed")} == {SITE + "/b"}
+    assert {r["url"] for r in refusals(result, "request.user_agent")} == {SITE + "/c"}
+
+
+def test_report_only_mode_keeps_the_crawl_delay_of_urls_it_would_refuse(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    # Report-only mode lets a refused URL through; the site's Crawl-delay still holds for it.
+    mockweb.add(SITE + "/robots.txt", Resp(body="User-agent: *\nCrawl-delay: 1\nDisallow: /\n"))
+    mockweb.add(SITE, page(*(f"/{i}" for i in range(4))))
+
+    result = crawl(
+        [SITE + "/"],
+        {"POLITE_CRAWL_MODE": "report", "CONCURRENT_REQUESTS_PER_DOMAIN": 16},
+        timeout=90,
+    )
+
+    assert result.returncode == 0, result.log
+    assert len(mockweb.hits) == 6  # robots.txt and five pages, all let through
+    assert result.stat("polite_crawl/report_only/would_deny/robots.disallowed") == 5
+    assert min(gaps(mockweb, "site.test")) >= 1.0, [
+        (h.path, round(h.at - mockweb.hits[0].at, 3)) for h in mockweb.hits
+    ]
