@@ -529,3 +529,38 @@ def test_pacing_follows_the_url_decided_not_a_stale_parse_of_an_earlier_one(
     assert min(gaps(mockweb, "site.test")) >= 1.0, [
         (h.path, round(h.at - mockweb.hits[0].at, 3)) for h in mockweb.hits
     ]
+
+
+WHILE_WAITING = """
+import scrapy
+from twisted.internet import reactor
+
+
+class Later:
+    # Passes the gate unchanged, then swaps the User-Agent while the request waits for its
+    # host's turn at the wire (Crawl-delay: 1).
+    def process_request(self, request, spider=None):
+        if request.url.endswith("/a"):
+            reactor.callLater(0.5, request.headers.__setitem__, "User-Agent", "@BROWSER@")
+
+
+class Plain(scrapy.Spider):
+    name = "plain"
+    custom_settings = {"DOWNLOADER_MIDDLEWARES": {"run_spider.Later": 400}}
+
+    async def start(self):
+        yield scrapy.Request("http://site.test/a")
+""".replace("@BROWSER@", BROWSER_UA)
+
+
+def test_a_change_made_while_waiting_for_the_pace_is_refused(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    allow_all(mockweb, extra="Crawl-delay: 1\n")
+    mockweb.add(SITE, page())
+
+    result = crawl([], spider_code=WHILE_WAITING, timeout=60)
+
+    assert result.returncode == 0, result.log
+    assert [h.path for h in mockweb.hits] == ["/robots.txt"]
+    assert {r["url"] for r in refusals(result, "wire.user_agent_changed")} == {SITE + "/a"}
