@@ -307,7 +307,9 @@ class PoliteDownloaderMiddleware:
         """Write the decision; an allowed request (or one only reported) gets what to wait on
         before it is sent. A refused one raises here: nothing is sent, nothing waits."""
         enforced = decision.allowed or self.enforce or decision.reason in ENFORCED_IN_EVERY_MODE
-        delay = self._pace(request, decision) if decision.allowed else 0.0
+        # A request let through is paced, also one report-only mode merely reports: the
+        # Crawl-delay of a URL robots.txt refuses is the site's all the same.
+        delay = self._pace(request, decision) if decision.allowed or not enforced else 0.0
         via = ctx.via if ctx.via and self._same_platform(ctx, ctx.via) else None
         record = records.decision(
             ctx, decision, mode=self.settings.mode, enforced=enforced, via=via
@@ -322,13 +324,11 @@ class PoliteDownloaderMiddleware:
         except AuditError as exc:
             raise not_sent(exc) from None
         if not enforced or decision.allowed:  # it goes on: the wire check compares with this
+            # What was judged (ctx), not the request as it is now: a decision that waited for
+            # robots.txt was made on the request as it reached the gate, and whatever changed
+            # it since (the spider keeps its requests) must be refused at the wire.
             self.tickets[request] = Ticket(
-                request.url,
-                request.method,
-                ctx.host_header,
-                _header(request, b"User-Agent"),
-                delay,
-                platform,
+                ctx.url, ctx.method, ctx.host_header, ctx.user_agent, delay, platform
             )
         if decision.allowed:
             # Counted as decided; if the log fails before the record is durable, the request
