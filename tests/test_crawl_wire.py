@@ -533,15 +533,30 @@ def test_pacing_follows_the_url_decided_not_a_stale_parse_of_an_earlier_one(
 
 WHILE_WAITING = """
 import scrapy
-from twisted.internet import reactor
+from twisted.internet import task
 
 
 class Later:
-    # Passes the gate unchanged, then swaps the User-Agent while the request waits for its
-    # host's turn at the wire (Crawl-delay: 1).
+    # Passes the gate unchanged, then swaps the User-Agent once the request is in the download
+    # handler (the downloader's `transferring` set), waiting for its host's turn (Crawl-delay).
+    @classmethod
+    def from_crawler(cls, crawler):
+        mw = cls()
+        mw.crawler = crawler
+        return mw
+
     def process_request(self, request, spider=None):
-        if request.url.endswith("/a"):
-            reactor.callLater(0.5, request.headers.__setitem__, "User-Agent", "@BROWSER@")
+        if not request.url.endswith("/a"):
+            return
+
+        def swap():
+            slots = self.crawler.engine.downloader.slots.values()
+            if any(request in slot.transferring for slot in slots):
+                request.headers["User-Agent"] = "@BROWSER@"
+                loop.stop()
+
+        loop = task.LoopingCall(swap)
+        loop.start(0.02)
 
 
 class Plain(scrapy.Spider):
