@@ -91,3 +91,43 @@ def test_report_only_mode_keeps_the_crawl_delay_of_urls_it_would_refuse(
     assert min(gaps(mockweb, "site.test")) >= 1.0, [
         (h.path, round(h.at - mockweb.hits[0].at, 3)) for h in mockweb.hits
     ]
+
+
+HOST_HEADERS = """
+import scrapy
+
+
+class Plain(scrapy.Spider):
+    name = "plain"
+
+    async def start(self):
+        for i, host in enumerate(
+            [
+                "site.test:80@www.reddit.com",  # userinfo: a URL parser reads www.reddit.com
+                "site.test:www.reddit.com",  # not a port
+                "site.test/www.reddit.com",  # not a host
+                "site.test:8080",  # another port than the URL's
+                "site.test",
+                "SITE.test:80",
+            ]
+        ):
+            yield scrapy.Request(f"http://site.test/{i}", headers={"Host": host})
+"""
+
+
+def test_a_host_header_is_a_plain_host_and_port_naming_the_url(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    # The identity check read only what stands before the first ":", so a Host header that
+    # other parsers read as another host (or as no host at all) passed as the URL's.
+    mockweb.add(SITE + "/robots.txt", Resp(body="User-agent: *\nAllow: /\n"))
+    mockweb.add(SITE, page())
+
+    result = crawl([], spider_code=HOST_HEADERS)
+
+    assert result.returncode == 0, result.log
+    assert sorted(h.path for h in mockweb.hits) == ["/4", "/5", "/robots.txt"], [
+        (h.path, h.header_lines) for h in mockweb.hits
+    ]
+    refused = {r["url"] for r in refusals(result, "request.host_header")}
+    assert refused == {f"{SITE}/{i}" for i in range(4)}
