@@ -9,15 +9,33 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from polite_crawl.core.checks import OfflineCheck
 from polite_crawl.core.decision import CheckResult, Outcome, Reason
 
 if TYPE_CHECKING:
-    from polite_crawl.core.context import RequestContext
+    from polite_crawl.core.context import Origin, RequestContext
 
 
 PASSED = CheckResult("identity", Outcome.PASS, Reason.ALLOWED)
+
+
+def names_origin(host: str, origin: Origin) -> bool:
+    """Whether a Host header is exactly `name[:port]` for the URL's own host and port. Anything
+    else is read differently by different parsers: `site.test:80@www.reddit.com` is
+    www.reddit.com to a URL parser, `site.test:www.reddit.com` has no port, `site.test/x` is no
+    host; another port is another service than the one whose robots.txt was read."""
+    value = host.strip()
+    try:
+        parts = urlsplit("//" + value)
+        port = parts.port
+    except ValueError:
+        return False
+    if parts.netloc != value or "@" in value:
+        return False
+    name = (parts.hostname or "").rstrip(".")
+    return name == origin.host.rstrip(".") and port in (None, origin.port)
 
 
 class IdentityCheck(OfflineCheck):
@@ -28,16 +46,13 @@ class IdentityCheck(OfflineCheck):
 
     def evaluate(self, ctx: RequestContext) -> CheckResult:
         host = ctx.host_header
-        if host is not None:
-            name = host.strip().lower().rstrip(".")
-            name = name[1:].split("]")[0] if name.startswith("[") else name.split(":")[0]
-            if name != ctx.origin.host:
-                return CheckResult(
-                    self.name,
-                    Outcome.DENY,
-                    Reason.HOST_HEADER,
-                    {"host_header": host, "url_host": ctx.origin.host},
-                )
+        if host is not None and not names_origin(host, ctx.origin):
+            return CheckResult(
+                self.name,
+                Outcome.DENY,
+                Reason.HOST_HEADER,
+                {"host_header": host, "url_host": ctx.origin.host},
+            )
         if ctx.user_agent is not None and self.token not in ctx.user_agent.lower():
             return CheckResult(
                 self.name,
