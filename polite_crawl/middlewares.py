@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import load_object
 
 from polite_crawl import exitstatus, gatekeeper, records
@@ -27,7 +26,7 @@ from polite_crawl.core.wire import Sent, Ticket, difference
 from polite_crawl.counts import DecisionCounts
 from polite_crawl.discard import judge_response
 from polite_crawl.exceptions import PolicyViolation
-from polite_crawl.pacing import WirePacer
+from polite_crawl.pacing import WirePacer, paced_host
 from polite_crawl.preflight import PreflightFetcher
 from polite_crawl.settings import SettingsError, setting_name
 from polite_crawl.signals.memory import SignalMemory
@@ -224,11 +223,10 @@ class PoliteDownloaderMiddleware:
     def record_response(self, request: Request, response: Response) -> None:
         if self.robots.owns(request):
             return  # logged as its preflight
-        platform = self.keeper.resolver.resolve(urlparse_cached(request).hostname or "")
         # A failure here has already closed the crawl; nothing more is sent.
         with contextlib.suppress(AuditError):
             self.audit.write_soon(
-                platform.id if platform else None, records.fetched(request.url, response)
+                self.platform_of(request.url), records.fetched(request.url, response)
             )
 
     def process_request(self, request: Request, spider: Any = None) -> Awaitable[None] | None:
@@ -369,8 +367,9 @@ class PoliteDownloaderMiddleware:
         wanted: float = max(crawl_delay["applied"] if crawl_delay else 0.0, min_delay)
         if wanted:
             # A paced request waits in its host's slot: a spider-chosen download_slot per
-            # request would otherwise sidestep the delay.
-            request.meta["download_slot"] = urlparse_cached(request).hostname or ""
+            # request would otherwise sidestep the delay. The host is read from the URL decided
+            # (urlparse_cached may still hold the parse of a URL rewritten before the gate).
+            request.meta["download_slot"] = paced_host(request.url)
             slot_delay = apply_crawl_delay(self.crawler, request, wanted)
             (crawl_delay or decision.evidence["requirements"])["slot_delay"] = slot_delay
         return wanted
@@ -457,5 +456,10 @@ def _check_download_handlers(crawler: Crawler) -> None:
 
 
 def _header(request: Request, name: bytes) -> str | None:
-    value = request.headers.get(name)
-    return value.decode("latin-1") if value is not None else None
+    """The header as it goes on the wire. Headers.get() reads only the last of several values,
+    while every one is sent: several are joined by a line break, which no single value on the
+    wire can hold, so they never equal one decided value (and the identity check refuses them)."""
+    values = request.headers.getlist(name)
+    if not values:
+        return None
+    return "\n".join(v.decode("latin-1") for v in values)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
@@ -22,6 +23,13 @@ from twisted.internet.task import deferLater
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+
+def paced_host(url: str) -> str:
+    """The host a request to url is paced as: the URL's own host name, lower case, without
+    the trailing dot of an absolute name (site.test. is site.test to DNS and to the server).
+    Parsed from the URL itself, never from Scrapy's per-request cache of an earlier parse."""
+    return (urlsplit(url).hostname or "").rstrip(".")
 
 
 class _Host:

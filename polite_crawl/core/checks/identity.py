@@ -1,7 +1,9 @@
 """Who the request says it is, and where it says it goes, must be what the gate judged.
 
 - The User-Agent sent must name the robots.txt product token: sites match their robots.txt
-  groups by it, and a request that hides it (UA rotation, a browser string) is refused.
+  groups by it, and a request that hides it (UA rotation, a browser string) is refused, as is
+  one with several User-Agent values (the caller joins them with a line break): a server that
+  reads the first would see whatever stands before the token.
 - A Host header naming another host than the URL would let a request reach a site the gate
   never judged (e.g. an IP address URL with `Host: www.reddit.com`).
 """
@@ -53,7 +55,10 @@ class IdentityCheck(OfflineCheck):
                 Reason.HOST_HEADER,
                 {"host_header": host, "url_host": ctx.origin.host},
             )
-        if ctx.user_agent is not None and self.token not in ctx.user_agent.lower():
+        ua = ctx.user_agent
+        # Several values (joined by a line break) would send a server that reads the first one
+        # whatever stands before the token.
+        if ua is not None and (self.token not in ua.lower() or "\n" in ua):
             return CheckResult(
                 self.name,
                 Outcome.DENY,
