@@ -32,13 +32,15 @@ def gaps(web: MockWeb, host: str) -> list[float]:
 
 CHANGED_DURING_PREFLIGHT = """
 import scrapy
-from twisted.internet import reactor
 
 
 class Plain(scrapy.Spider):
     name = "plain"
 
     async def start(self):
+        # Imported here: at module level it would install the default reactor on Scrapy 2.13.
+        from twisted.internet import reactor
+
         # The spider keeps the requests it yields and changes them a moment later, while the
         # gate waits for robots.txt (which answers after 1.5 s) to decide them.
         a = scrapy.Request("http://site.test/a")
