@@ -133,3 +133,23 @@ def test_a_host_header_is_a_plain_host_and_port_naming_the_url(
     ]
     refused = {r["url"] for r in refusals(result, "request.host_header")}
     assert refused == {f"{SITE}/{i}" for i in range(4)}
+
+
+def test_a_connection_reset_is_not_retried_behind_the_pacers_back(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    # Twisted's connection pool sends an idempotent request again, at once, when the kept-alive
+    # connection it went out on fails before an answer: the server sees it twice within
+    # milliseconds on a host paced to one a second, and with RETRY_ENABLED off (dont_retry
+    # too). A retry is Scrapy's RetryMiddleware's to make, through the gate and the pace.
+    mockweb.add(SITE + "/robots.txt", Resp(body="User-agent: *\nCrawl-delay: 1\n"))
+    mockweb.add(SITE, page("/reset"))
+    mockweb.add(SITE + "/reset", Resp(action="reset"))
+
+    result = crawl([SITE + "/"], timeout=60)
+
+    assert result.returncode == 0, result.log
+    assert [h.path for h in mockweb.hits] == ["/robots.txt", "/", "/reset"], [
+        (h.path, round(h.at - mockweb.hits[0].at, 3)) for h in mockweb.hits
+    ]
+    assert min(gaps(mockweb, "site.test")) >= 1.0
