@@ -62,6 +62,7 @@ class _WireHandler:
                 self._inner = build_from_crawler(load_object(path), self.crawler)
             except NotConfigured as exc:
                 raise NotSupported(f"Unsupported URL scheme {scheme!r}: {exc}") from None
+            _no_silent_retries(self._inner)
             self._scheme = scheme
         return self._inner
 
@@ -108,6 +109,17 @@ class _WireHandler:
             result = close()
             if result is not None:
                 await maybe_deferred_to_future(result)
+
+
+def _no_silent_retries(handler: Any) -> None:
+    """Twisted's connection pool (Scrapy's HTTP/1.1 handler keeps one as `_pool`) sends an
+    idempotent request again, at once, when the kept-alive connection it went out on fails
+    before the answer, although the server may have read it: a second request the pacer never
+    sees, made whatever RETRY_ENABLED or `dont_retry` say. Retrying is RetryMiddleware's job,
+    through the gate and the pace."""
+    pool = getattr(handler, "_pool", None)
+    if pool is not None and hasattr(pool, "retryAutomatically"):
+        pool.retryAutomatically = False
 
 
 class AsyncWireHandler(_WireHandler):
