@@ -185,6 +185,13 @@ class PoliteDownloaderMiddleware:
         self.audit.write_soon(
             platform.id if platform else None, records.preflight(kind, result, entry)
         )
+        # The host's pace is known from now on (its robots.txt Crawl-delay, its policy's
+        # min_delay): the next origin file (tdmrep.json, ai.txt) waits for it like a page.
+        delays = [platform.policy.rule_for(p).min_delay for p in self.config.purposes if platform]
+        rules = entry.rules if kind == "robots" else None
+        if rules is not None and rules.crawl_delay is not None:
+            delays.append(min(rules.crawl_delay, self.settings.robots_max_crawl_delay))
+        self.pacer.learn(origin.host.rstrip("."), max(delays, default=0.0))
 
     def process_response(
         self, request: Request, response: Response, spider: Any = None

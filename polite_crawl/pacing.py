@@ -51,6 +51,18 @@ class WirePacer:
         """The delay last decided for host (0: never paced); preflights to it keep it too."""
         return self._delays.get(host, 0.0)
 
+    def learn(self, host: str, delay: float) -> None:
+        """A request to host just finished and showed its delay (robots.txt's Crawl-delay, read
+        before any request to the host was paced): the next one to it waits for that delay."""
+        if delay <= 0:
+            return
+        self._delays[host] = delay
+        state = self._hosts.get(host)
+        if state is None:
+            self._hosts[host] = _Host(self._clock())
+        elif not state.busy:
+            state.last = max(state.last, self._clock())
+
     async def acquire(self, host: str, delay: float) -> None:
         """Wait for host's turn. Once this returns, the caller must call release(host) when
         the request is done, whatever its outcome; if this raises (the download was
