@@ -7,6 +7,8 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING
 
+import pytest
+
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 if TYPE_CHECKING:
@@ -135,18 +137,25 @@ def test_a_host_header_is_a_plain_host_and_port_naming_the_url(
     assert refused == {f"{SITE}/{i}" for i in range(4)}
 
 
+AIOHTTP = "scrapy.core.downloader.handlers._aiohttp.AiohttpDownloadHandler"  # Scrapy >= 2.14
+
+
+@pytest.mark.parametrize("handler", [None, AIOHTTP], ids=["http11", "aiohttp"])
 def test_a_connection_reset_is_not_retried_behind_the_pacers_back(
-    mockweb: MockWeb, crawl: Crawl
+    mockweb: MockWeb, crawl: Crawl, handler: str | None
 ) -> None:
-    # Twisted's connection pool sends an idempotent request again, at once, when the kept-alive
-    # connection it went out on fails before an answer: the server sees it twice within
-    # milliseconds on a host paced to one a second, and with RETRY_ENABLED off (dont_retry
-    # too). A retry is Scrapy's RetryMiddleware's to make, through the gate and the pace.
+    # Twisted's connection pool (and aiohttp's session) sends an idempotent request again, at
+    # once, when the kept-alive connection it went out on fails before an answer: the server
+    # sees it twice within milliseconds on a host paced to one a second, and with RETRY_ENABLED
+    # off (dont_retry too). A retry is RetryMiddleware's to make, through the gate and the pace.
+    if handler is not None:
+        pytest.importorskip(handler.rpartition(".")[0])
     mockweb.add(SITE + "/robots.txt", Resp(body="User-agent: *\nCrawl-delay: 1\n"))
     mockweb.add(SITE, page("/reset"))
     mockweb.add(SITE + "/reset", Resp(action="reset"))
 
-    result = crawl([SITE + "/"], timeout=60)
+    settings = {"DOWNLOAD_HANDLERS": {"http": handler}} if handler else {}
+    result = crawl([SITE + "/"], settings, timeout=60)
 
     assert result.returncode == 0, result.log
     assert [h.path for h in mockweb.hits] == ["/robots.txt", "/", "/reset"], [
