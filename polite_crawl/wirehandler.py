@@ -112,14 +112,17 @@ class _WireHandler:
 
 
 def _no_silent_retries(handler: Any) -> None:
-    """Twisted's connection pool (Scrapy's HTTP/1.1 handler keeps one as `_pool`) sends an
-    idempotent request again, at once, when the kept-alive connection it went out on fails
-    before the answer, although the server may have read it: a second request the pacer never
-    sees, made whatever RETRY_ENABLED or `dont_retry` say. Retrying is RetryMiddleware's job,
-    through the gate and the pace."""
+    """Twisted's connection pool (Scrapy's HTTP/1.1 handler keeps one as `_pool`) and aiohttp's
+    session (Scrapy's aiohttp handler, `_session`) send an idempotent request again, at once,
+    when the kept-alive connection it went out on fails before the answer, although the server
+    may have read it: a second request the pacer never sees, made whatever RETRY_ENABLED or
+    `dont_retry` say. Retrying is RetryMiddleware's job, through the gate and the pace."""
     pool = getattr(handler, "_pool", None)
     if pool is not None and hasattr(pool, "retryAutomatically"):
         pool.retryAutomatically = False
+    session = getattr(handler, "_session", None)
+    if session is not None and hasattr(session, "_retry_connection"):
+        session._retry_connection = False
 
 
 class AsyncWireHandler(_WireHandler):
