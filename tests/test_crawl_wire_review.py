@@ -13,6 +13,7 @@ from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from polite_crawl.testing.crawl import CrawlResult
 
@@ -162,3 +163,25 @@ def test_a_connection_reset_is_not_retried_behind_the_pacers_back(
         (h.path, round(h.at - mockweb.hits[0].at, 3)) for h in mockweb.hits
     ]
     assert min(gaps(mockweb, "site.test")) >= 1.0
+
+
+def test_origin_files_keep_the_crawl_delay_of_a_robots_txt_read_from_the_cache(
+    mockweb: MockWeb, crawl: Crawl, tmp_path: Path
+) -> None:
+    # The second run reads robots.txt from the persisted cache: no preflight tells the pacer
+    # the host's Crawl-delay before tdmrep.json and ai.txt are fetched one after the other.
+    mockweb.add(SITE + "/robots.txt", Resp(body="User-agent: *\nCrawl-delay: 1\n"))
+    mockweb.add(SITE, page())
+    cache = {"POLITE_CRAWL_ROBOTS_CACHE_PATH": str(tmp_path / "robots.sqlite")}
+    first = crawl([SITE + "/"], cache, timeout=60)
+    assert first.returncode == 0, first.log
+    before = len(mockweb.hits)
+
+    result = crawl([SITE + "/"], {**cache, "POLITE_CRAWL_PURPOSES": ["ai-training"]}, timeout=60)
+
+    assert result.returncode == 0, result.log
+    second = mockweb.hits[before:]
+    assert [h.path for h in second] == ["/.well-known/tdmrep.json", "/ai.txt", "/"]
+    assert min(b.at - a.at for a, b in itertools.pairwise(second)) >= 1.0, [
+        (h.path, round(h.at - second[0].at, 3)) for h in second
+    ]
