@@ -538,7 +538,8 @@ from twisted.internet import task
 
 class Later:
     # Passes the gate unchanged, then swaps the User-Agent once the request is in the download
-    # handler (the downloader's `transferring` set), waiting for its host's turn (Crawl-delay).
+    # handler (the downloader's `transferring` set), waiting for its host's turn: /a, slow to
+    # answer, holds it (Crawl-delay).
     @classmethod
     def from_crawler(cls, crawler):
         mw = cls()
@@ -546,7 +547,7 @@ class Later:
         return mw
 
     def process_request(self, request, spider=None):
-        if not request.url.endswith("/a"):
+        if not request.url.endswith("/b"):
             return
 
         def swap():
@@ -565,6 +566,7 @@ class Plain(scrapy.Spider):
 
     async def start(self):
         yield scrapy.Request("http://site.test/a")
+        yield scrapy.Request("http://site.test/b")
 """.replace("@BROWSER@", BROWSER_UA)
 
 
@@ -572,10 +574,11 @@ def test_a_change_made_while_waiting_for_the_pace_is_refused(
     mockweb: MockWeb, crawl: Crawl
 ) -> None:
     allow_all(mockweb, extra="Crawl-delay: 1\n")
+    mockweb.add(SITE + "/a", Resp(body="slow", delay=2.0))
     mockweb.add(SITE, page())
 
     result = crawl([], spider_code=WHILE_WAITING, timeout=60)
 
     assert result.returncode == 0, result.log
-    assert [h.path for h in mockweb.hits] == ["/robots.txt"]
-    assert {r["url"] for r in refusals(result, "wire.user_agent_changed")} == {SITE + "/a"}
+    assert [h.path for h in mockweb.hits] == ["/robots.txt", "/a"]
+    assert {r["url"] for r in refusals(result, "wire.user_agent_changed")} == {SITE + "/b"}
