@@ -187,8 +187,12 @@ class PoliteDownloaderMiddleware:
         )
         # The host's pace is known from now on (its robots.txt Crawl-delay, its policy's
         # min_delay): the next origin file (tdmrep.json, ai.txt) waits for it like a page.
+        # Read from the robots.txt in force after every origin file: it may have come from the
+        # persisted cache, with no preflight of its own to teach the pacer.
         delays = [platform.policy.rule_for(p).min_delay for p in self.config.purposes if platform]
-        rules = entry.rules if kind == "robots" else None
+        robots = entry if kind == "robots" else self.keeper.store.get(origin)
+        governing = robots.in_force() if robots is not None else None
+        rules = governing.rules if governing is not None else None
         if rules is not None and rules.crawl_delay is not None:
             delays.append(min(rules.crawl_delay, self.settings.robots_max_crawl_delay))
         self.pacer.learn(origin.host.rstrip("."), max(delays, default=0.0))
