@@ -67,7 +67,8 @@ class Gatekeeper:
             via=via,
             kind=kind,
             resolve=self.resolver.resolve,
-            user_agent=user_agent or self.config.user_agent,
+            # An empty User-Agent is judged as sent (empty), not as the configured one.
+            user_agent=self.config.user_agent if user_agent is None else user_agent,
             host_header=host_header,
             signals=inherited.directives if inherited else frozenset(),
             signals_from=inherited.page if inherited else None,

@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import load_object
 
 from polite_crawl import exitstatus, gatekeeper, records
@@ -27,7 +26,7 @@ from polite_crawl.core.wire import Sent, Ticket, difference
 from polite_crawl.counts import DecisionCounts
 from polite_crawl.discard import judge_response
 from polite_crawl.exceptions import PolicyViolation
-from polite_crawl.pacing import WirePacer
+from polite_crawl.pacing import WirePacer, paced_host
 from polite_crawl.preflight import PreflightFetcher
 from polite_crawl.settings import SettingsError, setting_name
 from polite_crawl.signals.memory import SignalMemory
@@ -186,6 +185,17 @@ class PoliteDownloaderMiddleware:
         self.audit.write_soon(
             platform.id if platform else None, records.preflight(kind, result, entry)
         )
+        # The host's pace is known from now on (its robots.txt Crawl-delay, its policy's
+        # min_delay): the next origin file (tdmrep.json, ai.txt) waits for it like a page.
+        # Read from the robots.txt in force after every origin file: it may have come from the
+        # persisted cache, with no preflight of its own to teach the pacer.
+        delays = [platform.policy.rule_for(p).min_delay for p in self.config.purposes if platform]
+        robots = entry if kind == "robots" else self.keeper.store.get(origin)
+        governing = robots.in_force() if robots is not None else None
+        rules = governing.rules if governing is not None else None
+        if rules is not None and rules.crawl_delay is not None:
+            delays.append(min(rules.crawl_delay, self.settings.robots_max_crawl_delay))
+        self.pacer.learn(origin.host.rstrip("."), max(delays, default=0.0))
 
     def process_response(
         self, request: Request, response: Response, spider: Any = None
@@ -224,11 +234,10 @@ class PoliteDownloaderMiddleware:
     def record_response(self, request: Request, response: Response) -> None:
         if self.robots.owns(request):
             return  # logged as its preflight
-        platform = self.keeper.resolver.resolve(urlparse_cached(request).hostname or "")
         # A failure here has already closed the crawl; nothing more is sent.
         with contextlib.suppress(AuditError):
             self.audit.write_soon(
-                platform.id if platform else None, records.fetched(request.url, response)
+                self.platform_of(request.url), records.fetched(request.url, response)
             )
 
     def process_request(self, request: Request, spider: Any = None) -> Awaitable[None] | None:
@@ -307,7 +316,9 @@ class PoliteDownloaderMiddleware:
         """Write the decision; an allowed request (or one only reported) gets what to wait on
         before it is sent. A refused one raises here: nothing is sent, nothing waits."""
         enforced = decision.allowed or self.enforce or decision.reason in ENFORCED_IN_EVERY_MODE
-        delay = self._pace(request, decision) if decision.allowed else 0.0
+        # A request let through is paced, also one report-only mode merely reports: the
+        # Crawl-delay of a URL robots.txt refuses is the site's all the same.
+        delay = self._pace(request, decision) if decision.allowed or not enforced else 0.0
         via = ctx.via if ctx.via and self._same_platform(ctx, ctx.via) else None
         record = records.decision(
             ctx, decision, mode=self.settings.mode, enforced=enforced, via=via
@@ -322,13 +333,11 @@ class PoliteDownloaderMiddleware:
         except AuditError as exc:
             raise not_sent(exc) from None
         if not enforced or decision.allowed:  # it goes on: the wire check compares with this
+            # What was judged (ctx), not the request as it is now: a decision that waited for
+            # robots.txt was made on the request as it reached the gate, and whatever changed
+            # it since (the spider keeps its requests) must be refused at the wire.
             self.tickets[request] = Ticket(
-                request.url,
-                request.method,
-                ctx.host_header,
-                _header(request, b"User-Agent"),
-                delay,
-                platform,
+                ctx.url, ctx.method, ctx.host_header, ctx.user_agent, delay, platform
             )
         if decision.allowed:
             # Counted as decided; if the log fails before the record is durable, the request
@@ -369,8 +378,9 @@ class PoliteDownloaderMiddleware:
         wanted: float = max(crawl_delay["applied"] if crawl_delay else 0.0, min_delay)
         if wanted:
             # A paced request waits in its host's slot: a spider-chosen download_slot per
-            # request would otherwise sidestep the delay.
-            request.meta["download_slot"] = urlparse_cached(request).hostname or ""
+            # request would otherwise sidestep the delay. The host is read from the URL decided
+            # (urlparse_cached may still hold the parse of a URL rewritten before the gate).
+            request.meta["download_slot"] = paced_host(request.url)
             slot_delay = apply_crawl_delay(self.crawler, request, wanted)
             (crawl_delay or decision.evidence["requirements"])["slot_delay"] = slot_delay
         return wanted
@@ -457,5 +467,10 @@ def _check_download_handlers(crawler: Crawler) -> None:
 
 
 def _header(request: Request, name: bytes) -> str | None:
-    value = request.headers.get(name)
-    return value.decode("latin-1") if value is not None else None
+    """The header as it goes on the wire. Headers.get() reads only the last of several values,
+    while every one is sent: several are joined by a line break, which no single value on the
+    wire can hold, so they never equal one decided value (and the identity check refuses them)."""
+    values = request.headers.getlist(name)
+    if not values:
+        return None
+    return "\n".join(v.decode("latin-1") for v in values)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
@@ -22,6 +23,13 @@ from twisted.internet.task import deferLater
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+
+def paced_host(url: str) -> str:
+    """The host a request to url is paced as: the URL's own host name, lower case, without
+    the trailing dot of an absolute name (site.test. is site.test to DNS and to the server).
+    Parsed from the URL itself, never from Scrapy's per-request cache of an earlier parse."""
+    return (urlsplit(url).hostname or "").rstrip(".")
 
 
 class _Host:
@@ -42,6 +50,18 @@ class WirePacer:
     def delay_of(self, host: str) -> float:
         """The delay last decided for host (0: never paced); preflights to it keep it too."""
         return self._delays.get(host, 0.0)
+
+    def learn(self, host: str, delay: float) -> None:
+        """A request to host just finished and showed its delay (robots.txt's Crawl-delay, read
+        before any request to the host was paced): the next one to it waits for that delay."""
+        if delay <= 0:
+            return
+        self._delays[host] = delay
+        state = self._hosts.get(host)
+        if state is None:
+            self._hosts[host] = _Host(self._clock())
+        elif not state.busy:
+            state.last = max(state.last, self._clock())
 
     async def acquire(self, host: str, delay: float) -> None:
         """Wait for host's turn. Once this returns, the caller must call release(host) when

@@ -19,6 +19,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler, load_object
 
 from polite_crawl.locate import gate_of
+from polite_crawl.pacing import paced_host
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -61,6 +62,7 @@ class _WireHandler:
                 self._inner = build_from_crawler(load_object(path), self.crawler)
             except NotConfigured as exc:
                 raise NotSupported(f"Unsupported URL scheme {scheme!r}: {exc}") from None
+            _no_silent_retries(self._inner)
             self._scheme = scheme
         return self._inner
 
@@ -69,18 +71,22 @@ class _WireHandler:
         if gate is None:  # the add-on installed this handler, so its gate must be there
             raise NotSupported("polite_crawl's gate middleware is missing: nothing is sent")
         self._gate = gate
-        ticket = gate.on_wire(request)  # raises PolicyViolation: not sent
         # One pacer per crawl (the gate's), shared by every scheme's handler: http and https
         # of one host share its pace.
         pacer = gate.pacer
-        host = urlparse_cached(request).hostname or ""
-        delay = ticket.delay if ticket is not None else 0.0
+        host = paced_host(request.url)
+        decided = gate.tickets.get(request)
+        delay = decided.delay if decided is not None else 0.0
         if not delay:
             delay = pacer.delay_of(host)  # a preflight to a paced host waits too
-            if not delay:
-                return await self._send(request, spider)
+        if not delay:
+            gate.on_wire(request)  # raises PolicyViolation: not sent
+            return await self._send(request, spider)
         await pacer.acquire(host, delay)
         try:
+            # Compared after the wait, right before it is sent: a change made while the request
+            # waited for its turn is refused too.
+            gate.on_wire(request)
             return await self._send(request, spider)
         finally:
             pacer.release(host)
@@ -103,6 +109,20 @@ class _WireHandler:
             result = close()
             if result is not None:
                 await maybe_deferred_to_future(result)
+
+
+def _no_silent_retries(handler: Any) -> None:
+    """Twisted's connection pool (Scrapy's HTTP/1.1 handler keeps one as `_pool`) and aiohttp's
+    session (Scrapy's aiohttp handler, `_session`) send an idempotent request again, at once,
+    when the kept-alive connection it went out on fails before the answer, although the server
+    may have read it: a second request the pacer never sees, made whatever RETRY_ENABLED or
+    `dont_retry` say. Retrying is RetryMiddleware's job, through the gate and the pace."""
+    pool = getattr(handler, "_pool", None)
+    if pool is not None and hasattr(pool, "retryAutomatically"):
+        pool.retryAutomatically = False
+    session = getattr(handler, "_session", None)
+    if session is not None and hasattr(session, "_retry_connection"):
+        session._retry_connection = False
 
 
 class AsyncWireHandler(_WireHandler):

@@ -395,3 +395,190 @@ def test_without_the_gate_middleware_nothing_is_sent(mockweb: MockWeb, crawl: Cr
 
     assert not mockweb.hits
     assert "polite_crawl's gate middleware is missing" in result.log
+
+
+TWO_VALUES = """
+import scrapy
+
+TOKEN_UA = "@TOKEN@"
+BROWSER_UA = "@BROWSER@"
+
+
+class Twice:
+    # After the gate: a second value in front of the decided one. Scrapy's Headers.get() reads
+    # the last value; the wire carries both, and a server reading the first sees a browser.
+    def process_request(self, request, spider=None):
+        if request.url.endswith("/b"):
+            request.headers.setlist("User-Agent", [BROWSER_UA, TOKEN_UA])
+        if request.url.endswith("/d"):
+            request.headers.setlist("Host", ["www.reddit.com", "site.test"])
+
+
+class Plain(scrapy.Spider):
+    name = "plain"
+    custom_settings = {"DOWNLOADER_MIDDLEWARES": {"run_spider.Twice": 400}}
+
+    async def start(self):
+        # From the spider itself, before the gate.
+        yield scrapy.Request(
+            "http://site.test/a", headers={"User-Agent": [BROWSER_UA, TOKEN_UA]}
+        )
+        yield scrapy.Request("http://site.test/b")
+        yield scrapy.Request(
+            "http://site.test/c", headers={"Host": ["www.reddit.com", "site.test"]}
+        )
+        yield scrapy.Request("http://site.test/d")
+        yield scrapy.Request("http://site.test/e")
+""".replace("@TOKEN@", TOKEN_UA).replace("@BROWSER@", BROWSER_UA)
+
+
+def test_a_second_user_agent_or_host_value_never_reaches_the_server(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    allow_all(mockweb)
+    mockweb.add(SITE, page())
+
+    result = crawl([], spider_code=TWO_VALUES)
+
+    assert result.returncode == 0, result.log
+    assert [h.path for h in mockweb.hits] == ["/robots.txt", "/e"], [
+        (h.path, h.header_lines) for h in mockweb.hits
+    ]
+    assert all(len(h.all("User-Agent")) == 1 for h in mockweb.hits)
+    assert all(len(h.all("Host")) <= 1 for h in mockweb.hits)
+    assert {r["url"] for r in refusals(result, "request.user_agent")} == {SITE + "/a"}
+    assert {r["url"] for r in refusals(result, "wire.user_agent_changed")} == {SITE + "/b"}
+    assert {r["url"] for r in refusals(result, "request.host_header")} == {SITE + "/c"}
+    assert {r["url"] for r in refusals(result, "wire.host_header_changed")} == {SITE + "/d"}
+
+
+def test_a_trailing_dot_does_not_make_a_second_paced_host(mockweb: MockWeb, crawl: Crawl) -> None:
+    # site.test. is site.test to DNS and to the server: one host, one pace.
+    allow_all(mockweb, extra="Crawl-delay: 1\n")
+    allow_all(mockweb, "http://site.test.", extra="Crawl-delay: 1\n")
+    mockweb.add(SITE, page(*(f"http://site.test./{i}" for i in range(3)), "/x", "/y"))
+    mockweb.add("http://site.test.", page())
+
+    result = crawl([SITE + "/"], {"CONCURRENT_REQUESTS_PER_DOMAIN": 16}, timeout=90)
+
+    assert result.returncode == 0, result.log
+    assert len(mockweb.hits) == 8  # two robots.txt, three pages on each spelling
+    assert min(gaps(mockweb, "site.test") + gaps(mockweb, "site.test.")) >= 1.0
+    times = sorted(h.at for h in mockweb.hits)
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 1.0
+
+
+def test_origin_files_after_robots_txt_keep_its_crawl_delay(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    # ai-training needs robots.txt, then tdmrep.json and ai.txt: three requests to a host whose
+    # robots.txt asks for a second between requests, before its first page.
+    allow_all(mockweb, extra="Crawl-delay: 1\n")
+    mockweb.add(SITE, page("/1"))
+
+    result = crawl([SITE + "/"], {"POLITE_CRAWL_PURPOSES": ["ai-training"]}, timeout=90)
+
+    assert result.returncode == 0, result.log
+    assert [h.path for h in mockweb.hits][:3] == [
+        "/robots.txt",
+        "/.well-known/tdmrep.json",
+        "/ai.txt",
+    ]
+    assert min(gaps(mockweb, "site.test")) >= 1.0, [
+        (h.path, round(h.at - mockweb.hits[0].at, 3)) for h in mockweb.hits
+    ]
+
+
+STALE_PARSE = """
+import scrapy
+from scrapy.utils.httpobj import urlparse_cached
+
+
+class Mirror:
+    # Before the gate: reads the URL as many components do (urlparse_cached, as Scrapy's
+    # OffsiteMiddleware and get_slot_key do), then rewrites it in place. Scrapy's cache of the
+    # parse is keyed by the request object and never learns of the new URL.
+    def process_request(self, request, spider=None):
+        if urlparse_cached(request).hostname.startswith("mirror"):
+            request._set_url("http://site.test" + urlparse_cached(request).path)
+
+
+class Plain(scrapy.Spider):
+    name = "plain"
+    custom_settings = {
+        "DOWNLOADER_MIDDLEWARES": {"run_spider.Mirror": 60},
+        "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+    }
+
+    async def start(self):
+        for i in range(5):
+            yield scrapy.Request(f"http://mirror{i}.test/{i}")
+"""
+
+
+def test_pacing_follows_the_url_decided_not_a_stale_parse_of_an_earlier_one(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    allow_all(mockweb, extra="Crawl-delay: 1\n")
+    mockweb.add(SITE, page())
+
+    result = crawl([], spider_code=STALE_PARSE, timeout=90)
+
+    assert result.returncode == 0, result.log
+    assert len(mockweb.hits) == 6  # robots.txt and five pages, all on site.test
+    assert min(gaps(mockweb, "site.test")) >= 1.0, [
+        (h.path, round(h.at - mockweb.hits[0].at, 3)) for h in mockweb.hits
+    ]
+
+
+WHILE_WAITING = """
+import scrapy
+from twisted.internet import task
+
+
+class Later:
+    # Passes the gate unchanged, then swaps the User-Agent once the request is in the download
+    # handler (the downloader's `transferring` set), waiting for its host's turn: /a, slow to
+    # answer, holds it (Crawl-delay).
+    @classmethod
+    def from_crawler(cls, crawler):
+        mw = cls()
+        mw.crawler = crawler
+        return mw
+
+    def process_request(self, request, spider=None):
+        if not request.url.endswith("/b"):
+            return
+
+        def swap():
+            slots = self.crawler.engine.downloader.slots.values()
+            if any(request in slot.transferring for slot in slots):
+                request.headers["User-Agent"] = "@BROWSER@"
+                loop.stop()
+
+        loop = task.LoopingCall(swap)
+        loop.start(0.02)
+
+
+class Plain(scrapy.Spider):
+    name = "plain"
+    custom_settings = {"DOWNLOADER_MIDDLEWARES": {"run_spider.Later": 400}}
+
+    async def start(self):
+        yield scrapy.Request("http://site.test/a")
+        yield scrapy.Request("http://site.test/b")
+""".replace("@BROWSER@", BROWSER_UA)
+
+
+def test_a_change_made_while_waiting_for_the_pace_is_refused(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    allow_all(mockweb, extra="Crawl-delay: 1\n")
+    mockweb.add(SITE + "/a", Resp(body="slow", delay=2.0))
+    mockweb.add(SITE, page())
+
+    result = crawl([], spider_code=WHILE_WAITING, timeout=60)
+
+    assert result.returncode == 0, result.log
+    assert [h.path for h in mockweb.hits] == ["/robots.txt", "/a"]
+    assert {r["url"] for r in refusals(result, "wire.user_agent_changed")} == {SITE + "/b"}

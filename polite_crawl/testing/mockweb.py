@@ -52,8 +52,14 @@ SERVER_PATIENCE = 60.0  # seconds a stalled or endless answer waits for the clie
 class Hit:
     method: str
     url: str  # scheme://host[:port]/path?query as the client asked for it
-    headers: dict[str, str]
+    headers: dict[str, str]  # lower-cased names; a repeated header shows its last value
     at: float
+    # Every header line as received, in order (name as sent): repeated headers, name case.
+    header_lines: tuple[tuple[str, str], ...] = ()
+
+    def all(self, name: str) -> list[str]:
+        """Every value of the header name (any case), in the order received."""
+        return [v for k, v in self.header_lines if k.lower() == name.lower()]
 
     @property
     def host(self) -> str:
@@ -191,9 +197,8 @@ def _make_handler(web: MockWeb) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             if length:
                 self.rfile.read(length)
-            hit = Hit(
-                self.command, url, {k.lower(): v for k, v in self.headers.items()}, time.time()
-            )
+            lines = tuple(self.headers.items())
+            hit = Hit(self.command, url, {k.lower(): v for k, v in lines}, time.time(), lines)
             web.record(hit)
             resp = web.resolve(hit)
             if resp.delay:
