@@ -98,6 +98,13 @@ class Guard:
             return
         self.installed = GuardedResolver(current, self)
         reactor.installNameResolver(self.installed)
+        # Named in the log so an operator (and the tests) can see which resolver is guarded:
+        # one installed with installResolver (CachingThreadedResolver) sits in Twisted's adapter.
+        inner = getattr(current, "_simpleResolver", current)
+        logger.info(
+            "polite_crawl: DNS answers are checked for internal addresses (resolver: %(name)s)",
+            {"name": type(inner).__qualname__},
+        )
 
     def note_proxy(self, proxy: str) -> None:
         host = (urlsplit(add_http_if_no_scheme(proxy)).hostname or "").lower()

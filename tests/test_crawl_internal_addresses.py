@@ -122,24 +122,31 @@ def test_robots_redirects_to_internal_addresses_are_never_followed(
     assert result.stat("polite_crawl/denied/robots.unreachable") == len(INTERNAL)
 
 
-def test_a_tdmrep_redirect_to_an_internal_address_is_not_followed(
-    mockweb: MockWeb, crawl: Crawl
+@pytest.mark.parametrize(
+    ("path", "kind", "purpose"),
+    [
+        ("/.well-known/tdmrep.json", "tdmrep", "research"),
+        ("/ai.txt", "aitxt", "ai-training"),
+    ],
+)
+def test_an_opt_out_file_redirect_to_an_internal_address_is_not_followed(
+    mockweb: MockWeb, crawl: Crawl, path: str, kind: str, purpose: str
 ) -> None:
     serve_internal(mockweb)
     mockweb.add(SITE + "/robots.txt", NOT_FOUND)
     mockweb.add(
-        SITE + "/.well-known/tdmrep.json",
-        Resp(302, headers={"Location": "http://169.254.169.254/latest/meta-data/"}),
+        SITE + path, Resp(302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
     )
     mockweb.add(SITE + "/a", page())
 
-    result = crawl([SITE + "/a"], {"POLITE_CRAWL_PURPOSES": ["research"]})
+    result = crawl([SITE + "/a"], {"POLITE_CRAWL_PURPOSES": [purpose]})
 
     assert internal_hits(mockweb) == []
-    assert mockweb.urls() == [SITE + "/robots.txt", SITE + "/.well-known/tdmrep.json"]
-    tdmrep = next(r for r in result.audit if r.get("kind") == "tdmrep")
-    assert tdmrep["evidence"]["error"] == f"redirect to a refused URL ({REASON})"
-    assert result.stat("polite_crawl/denied/tdmrep.unreachable") == 1
+    assert mockweb.urls()[-1] == SITE + path
+    assert not mockweb.fetched(SITE + "/a")
+    record = next(r for r in result.audit if r.get("kind") == kind)
+    assert record["evidence"]["error"] == f"redirect to a refused URL ({REASON})"
+    assert result.stat(f"polite_crawl/denied/{kind}.unreachable") == 1
 
 
 def test_start_urls_at_internal_addresses_are_refused(mockweb: MockWeb, crawl: Crawl) -> None:
@@ -272,6 +279,8 @@ def test_a_name_that_resolves_to_loopback_is_not_fetched(
     assert result.stat("polite_crawl/denied/robots.unreachable") == 1
     assert result.stat("polite_crawl/dns_refused") >= 1
     assert "polite_crawl: refused the DNS answer for intranet.test: 127.0.0.1" in result.log
+    # The resolver the project chose is the one wrapped (not Twisted's default).
+    assert f"(resolver: {resolver.rsplit('.', 1)[1]})" in result.log
 
 
 @pytest.mark.parametrize("resolver", RESOLVERS)
