@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -239,6 +240,90 @@ def test_a_second_crawl_on_the_same_audit_dir_refuses_to_start(
     assert first_status == 0
     assert not [r for r in read_audit(first.audit_dir) if "other.test" in r.get("url", "")]
     assert verify(first.audit_dir).returncode == 0
+
+
+# The two other ways to run a crawl: `scrapy crawl` in a project, and a script of one's own with
+# a CrawlerProcess, which reads the outcome from `bootstrap_failed` (docs/audit.md).
+PROJECT_SPIDER = """
+from polite_crawl.testing.spiders import FollowAllSpider
+
+
+class Follow(FollowAllSpider):
+    pass
+"""
+
+PROCESS_SCRIPT = """
+import json
+import sys
+
+from scrapy.crawler import CrawlerProcess
+
+from polite_crawl.testing.crawl import BASE_SETTINGS
+from polite_crawl.testing.spiders import FollowAllSpider
+
+process = CrawlerProcess({**BASE_SETTINGS, **json.loads(sys.argv[1])})
+process.crawl(FollowAllSpider)
+process.start()
+print("bootstrap_failed =", process.bootstrap_failed)
+sys.exit(1 if process.bootstrap_failed else 0)
+"""
+
+
+def run_elsewhere(
+    web: MockWeb, workdir: Path, how: str, settings: dict[str, object], *, max_file_bytes: int
+) -> subprocess.CompletedProcess[str]:
+    """Run FollowAllSpider with `scrapy crawl` in a project or from a CrawlerProcess script,
+    its files limited to max_file_bytes (RLIMIT_FSIZE, as a full disk)."""
+    from polite_crawl.testing.crawl import BASE_SETTINGS, _file_limit
+
+    workdir.mkdir(parents=True)
+    if how == "scrapy crawl":
+        (workdir / "scrapy.cfg").write_text("[settings]\ndefault = proj.settings\n")
+        (workdir / "proj" / "spiders").mkdir(parents=True)
+        (workdir / "proj" / "__init__.py").write_text("")
+        (workdir / "proj" / "spiders" / "__init__.py").write_text("")
+        (workdir / "proj" / "spiders" / "follow.py").write_text(PROJECT_SPIDER)
+        merged = {**BASE_SETTINGS, "SPIDER_MODULES": ["proj.spiders"], **settings}
+        lines = [f"{k} = {v!r}" for k, v in merged.items()]
+        (workdir / "proj" / "settings.py").write_text("\n".join(lines) + "\n")
+        cmd = [sys.executable, "-m", "scrapy", "crawl", "follow_all"]
+    else:
+        (workdir / "script.py").write_text(PROCESS_SCRIPT)
+        cmd = [sys.executable, str(workdir / "script.py"), json.dumps(settings)]
+    env = {**os.environ, **web.env()}
+    env.pop("SCRAPY_SETTINGS_MODULE", None)
+    return subprocess.run(
+        cmd,
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=_file_limit(max_file_bytes),
+    )
+
+
+@pytest.mark.parametrize("how", ["scrapy crawl", "CrawlerProcess"])
+def test_an_audit_failure_is_a_failed_crawl_however_it_runs(
+    mockweb: MockWeb, tmp_path: Path, how: str
+) -> None:
+    urls = serve_slow_site(mockweb, pages=30)
+    settings = {
+        "POLITE_CRAWL_PURPOSES": ["research"],
+        "POLITE_CRAWL_AUDIT_DIR": str(tmp_path / "audit"),
+        "MOCKWEB_START_URLS": urls,
+        "CONCURRENT_REQUESTS": 2,
+    }
+
+    proc = run_elsewhere(mockweb, tmp_path / "run", how, settings, max_file_bytes=12_000)
+
+    assert "the audit log failed, closing the crawl" in proc.stderr
+    assert "(polite_crawl_audit_failure)" in proc.stderr
+    assert proc.returncode != 0, proc.stderr
+    if how == "CrawlerProcess":
+        assert "bootstrap_failed = True" in proc.stdout
+    assert_every_fetch_was_allowed_first(mockweb, tmp_path / "audit")
 
 
 @pytest.mark.parametrize("durability", ["fsync", "none"])
