@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 
-from polite_crawl import exitstatus
+from polite_crawl import exitstatus, project_settings
 from polite_crawl.middlewares import PoliteDownloaderMiddleware, PoliteSpiderMiddleware
 from polite_crawl.recorder import PRIORITY as RECORDER_PRIORITY
 from polite_crawl.recorder import PoliteResponseRecorder
@@ -38,10 +38,19 @@ class Addon:
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
+    @classmethod
+    def update_pre_crawler_settings(cls, settings: BaseSettings) -> None:
+        # Before any spider's custom_settings are merged: what the project turned on.
+        project_settings.remember(settings)
+
     def update_settings(self, settings: BaseSettings) -> None:
         # Validate now, so that a bad setting stops the crawl before anything is built or sent.
         try:
-            config = load(settings, self.crawler.spider)
+            config = load(
+                settings,
+                self.crawler.spider,
+                changed_by_spider=project_settings.changed_by_the_spider(settings, Addon),
+            )
         except SettingsError:
             exitstatus.refused_to_start(self.crawler)
             raise

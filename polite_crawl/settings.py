@@ -20,7 +20,7 @@ from polite_crawl.robots.parser import DEFAULT_PARSE_LIMIT, RFC_MIN_PARSE_LIMIT
 from polite_crawl.robots.state import DEFAULT_MAX_ORIGINS, MAX_TTL
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
 
 logger = logging.getLogger(__name__)
@@ -38,16 +38,24 @@ class PoliteSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    enabled: bool = Field(True, description="Turn the whole add-on off with False.")
+    enabled: bool = Field(
+        True,
+        description="Turn the whole add-on off with False, in the project's settings or with "
+        "`-s`. A spider's `custom_settings` cannot turn off what the project turned on, nor "
+        "weaken the other settings marked so below (docs/security.md): the crawl refuses to "
+        "start.",
+    )
     mode: Literal["enforce", "report"] = Field(
         "enforce",
         description='"enforce" refuses what the checks deny. "report" lets it through but '
-        "records and counts it as a would-be denial (stats `polite_crawl/report_only/...`).",
+        "records and counts it as a would-be denial (stats `polite_crawl/report_only/...`). "
+        "A spider may not lower it.",
     )
     purposes: list[Purpose] = Field(
         min_length=1,
         description="Required. What the crawl is for; one or more of the purpose vocabulary. "
-        "A spider may narrow it with a `polite_crawl_purposes` attribute, never widen it.",
+        "A spider may narrow it (a `polite_crawl_purposes` attribute or its own "
+        "`custom_settings`), never widen or change it.",
     )
     contact: str | None = Field(
         None, description="An http(s) URL or mailto: address where site owners reach you."
@@ -60,7 +68,8 @@ class PoliteSettings(BaseModel):
         "fsync",
         description='"fsync": no allowed request is sent before its audit record is on disk '
         '(group commit: one fdatasync per reactor turn). "none": records are written before '
-        "the request but not synced (faster; a power loss can lose the last ones).",
+        "the request but not synced (faster; a power loss can lose the last ones). A spider "
+        "may not lower it.",
     )
     audit_checkpoint_every: int = Field(
         1024, ge=1, description="Sign a checkpoint of a platform's log every this many records."
@@ -73,10 +82,13 @@ class PoliteSettings(BaseModel):
         description="Query parameters whose values never reach the log (replaced by "
         "REDACTED); user:password in URLs is always removed.",
     )
-    consents: Path | None = Field(None, description="A TOML file of consent grants.")
+    consents: Path | None = Field(
+        None, description="A TOML file of consent grants. A spider may not name another."
+    )
     policy_dirs: list[Path] = Field(
         default_factory=list,
-        description="Extra policy directories; their files override bundled policies by id.",
+        description="Extra policy directories; their files override bundled policies by id. "
+        "A spider may not change them.",
     )
     user_agent_token: str | None = Field(
         None,
@@ -93,14 +105,15 @@ class PoliteSettings(BaseModel):
         DEFAULT_PARSE_LIMIT,
         ge=RFC_MIN_PARSE_LIMIT,
         description="Bytes of robots.txt parsed; the rest is ignored, never read as allow-all. "
-        "RFC 9309 requires at least 500 KiB (512000).",
+        "RFC 9309 requires at least 500 KiB (512000). A spider may not lower it.",
     )
     robots_cache_ttl: float = Field(
         MAX_TTL,
         ge=1,
         le=MAX_TTL,
         description="Seconds a robots.txt copy is used before it is fetched again (at most "
-        "86400, RFC 9309 §2.4; a shorter Cache-Control max-age wins).",
+        "86400, RFC 9309 §2.4; a shorter Cache-Control max-age wins). A spider may not "
+        "raise it.",
     )
 
     robots_error_backoff: float = Field(
@@ -114,7 +127,8 @@ class PoliteSettings(BaseModel):
         60.0,
         ge=0,
         description="Upper bound in seconds on the Crawl-delay honoured per origin. A larger "
-        "Crawl-delay is capped; the audit evidence records both values.",
+        "Crawl-delay is capped; the audit evidence records both values. A spider may not lower "
+        "it.",
     )
     origin_cache_size: int = Field(
         DEFAULT_MAX_ORIGINS,
@@ -127,7 +141,8 @@ class PoliteSettings(BaseModel):
     robots_cache_path: Path | None = Field(
         None,
         description="An SQLite file that keeps robots.txt copies across runs (at most "
-        "POLITE_CRAWL_ROBOTS_CACHE_TTL old), so a restarted crawl does not fetch them again.",
+        "POLITE_CRAWL_ROBOTS_CACHE_TTL old), so a restarted crawl does not fetch them again. "
+        "A spider may not name another.",
     )
 
     @field_validator("purposes", "policy_dirs", "audit_redact_params", mode="before")
@@ -271,6 +286,101 @@ def narrow(declared: Iterable[Purpose], spider_purposes: Any) -> frozenset[Purpo
             f"not declared: {', '.join(sorted(p.value for p in extra))}"
         )
     return wanted or allowed
+
+
+# What a spider's own settings may not do to the value the project's settings gave (the check
+# runs in addon.py; docs/security.md lists them): each setting, and the test that makes a
+# spider's value weaker than the project's.
+class Unset:
+    """A setting the project's settings did not give: its default applies."""
+
+
+UNSET = Unset()
+
+_WEAKER: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
+    "enabled": (lambda spider, project: project and not spider, "switches the gate off"),
+    "mode": (
+        lambda spider, project: project == "enforce" and spider != "enforce",
+        "lets refused requests through",
+    ),
+    "purposes": (
+        lambda spider, project: not set(spider) <= set(project),
+        "is not a narrowing of the project's purposes",
+    ),
+    "audit_durability": (
+        lambda spider, project: project == "fsync" and spider != "fsync",
+        "sends requests before their records are on disk",
+    ),
+    "consents": (
+        lambda spider, project: spider is not None and spider != project,
+        "names consent grants the project did not",
+    ),
+    "policy_dirs": (
+        lambda spider, project: spider != project,
+        "loads other policy files than the project (a file replaces a platform's policy by id)",
+    ),
+    "robots_cache_path": (
+        lambda spider, project: spider is not None and spider != project,
+        "trusts robots.txt copies the project did not",
+    ),
+    "robots_parse_limit": (lambda spider, project: spider < project, "reads less of robots.txt"),
+    "robots_cache_ttl": (
+        lambda spider, project: spider > project,
+        "keeps robots.txt copies longer",
+    ),
+    "robots_max_crawl_delay": (
+        lambda spider, project: spider < project,
+        "honours less of a site's Crawl-delay",
+    ),
+}
+GUARDED = tuple(setting_name(field) for field in _WEAKER)
+
+
+def refuse_weakening(final: PoliteSettings, project: Mapping[str, Any]) -> None:
+    """Raise SettingsError if the settings the spider changed (name -> the project's raw value,
+    or UNSET) are weaker in `final` than they were in the project's settings."""
+    fields = {name.removeprefix(PREFIX).lower(): raw for name, raw in project.items()}
+    data = final.model_dump(exclude=set(fields))
+    for field, raw in fields.items():
+        if raw is None or isinstance(raw, Unset):
+            info = PoliteSettings.model_fields[field]
+            if info.is_required():
+                data[field] = getattr(final, field)  # the project declared none: nothing to weaken
+            continue
+        data[field] = raw
+    try:
+        before = PoliteSettings.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(
+            "cannot tell whether the spider's custom_settings weaken the project's, whose own "
+            f"value is invalid: {_explain(exc, data)}"
+        ) from None
+    problems = []
+    for field in fields:
+        weaker, why = _WEAKER[field]
+        spider, was = getattr(final, field), getattr(before, field)
+        if weaker(spider, was):
+            problems.append(
+                f"{setting_name(field)} = {_plain(spider)!r} (the project's: {_plain(was)!r}) "
+                f"{why}"
+            )
+    if problems:
+        raise SettingsError(
+            "the spider's custom_settings may not weaken the project's settings: "
+            + "; ".join(problems)
+            + ". Remove them from the spider, or change the project's settings (the command "
+            "line's -s decides over both)."
+        )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Purpose):
+        return value.value
+    return value
 
 
 def reference_markdown() -> str:

@@ -20,6 +20,7 @@ from polite_crawl.settings import (
     from_mapping,
     narrow,
     product_token,
+    refuse_weakening,
     setting_name,
 )
 
@@ -47,14 +48,24 @@ class Config:
     consents_sha256: str | None = None
 
 
-def load(values: Mapping[str, Any], spider: object | None = None) -> Config | None:
+def load(
+    values: Mapping[str, Any],
+    spider: object | None = None,
+    *,
+    changed_by_spider: Mapping[str, Any] | None = None,
+) -> Config | None:
     """Validate settings, user agent and spider purposes; None when the add-on is disabled.
+
+    changed_by_spider: the settings the spider's own settings changed, with the project's
+    values (project_settings.py); the spider may not have weakened them.
 
     A problem is logged as one ERROR line and raised as SettingsError, which stops the crawl
     before its first request.
     """
     try:
         model = from_mapping(values)
+        if changed_by_spider:
+            refuse_weakening(model, changed_by_spider)
         if not model.enabled:
             return None
         # A spider's user_agent attribute is what Scrapy sends by default: validate that one.
