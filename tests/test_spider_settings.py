@@ -257,3 +257,60 @@ def test_the_spider_is_held_to_the_project_settings_however_it_runs(
     )
     if how == "CrawlerProcess":
         assert "bootstrap_failed = True" in proc.stdout
+
+
+# --- the note of the project's values, without a crawl ------------------------------------------
+
+
+def _settings(project: dict[str, Any], spider: dict[str, Any], *, note: bool) -> Any:
+    from scrapy.settings import Settings
+
+    from polite_crawl.project_settings import remember
+
+    settings = Settings(project)  # 'project' priority, as a settings module gives
+    if note:
+        remember(settings)  # what update_pre_crawler_settings does for a CrawlerProcess
+    settings.setdict(spider, priority="spider")  # what a spider's custom_settings do
+    return settings
+
+
+def test_the_note_keeps_the_project_value_and_ignores_what_the_spider_did_not_change() -> None:
+    from polite_crawl.addon import Addon
+    from polite_crawl.project_settings import changed_by_the_spider
+
+    project = {"ADDONS": {"polite_crawl.Addon": 0}, "POLITE_CRAWL_MODE": "enforce"}
+    settings = _settings(project, {"POLITE_CRAWL_MODE": "report", "OTHER": 1}, note=True)
+
+    assert changed_by_the_spider(settings, Addon) == {"POLITE_CRAWL_MODE": "enforce"}
+
+
+def test_without_the_note_a_spider_is_held_to_the_defaults() -> None:
+    # A Crawler built by hand from settings no CrawlerProcess saw: fail closed.
+    from polite_crawl.addon import Addon
+    from polite_crawl.project_settings import changed_by_the_spider
+    from polite_crawl.settings import SettingsError, from_mapping, refuse_weakening
+
+    project = {"ADDONS": {"polite_crawl.Addon": 0}, "POLITE_CRAWL_PURPOSES": ["research"]}
+    settings = _settings(project, {"POLITE_CRAWL_MODE": "report"}, note=False)
+    changed = changed_by_the_spider(settings, Addon)
+
+    with pytest.raises(SettingsError, match=r"POLITE_CRAWL_MODE = 'report' \(the project's: "):
+        refuse_weakening(from_mapping(settings), changed)
+
+
+def test_a_spider_that_enables_the_add_on_itself_sets_what_it_likes() -> None:
+    from polite_crawl.addon import Addon
+    from polite_crawl.project_settings import changed_by_the_spider
+
+    spider = {"ADDONS": {"polite_crawl.Addon": 0}, "POLITE_CRAWL_MODE": "report"}
+    settings = _settings({}, spider, note=False)
+
+    assert changed_by_the_spider(settings, Addon) == {}
+
+
+def test_purposes_the_project_never_declared_are_the_spiders_to_declare() -> None:
+    from polite_crawl.settings import UNSET, from_mapping, refuse_weakening
+
+    final = from_mapping({"POLITE_CRAWL_PURPOSES": ["ai-training"]})
+
+    refuse_weakening(final, {"POLITE_CRAWL_PURPOSES": UNSET})  # does not raise
