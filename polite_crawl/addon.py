@@ -54,6 +54,7 @@ class Addon:
                 settings,
                 self.crawler.spider,
                 changed_by_spider=project_settings.changed_by_the_spider(settings, Addon),
+                project_token=project_settings.project_product_token(settings),
             )
         except SettingsError:
             exitstatus.refused_to_start(self.crawler)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import scrapy
 
-from polite_crawl import gatekeeper
+from polite_crawl import gatekeeper, project_settings
 from polite_crawl.core.gate import Pending
 from polite_crawl.robots.state import FetchResult
 from polite_crawl.startup import load
@@ -81,12 +81,15 @@ def live(url: str, overrides: dict[str, Any], process: Any = None) -> Decision |
 
         process = CrawlerProcess({"TELNETCONSOLE_ENABLED": False, "LOG_LEVEL": "ERROR"})
     with tempfile.TemporaryDirectory() as tmp:
-        custom = {"POLITE_CRAWL_AUDIT_DIR": tmp, **overrides}
-        addons = dict(process.settings.getdict("ADDONS"))
-        addons.setdefault("polite_crawl.Addon", 0)
-        custom["ADDONS"] = addons
-        spidercls = type("CheckSpider", (CheckSpider,), {"custom_settings": custom})
-        crawler = process.create_crawler(spidercls)
+        # The check's options are the operator's command line, not a spider's settings: set at
+        # the command line's priority and noted as the project's, so that asking about another
+        # purpose or product token is not refused as a spider weakening the project's settings.
+        settings = process.settings
+        settings.setdict({"POLITE_CRAWL_AUDIT_DIR": tmp, **overrides}, priority="cmdline")
+        if "polite_crawl.Addon" not in settings["ADDONS"]:
+            settings["ADDONS"].set("polite_crawl.Addon", 0, priority="cmdline")
+        project_settings.remember(settings)
+        crawler = process.create_crawler(CheckSpider)
         process.crawl(crawler, target_url=url)
         process.start()
         spider = crawler.spider

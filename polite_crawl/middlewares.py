@@ -15,7 +15,7 @@ from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.misc import load_object
 
-from polite_crawl import exitstatus, gatekeeper, records
+from polite_crawl import exitstatus, gatekeeper, project_settings, records
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.audit.redact import redact_url
 from polite_crawl.audit.store import AuditStore
@@ -65,7 +65,9 @@ BYPASS_META = ("dont_obey_robotstxt", "polite_crawl_skip", "polite_crawl_bypass"
 
 class PoliteDownloaderMiddleware:
     def __init__(self, crawler: Crawler) -> None:
-        config = load(crawler.settings, crawler.spider)
+        # Again, now that the spider exists: its user_agent attribute is what Scrapy sends.
+        project_token = project_settings.project_product_token(crawler.settings)
+        config = load(crawler.settings, crawler.spider, project_token=project_token)
         if config is None:
             raise NotConfigured("POLITE_CRAWL_ENABLED is False")
         _check_download_handlers(crawler)  # before anything is opened or started

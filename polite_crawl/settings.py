@@ -82,7 +82,8 @@ class PoliteSettings(BaseModel):
     audit_redact_params: list[str] = Field(
         default_factory=lambda: list(DEFAULT_REDACT_PARAMS),
         description="Query parameters whose values never reach the log (replaced by "
-        "REDACTED); user:password in URLs is always removed.",
+        "REDACTED); user:password in URLs is always removed. A spider may add to them, not "
+        "drop any.",
     )
     consents: Path | None = Field(
         None, description="A TOML file of consent grants. A spider may not name another."
@@ -106,7 +107,8 @@ class PoliteSettings(BaseModel):
     user_agent_token: str | None = Field(
         None,
         description="The robots.txt product token (letters, `_`, `-`). Default: the first "
-        "product of USER_AGENT. USER_AGENT must contain it.",
+        "product of USER_AGENT. USER_AGENT must contain it. Where the project's settings name "
+        "the token (this or USER_AGENT), a spider's user agent may not change it.",
     )
     policy_max_age_days: int = Field(
         180,
@@ -279,14 +281,13 @@ def product_token(settings: PoliteSettings, user_agent: str) -> str:
     """The robots.txt product token, and a check that the User-Agent really carries it."""
     token = settings.user_agent_token
     if token is None:
-        first = user_agent.strip().split("/", 1)[0].split(" ", 1)[0]
-        if not _TOKEN.fullmatch(first) or first.lower() == "mozilla":
+        token = leading_token(user_agent)
+        if token is None:
             raise SettingsError(
                 f"cannot derive a robots.txt product token from USER_AGENT = {user_agent!r}. "
                 f"Set {setting_name('user_agent_token')} to your crawler's token, and make "
                 "USER_AGENT name it (e.g. 'examplebot/1.0 (+https://example.org/bot)')."
             )
-        token = first
     if token.lower() not in user_agent.lower():
         raise SettingsError(
             f"USER_AGENT = {user_agent!r} does not contain the product token {token!r} "
@@ -294,6 +295,14 @@ def product_token(settings: PoliteSettings, user_agent: str) -> str:
             "so the User-Agent you send must name it."
         )
     return token
+
+
+def leading_token(user_agent: str) -> str | None:
+    """The product token a User-Agent starts with; None for a browser string or none at all."""
+    first = user_agent.strip().split("/", 1)[0].split(" ", 1)[0]
+    if not _TOKEN.fullmatch(first) or first.lower() == "mozilla":
+        return None
+    return first
 
 
 def narrow(declared: Iterable[Purpose], spider_purposes: Any) -> frozenset[Purpose]:
@@ -337,6 +346,10 @@ _WEAKER: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
     "audit_durability": (
         lambda spider, project: project == "fsync" and spider != "fsync",
         "sends requests before their records are on disk",
+    ),
+    "audit_redact_params": (
+        lambda spider, project: not {p.lower() for p in project} <= {p.lower() for p in spider},
+        "writes query parameters the project redacts into the log",
     ),
     "consents": (
         lambda spider, project: spider is not None and spider != project,

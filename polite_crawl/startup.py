@@ -53,11 +53,14 @@ def load(
     spider: object | None = None,
     *,
     changed_by_spider: Mapping[str, Any] | None = None,
+    project_token: str | None = None,
 ) -> Config | None:
     """Validate settings, user agent and spider purposes; None when the add-on is disabled.
 
     changed_by_spider: the settings the spider's own settings changed, with the project's
     values (project_settings.py); the spider may not have weakened them.
+    project_token: the robots.txt product token the project's settings name; the spider's user
+    agent may not change it.
 
     A problem is logged as one ERROR line and raised as SettingsError, which stops the crawl
     before its first request.
@@ -71,6 +74,15 @@ def load(
         # A spider's user_agent attribute is what Scrapy sends by default: validate that one.
         user_agent = str(getattr(spider, "user_agent", None) or values.get("USER_AGENT") or "")
         token = product_token(model, user_agent)
+        if project_token is not None and token.lower() != project_token.lower():
+            # Sites write robots.txt groups for a crawler's token: another one dodges them.
+            raise SettingsError(
+                f"the spider's user agent {user_agent!r} has the robots.txt product token "
+                f"{token!r}, the project's settings {project_token!r}; sites match robots.txt "
+                "groups by it, so a spider may not change it. Keep the project's token in the "
+                "spider's user_agent (or USER_AGENT), or change the project's settings (the "
+                "command line's -s decides over both)."
+            )
         purposes = narrow(model.purposes, getattr(spider, "polite_crawl_purposes", None))
         policies, grants, digest = _load_policy_data(model)
     except SettingsError as exc:

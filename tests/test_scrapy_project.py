@@ -140,6 +140,35 @@ def test_scrapy_polite_check_live_uses_the_project_settings(
     assert mockweb.hits[0].headers["user-agent"].startswith("examplebot/1.0")
 
 
+def test_scrapy_polite_check_live_may_ask_about_other_purposes_and_tokens(
+    project: Path, mockweb: MockWeb
+) -> None:
+    # The check's options are the operator's command line, not a spider weakening the project's
+    # settings: another purpose and product token are questions it answers.
+    mockweb.add(
+        SITE + "/robots.txt",
+        Resp(body="User-agent: *\nAllow: /\n\nUser-agent: otherbot\nDisallow: /public\n"),
+    )
+
+    proc = scrapy(
+        project,
+        mockweb,
+        "polite",
+        "check",
+        SITE + "/public",
+        "--purpose",
+        "research",
+        "--ua",
+        "otherbot",
+    )
+
+    assert proc.returncode == 1, proc.stderr
+    assert "decision   DENY  (robots.disallowed)" in proc.stdout
+    assert "purposes   research" in proc.stdout
+    assert mockweb.urls() == [SITE + "/robots.txt"]
+    assert mockweb.hits[0].headers["user-agent"].startswith("otherbot/")
+
+
 def test_console_script_check_live(tmp_path: Path, mockweb: MockWeb) -> None:
     mockweb.add(SITE + "/robots.txt", Resp(body="User-agent: polite-crawl\nDisallow: /x\n"))
     script = Path(sys.executable).with_name("polite-crawl")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from polite_crawl.settings import UNSET
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 if TYPE_CHECKING:
@@ -83,6 +84,11 @@ def ours(log: str) -> list[str]:
             "POLITE_CRAWL_PURPOSES = ['research', 'ai-input'] (the project's: "
             "['archiving', 'research'])",
         ),
+        (
+            {"POLITE_CRAWL_AUDIT_REDACT_PARAMS": ["token", "sig"]},
+            {"POLITE_CRAWL_AUDIT_REDACT_PARAMS": ["token"]},
+            "POLITE_CRAWL_AUDIT_REDACT_PARAMS = ['token'] (the project's: ['token', 'sig'])",
+        ),
         ({}, {"POLITE_CRAWL_CONSENTS": "{tmp}/consents.toml"}, "POLITE_CRAWL_CONSENTS = "),
         ({}, {"POLITE_CRAWL_POLICY_DIRS": ["{tmp}/policies"]}, "POLITE_CRAWL_POLICY_DIRS = "),
         (
@@ -105,18 +111,26 @@ def ours(log: str) -> list[str]:
             {"POLITE_CRAWL_ROBOTS_MAX_CRAWL_DELAY": 0},
             "POLITE_CRAWL_ROBOTS_MAX_CRAWL_DELAY = 0.0 (the project's: 60.0)",
         ),
+        (
+            {"POLITE_CRAWL_ALLOW_INTERNAL_NETWORKS": ["10.20.0.0/16"]},
+            {"POLITE_CRAWL_ALLOW_INTERNAL_NETWORKS": ["10.20.1.0/24", "169.254.169.254/32"]},
+            "POLITE_CRAWL_ALLOW_INTERNAL_NETWORKS = ['10.20.1.0/24', '169.254.169.254/32'] "
+            "(the project's: ['10.20.0.0/16'])",
+        ),
     ],
     ids=[
         "gate-off",
         "report-mode",
         "no-fsync",
         "other-purposes",
+        "fewer-redactions",
         "own-consents",
         "own-policies",
         "own-robots-cache",
         "smaller-parse-limit",
         "longer-robots-ttl",
         "lower-crawl-delay-cap",
+        "more-internal-networks",
     ],
 )
 def test_a_spider_cannot_weaken_the_project_settings(
@@ -163,8 +177,13 @@ def test_a_spider_may_narrow_the_purposes_and_strengthen_the_mode(
         "POLITE_CRAWL_MODE": "enforce",
         "POLITE_CRAWL_AUDIT_DIR": str(tmp_path / "its-own-audit"),
         "POLITE_CRAWL_ROBOTS_MAX_CRAWL_DELAY": 120,
+        "POLITE_CRAWL_ALLOW_INTERNAL_NETWORKS": ["10.20.1.0/24"],
     }
-    project = {"POLITE_CRAWL_PURPOSES": ["archiving", "research"], "POLITE_CRAWL_MODE": "report"}
+    project = {
+        "POLITE_CRAWL_PURPOSES": ["archiving", "research"],
+        "POLITE_CRAWL_MODE": "report",
+        "POLITE_CRAWL_ALLOW_INTERNAL_NETWORKS": ["10.20.0.0/16"],
+    }
 
     result = crawl([], project, spider_code=SPIDER.format(custom=custom))
 
@@ -199,6 +218,70 @@ def test_a_project_that_turned_the_gate_off_stays_off(mockweb: MockWeb, crawl: C
     assert result.returncode == 0, result.log
     assert "polite_crawl is disabled" in result.log
     assert mockweb.urls() == [SITE + "/private/page"]
+
+
+# A site that writes robots.txt for the project's crawler by name: another token dodges it.
+ROBOTS_FOR_EXAMPLEBOT = "User-agent: examplebot\nDisallow: /private\n"
+
+SPIDER_WITH_UA = """
+import scrapy
+
+class Custom(scrapy.Spider):
+    name = "custom"
+    user_agent = {ua!r}
+
+    async def start(self):
+        yield scrapy.Request("http://site.test/private/page")
+"""
+
+
+@pytest.mark.parametrize(
+    "spider",
+    [
+        SPIDER.format(custom={"USER_AGENT": "otherbot/1.0 (+https://example.org/bot)"}),
+        SPIDER.format(
+            custom={
+                "POLITE_CRAWL_USER_AGENT_TOKEN": "otherbot",
+                "USER_AGENT": "otherbot/1.0 (like examplebot/1.0)",
+            }
+        ),
+        SPIDER_WITH_UA.format(ua="otherbot/1.0 (+https://example.org/bot)"),
+    ],
+    ids=["custom-settings-ua", "custom-settings-token", "spider-attribute"],
+)
+def test_a_spider_cannot_change_the_robots_txt_product_token(
+    mockweb: MockWeb, crawl: Crawl, spider: str
+) -> None:
+    mockweb.add(SITE + "/robots.txt", Resp(body=ROBOTS_FOR_EXAMPLEBOT))
+    mockweb.add(SITE + "/private/page", page())
+
+    result = crawl([], spider_code=spider)  # the project's USER_AGENT: examplebot/1.0 (...)
+
+    assert mockweb.hits == []  # not even robots.txt
+    assert result.returncode != 0
+    errors = ours(result.log)
+    assert len(errors) == 1, errors
+    assert (
+        "has the robots.txt product token 'otherbot', the project's settings 'examplebot'"
+        in errors[0]
+    )
+    assert result.audit == []
+
+
+def test_a_spider_may_change_its_user_agent_but_keep_the_token(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    mockweb.add(SITE + "/robots.txt", Resp(body=ROBOTS_FOR_EXAMPLEBOT))
+    mockweb.add(SITE + "/private/page", page())
+    ua = "ExampleBot/2.0 (+https://example.org/bot; news)"
+
+    result = crawl([], spider_code=SPIDER_WITH_UA.format(ua=ua))
+
+    assert result.returncode == 0, result.log
+    assert mockweb.urls() == [SITE + "/robots.txt"]  # robots.txt's examplebot group holds
+    assert mockweb.hits[0].headers["user-agent"] == ua
+    decision = next(r for r in result.audit if r.get("type") == "decision")
+    assert decision["reason"] == "robots.disallowed"
 
 
 PROCESS_SCRIPT = """
@@ -257,3 +340,99 @@ def test_the_spider_is_held_to_the_project_settings_however_it_runs(
     )
     if how == "CrawlerProcess":
         assert "bootstrap_failed = True" in proc.stdout
+
+
+# --- the note of the project's values, without a crawl ------------------------------------------
+
+
+def _settings(project: dict[str, Any], spider: dict[str, Any], *, note: bool) -> Any:
+    from scrapy.settings import Settings
+
+    from polite_crawl.project_settings import remember
+
+    settings = Settings(project)  # 'project' priority, as a settings module gives
+    if note:
+        remember(settings)  # what update_pre_crawler_settings does for a CrawlerProcess
+    settings.setdict(spider, priority="spider")  # what a spider's custom_settings do
+    return settings
+
+
+def test_the_note_keeps_the_project_value_and_ignores_what_the_spider_did_not_change() -> None:
+    from polite_crawl.addon import Addon
+    from polite_crawl.project_settings import changed_by_the_spider
+
+    project = {"ADDONS": {"polite_crawl.Addon": 0}, "POLITE_CRAWL_MODE": "enforce"}
+    settings = _settings(project, {"POLITE_CRAWL_MODE": "report", "OTHER": 1}, note=True)
+
+    assert changed_by_the_spider(settings, Addon) == {"POLITE_CRAWL_MODE": "enforce"}
+
+
+def test_without_the_note_a_spider_is_held_to_the_defaults() -> None:
+    # A Crawler built by hand from settings no CrawlerProcess saw: fail closed.
+    from polite_crawl.addon import Addon
+    from polite_crawl.project_settings import changed_by_the_spider
+    from polite_crawl.settings import SettingsError, from_mapping, refuse_weakening
+
+    project = {"ADDONS": {"polite_crawl.Addon": 0}, "POLITE_CRAWL_PURPOSES": ["research"]}
+    settings = _settings(project, {"POLITE_CRAWL_MODE": "report"}, note=False)
+    changed = changed_by_the_spider(settings, Addon)
+
+    with pytest.raises(SettingsError, match=r"POLITE_CRAWL_MODE = 'report' \(the project's: "):
+        refuse_weakening(from_mapping(settings), changed)
+
+
+def test_a_spider_that_enables_the_add_on_itself_sets_what_it_likes() -> None:
+    from polite_crawl.addon import Addon
+    from polite_crawl.project_settings import changed_by_the_spider
+
+    spider = {"ADDONS": {"polite_crawl.Addon": 0}, "POLITE_CRAWL_MODE": "report"}
+    settings = _settings({}, spider, note=False)
+
+    assert changed_by_the_spider(settings, Addon) == {}
+
+
+def test_purposes_the_project_never_declared_are_the_spiders_to_declare() -> None:
+    from polite_crawl.settings import from_mapping, refuse_weakening
+
+    final = from_mapping({"POLITE_CRAWL_PURPOSES": ["ai-training"]})
+
+    refuse_weakening(final, {"POLITE_CRAWL_PURPOSES": UNSET})  # does not raise
+
+
+def test_a_note_the_spider_wrote_itself_is_no_note() -> None:
+    # Where no CrawlerProcess noted the project's values, a spider's custom_settings could set
+    # the note's key (at 'spider' priority) to claim the project gave what the spider gives.
+    from polite_crawl.addon import Addon
+    from polite_crawl.project_settings import KEY, changed_by_the_spider
+
+    project = {"ADDONS": {"polite_crawl.Addon": 0}}
+    forged = {KEY: (("POLITE_CRAWL_MODE", "report", 30),), "POLITE_CRAWL_MODE": "report"}
+    settings = _settings(project, forged, note=False)
+
+    assert changed_by_the_spider(settings, Addon) == {"POLITE_CRAWL_MODE": UNSET}
+
+    settings = _settings(project, forged, note=True)  # and where one did, it stays
+    assert changed_by_the_spider(settings, Addon) == {"POLITE_CRAWL_MODE": UNSET}
+
+
+@pytest.mark.parametrize(
+    ("project", "token"),
+    [
+        ({}, None),  # Scrapy's default USER_AGENT: the project chose no identity
+        ({"USER_AGENT": "Mozilla/5.0 (X11)"}, None),  # a browser string names no token
+        ({"USER_AGENT": "examplebot/1.0 (+https://example.org/bot)"}, "examplebot"),
+        (
+            {
+                "USER_AGENT": "Mozilla/5.0 (ExampleBot)",
+                "POLITE_CRAWL_USER_AGENT_TOKEN": "ExampleBot",
+            },
+            "ExampleBot",
+        ),
+    ],
+)
+def test_the_project_product_token(project: dict[str, Any], token: str | None) -> None:
+    from polite_crawl.project_settings import project_product_token
+
+    settings = _settings(project, {"USER_AGENT": "otherbot/1.0"}, note=True)
+
+    assert project_product_token(settings) == token
