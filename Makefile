@@ -13,7 +13,8 @@ MIN_STAMP := $(MIN_VENV)/.installed
 MIN_SCRAPY := scrapy==2.13.*
 MIN_TESTS := tests/test_crawl_gate.py tests/test_scrapy_project.py tests/test_crawl_signals.py \
 	tests/test_audit_crash.py tests/test_crawl_image_metadata.py tests/test_crawl_optout_files.py \
-	tests/test_gate_hardening.py tests/test_crawl_tos.py
+	tests/test_gate_hardening.py tests/test_crawl_tos.py \
+	tests/test_crawl_size_limits.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

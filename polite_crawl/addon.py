@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 
 from polite_crawl.middlewares import PoliteDownloaderMiddleware, PoliteSpiderMiddleware
+from polite_crawl.preflight import DECODER_PRIORITY, PreflightDecoder
 from polite_crawl.recorder import PRIORITY as RECORDER_PRIORITY
 from polite_crawl.recorder import PoliteResponseRecorder
 from polite_crawl.startup import load
@@ -59,4 +60,7 @@ class Addon:
         )
         settings.set_in_component_priority_dict(
             "DOWNLOADER_MIDDLEWARES", PoliteResponseRecorder, RECORDER_PRIORITY
+        )
+        settings.set_in_component_priority_dict(
+            "DOWNLOADER_MIDDLEWARES", PreflightDecoder, DECODER_PRIORITY
         )

@@ -23,6 +23,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
 from polite_crawl._compat import engine_download
+from polite_crawl.locate import GateClient
+from polite_crawl.robots.inflate import ACCEPT_ENCODING, codings, inflate
 from polite_crawl.robots.state import MAX_REDIRECTS, FetchResult
 
 if TYPE_CHECKING:
@@ -38,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
 MIN_MAX_AGE = 60.0  # a max-age of 0 must not turn into one robots.txt fetch per request
+# PreflightDecoder's place: next to the downloader, above Scrapy's HttpCompressionMiddleware
+# (590) and every other stock middleware, so that it sees an origin file's body as it came.
+DECODER_PRIORITY = 990
 
 
 class PreflightFetcher:
@@ -120,7 +125,8 @@ class PreflightFetcher:
                 callback=NO_CALLBACK,
                 dont_filter=True,
                 priority=self.DOWNLOAD_PRIORITY,
-                headers={"User-Agent": self.user_agent},
+                # Only the codings PreflightDecoder reads within the limit (see inflate.py).
+                headers={"User-Agent": self.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
                 meta={
                     "dont_redirect": True,
                     "dont_retry": True,
@@ -181,8 +187,24 @@ class PreflightFetcher:
             fetched_at=time.time(),
         )
 
+    def inflated(self, request: Request, response: Response) -> Response:
+        """One of our responses with its content codings undone within the parse limit (raises
+        UnreadableBody: the fetch fails, the file counts as unreachable); others unchanged."""
+        limit = self._limit.get(request)
+        applied = codings(response.headers.getlist(b"Content-Encoding"))
+        if limit is None or not applied or not self.owns(request):
+            return response
+        # A download we stopped at the limit is a prefix of the file, whatever it inflates to.
+        cut = self._received.get(request, 0) > limit
+        body = inflate(response.body, applied, limit, cut=cut)
+        headers = response.headers.copy()
+        for name in (b"Content-Encoding", b"Content-Length"):  # they described the wire
+            headers.pop(name, None)
+        return response.replace(body=body, headers=headers)
+
     def _bytes_received(self, data: bytes, request: Request, **kwargs: Any) -> None:
-        # Stop reading past the parse limit: a huge robots.txt costs at most the limit.
+        # Stop reading past the parse limit: a huge robots.txt costs at most the limit. (An
+        # encoded one is then inflated to at most the limit too, in PreflightDecoder.)
         limit = self._limit.get(request)
         if limit is None:
             return
@@ -203,3 +225,16 @@ def _max_age(response: Response) -> float | None:
 def _describe(exc: Exception) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class PreflightDecoder(GateClient):
+    """Undoes an origin file's content coding within the parse limit, before Scrapy's
+    HttpCompressionMiddleware would inflate all of it (up to DOWNLOAD_MAXSIZE, 1 GiB): the
+    limit counts the bytes the parsers read, not the bytes on the wire. Other responses pass
+    unchanged."""
+
+    def process_response(
+        self, request: Request, response: Response, spider: Any = None
+    ) -> Response:
+        gate = self._find_gate()
+        return gate.robots.inflated(request, response) if gate is not None else response

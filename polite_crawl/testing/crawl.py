@@ -39,6 +39,7 @@ class CrawlResult:
     reason: str | None = None
     items: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
+    peak_rss: int = 0  # bytes: the crawl process's peak resident memory
 
     def stat(self, key: str) -> Any:
         return self.stats.get(key, 0)
@@ -170,6 +171,7 @@ def run_crawl(
     if stats_file.exists():
         data = json.loads(stats_file.read_text())
         result.stats, result.reason = data["stats"], data["reason"]
+        result.peak_rss = data.get("peak_rss", 0)
     items_file = workdir / "items.jsonl"
     if items_file.exists():
         result.items = [json.loads(line) for line in items_file.read_text().splitlines() if line]

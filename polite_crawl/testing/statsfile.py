@@ -1,9 +1,12 @@
 """An extension that writes the crawl's stats as JSON at close (MOCKWEB_STATS_FILE), so that a
-test can read them after the crawl process has ended, whatever spider it ran."""
+test can read them after the crawl process has ended, whatever spider it ran; with them the
+process's peak resident memory (`peak_rss`, bytes)."""
 
 from __future__ import annotations
 
 import json
+import resource
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,4 +46,7 @@ class StatsFile:
             for k, v in self.crawler.stats.get_stats().items()
             if isinstance(v, (int, float, str))
         }
-        self.path.write_text(json.dumps({"reason": self.reason, "stats": stats}))
+        # The process's peak resident set so far: what the crawl cost in memory at its worst.
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak *= 1 if sys.platform == "darwin" else 1024  # bytes there, KiB on Linux
+        self.path.write_text(json.dumps({"reason": self.reason, "stats": stats, "peak_rss": peak}))

@@ -1,0 +1,163 @@
+"""Size limits count the bytes that are read, not the bytes on the wire (issue #13, item 6).
+
+An origin file (robots.txt, tdmrep.json, ai.txt) answered with `Content-Encoding: gzip` is read
+up to the parse limit of inflated bytes, exactly like a file that long in plain text, and costs
+no more memory than that: proven by the crawl process's peak resident memory, against the same
+crawl of plain files. Ground truth for what was fetched is the mock web's own record.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from typing import TYPE_CHECKING
+
+import pytest
+
+from polite_crawl.testing.mockweb import MockWeb, Resp, page
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from polite_crawl.testing.crawl import CrawlResult
+
+    Crawl = Callable[..., CrawlResult]
+
+MiB = 1024 * 1024
+INFLATED = 128 * MiB  # about 260 KB on the wire: the whole bomb passes the wire limit
+# What a bounded read may cost beyond a crawl of plain files: a few parse limits (512 KiB), not
+# the inflated size.
+MEMORY_MARGIN = 32 * MiB
+TEXT = "text/plain"
+
+ROBOTS = "http://robots-bomb.test"
+TDM = "http://tdm-bomb.test"
+AITXT = "http://aitxt-bomb.test"
+RULES = b"User-agent: *\nDisallow: /private\n"
+LATE = b"Disallow: /late\n"  # beyond the parse limit: never read
+PAGES = ("/a", "/private/b", "/late")
+TDM_OPEN = b'[{"location": "/", "tdm-reservation": 0}'  # the rest is padding, then "]"
+
+
+def gzip_bomb(head: bytes, filler: bytes, tail: bytes, inflated: int = INFLATED) -> bytes:
+    """gzip of head + filler repeated to `inflated` bytes + tail, made in well under a second."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: a gzip member
+    chunk = filler * (MiB // len(filler))
+    parts = [packer.compress(head)]
+    parts += [packer.compress(chunk) for _ in range(inflated // len(chunk))]
+    parts += [packer.compress(tail), packer.flush()]
+    return b"".join(parts)
+
+
+def gzipped(body: bytes) -> Resp:
+    return Resp(body=body, content_type=TEXT, headers={"Content-Encoding": "gzip"})
+
+
+def serve_origins(web: MockWeb, *, bombs: bool) -> list[str]:
+    """Three origins, each with one origin file that is a gzip bomb (or, as the control, the
+    same file small and plain); the other files answer 404."""
+    files = {
+        ROBOTS + "/robots.txt": (RULES, b"# filler line\n", LATE),
+        TDM + "/.well-known/tdmrep.json": (TDM_OPEN, b" " * 64, b"]"),
+        AITXT + "/ai.txt": (RULES, b"# filler line\n", LATE),
+    }
+    for url, (head, filler, tail) in files.items():
+        if bombs:
+            web.add(url, gzipped(gzip_bomb(head, filler, tail)))
+        else:
+            web.add(url, Resp(body=head + tail, content_type=TEXT))
+    urls = []
+    for origin in (ROBOTS, TDM, AITXT):
+        web.add(origin + "/robots.txt", web.routes.get(origin + "/robots.txt") or Resp(404))
+        for path in PAGES:
+            web.add(origin + path, page())
+            urls.append(origin + path)
+    return urls
+
+
+def test_gzip_bombs_are_read_to_the_parse_limit_of_inflated_bytes(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    urls = serve_origins(mockweb, bombs=False)
+    plain = crawl(urls, {"POLITE_CRAWL_PURPOSES": ["ai-training"]})
+    assert plain.returncode == 0, plain.log
+    mockweb.hits.clear()
+    serve_origins(mockweb, bombs=True)
+
+    result = crawl(urls, {"POLITE_CRAWL_PURPOSES": ["ai-training"]})
+
+    assert result.returncode == 0, result.log
+    grown = result.peak_rss - plain.peak_rss
+    assert grown < MEMORY_MARGIN, f"peak RSS {grown / MiB:.0f} MiB above the plain crawl's"
+    # robots.txt and ai.txt: whole lines up to the limit, as for a plain file that long.
+    for origin in (ROBOTS, AITXT):
+        assert mockweb.fetched(origin + "/a")
+        assert not mockweb.fetched(origin + "/private/b")
+        assert mockweb.fetched(origin + "/late")  # its rule lies beyond the limit
+    # tdmrep.json longer than the limit: everything reserved.
+    assert not any(mockweb.fetched(TDM + path) for path in PAGES)
+    assert result.stat("polite_crawl/denied/tdmrep.reserved") == 3
+    fetched = {r["url"]: r["evidence"] for r in result.audit if r.get("type") == "preflight"}
+    for url in (ROBOTS + "/robots.txt", TDM + "/.well-known/tdmrep.json", AITXT + "/ai.txt"):
+        assert fetched[url]["state"] == "parsed", fetched[url]
+        assert fetched[url]["truncated"] is True
+    # Each origin file was asked for only in the codings we read.
+    for hit in mockweb.hits:
+        if hit.url.endswith(("/robots.txt", "/tdmrep.json", "/ai.txt")):
+            assert hit.headers.get("accept-encoding") == "gzip, deflate", hit
+
+
+SITE = "http://site.test"
+
+
+def serve_site(web: MockWeb, robots: Resp) -> list[str]:
+    web.add(SITE + "/robots.txt", robots)
+    for path in ("/a", "/private/b"):
+        web.add(SITE + path, page())
+    return [SITE + "/a", SITE + "/private/b"]
+
+
+@pytest.mark.parametrize(
+    ("coding", "encode"), [("gzip", gzip.compress), ("deflate", zlib.compress)]
+)
+def test_a_compressed_robots_txt_is_read(
+    mockweb: MockWeb, crawl: Crawl, coding: str, encode: Callable[[bytes], bytes]
+) -> None:
+    urls = serve_site(
+        mockweb, Resp(body=encode(RULES), content_type=TEXT, headers={"Content-Encoding": coding})
+    )
+
+    result = crawl(urls)
+
+    assert result.returncode == 0, result.log
+    assert mockweb.fetched(SITE + "/a")
+    assert not mockweb.fetched(SITE + "/private/b")
+
+
+# brotli of "User-agent: *\nAllow: /\n": never asked for, so never read (Scrapy would).
+BROTLI_ALLOW_ALL = b"\x0b\x0b\x80User-agent: *\nAllow: /\n\x03"
+
+
+@pytest.mark.parametrize(
+    ("coding", "body", "error"),
+    [
+        ("br", BROTLI_ALLOW_ALL, "not one that was asked for"),
+        ("gzip", b"User-agent: *\nAllow: /\n", "broken gzip"),
+        ("gzip", gzip.compress(b"User-agent: *\nAllow: /public\n")[:-14], "cut short"),
+    ],
+)
+def test_a_robots_txt_that_cannot_be_inflated_is_unreachable(
+    mockweb: MockWeb, crawl: Crawl, coding: str, body: bytes, error: str
+) -> None:
+    urls = serve_site(
+        mockweb, Resp(body=body, content_type=TEXT, headers={"Content-Encoding": coding})
+    )
+
+    result = crawl(urls)
+
+    assert result.returncode == 0, result.log
+    assert mockweb.urls() == [SITE + "/robots.txt"]  # complete disallow
+    assert result.stat("polite_crawl/denied/robots.unreachable") == len(urls)
+    (preflight,) = [r for r in result.audit if r.get("type") == "preflight"]
+    assert preflight["evidence"]["state"] == "unreachable"
+    assert error in preflight["evidence"]["error"]
