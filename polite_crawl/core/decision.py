@@ -30,6 +30,7 @@ class Reason(str, Enum):
     OPTOUT_NOIMAGEAI = "optout.noimageai"
     OPTOUT_NOINDEX = "optout.noindex"
     OPTOUT_NOIMAGEINDEX = "optout.noimageindex"
+    OPTOUT_UNREADABLE_HEAD = "optout.unreadable_head"
     OPTOUT_CONTENT_SIGNAL = "optout.content_signal"
     OPTOUT_CONTENT_USAGE = "optout.content_usage"
     OPTOUT_XMP_DATA_MINING = "optout.xmp_data_mining"
