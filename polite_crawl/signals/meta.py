@@ -59,12 +59,12 @@ class HeadMetas(NamedTuple):
 def head_metas(html: bytes, names: frozenset[str], limit: int = DEFAULT_HEAD_LIMIT) -> HeadMetas:
     """(name, content) of every meta tag in the first `limit` bytes whose name
     (case-insensitive) is one of names, and whether they cover the whole <head>."""
-    end = head_end(html, limit)
     found: list[tuple[str, str]] = []
     for count, (at, tag) in enumerate(_tags(html, limit), 1):
         if count > MAX_TAGS:
             # Past the head (microdata in a long body), the rest is a bonus not read; within
             # it, what is not read is unknown.
+            end = head_end(html, limit)
             return HeadMetas(found, end is not None and at >= end)
         attrs = {
             m.group(1).lower(): (m.group(2) or m.group(3) or m.group(4) or b"")
@@ -73,7 +73,8 @@ def head_metas(html: bytes, names: frozenset[str], limit: int = DEFAULT_HEAD_LIM
         name = attrs.get(b"name", b"").decode("latin-1").strip().lower()
         if name in names:
             found.append((name, attrs.get(b"content", b"").decode("latin-1")))
-    return HeadMetas(found, end is not None or len(html) <= limit)
+    # The usual page is shorter than the limit: read whole, no need to look for its head's end.
+    return HeadMetas(found, len(html) <= limit or head_end(html, limit) is not None)
 
 
 def _tags(html: bytes, limit: int) -> Iterator[tuple[int, bytes]]:
