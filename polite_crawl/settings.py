@@ -19,6 +19,7 @@ from polite_crawl.audit.redact import DEFAULT_REDACT_PARAMS
 from polite_crawl.core.context import Purpose
 from polite_crawl.robots.parser import DEFAULT_PARSE_LIMIT, RFC_MIN_PARSE_LIMIT
 from polite_crawl.robots.state import DEFAULT_MAX_ORIGINS, MAX_TTL
+from polite_crawl.signals.meta import DEFAULT_HEAD_LIMIT
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -121,6 +122,14 @@ class PoliteSettings(BaseModel):
         ge=RFC_MIN_PARSE_LIMIT,
         description="Bytes of robots.txt parsed; the rest is ignored, never read as allow-all. "
         "RFC 9309 requires at least 500 KiB (512000). A spider may not lower it.",
+    )
+    head_scan_limit: int = Field(
+        DEFAULT_HEAD_LIMIT,
+        ge=64 * 1024,
+        description="Bytes of an HTML page read for its robots and tdm-reservation meta tags. "
+        "A longer page whose `<head>` does not end within them has unknown signals: its images "
+        "are refused and its items dropped for every purpose a page signal can refuse "
+        "(`optout.unreadable_head`; not `archiving`).",
     )
     robots_cache_ttl: float = Field(
         MAX_TTL,

@@ -19,7 +19,8 @@ from polite_crawl.audit.logfile import AuditError
 from polite_crawl.core.checks.signals import REASONS
 from polite_crawl.core.context import Kind, Purpose
 from polite_crawl.locate import GateClient
-from polite_crawl.signals.mapping import HEAD_UNREADABLE, TDM_RESERVED, forbidden
+from polite_crawl.settings import setting_name
+from polite_crawl.signals.mapping import TDM_RESERVED, UNREADABLE_HEAD, forbidden
 from polite_crawl.signals.memory import Inherited, url_key
 from polite_crawl.signals.meta import head_metas
 from polite_crawl.signals.robots_tag import directives
@@ -40,8 +41,9 @@ VIA_META = "polite_crawl_via"
 class _Page:
     """What one response says about the requests it yields."""
 
-    def __init__(self, response: Response, token: str) -> None:
+    def __init__(self, response: Response, token: str, head_limit: int) -> None:
         self.url = response.url
+        self.head_unread = False
         headers = [v.decode("latin-1") for v in response.headers.getlist(b"X-Robots-Tag")]
         found = directives(headers, token)
         tdm = header_reservation(v.decode("latin-1") for v in response.headers.getlist(TDM_HEADER))
@@ -52,10 +54,13 @@ class _Page:
         ):
             # One scan of the page's meta tags serves robots meta tags and TDMRep.
             names = frozenset({"robots", token.lower(), TDM_META})
-            metas, complete = head_metas(response.body, names)
+            metas, complete = head_metas(response.body, names, head_limit)
             found |= directives([c for n, c in metas if n != TDM_META], token)
-            if not complete:  # a head too long to read: what it says cannot be known
-                found |= {HEAD_UNREADABLE}
+            if not complete:
+                # A meta tag may lie past the limit: what the page says is unknown, so it is
+                # read as saying everything a page can say (fail closed).
+                self.head_unread = True
+                found |= {UNREADABLE_HEAD}
             # TDMRep: a meta tag supersedes the header; its absence resets nothing.
             in_page = header_reservation(c for n, c in metas if n == TDM_META)
             tdm = tdm if in_page is None else in_page
@@ -93,9 +98,28 @@ class PoliteSpiderMiddleware(GateClient):
             if self._keep(page, response, item):
                 yield item
 
+    _warned_head = False
+
     def _page(self, response: Response) -> _Page | None:
         gate = self._find_gate()
-        return _Page(response, gate.config.token) if gate is not None else None
+        if gate is None:
+            return None
+        page = _Page(response, gate.config.token, gate.settings.head_scan_limit)
+        if page.head_unread:
+            gate.stats.inc_value("polite_crawl/head_unreadable")
+            log = logger.debug if self._warned_head else logger.warning
+            self._warned_head = True
+            log(
+                "polite_crawl: the <head> of %(url)s goes on past %(limit)d bytes "
+                "(%(setting)s): its signals are unknown, so its images are refused and its "
+                "items dropped for the purposes page signals concern",
+                {
+                    "url": response.url,
+                    "limit": gate.settings.head_scan_limit,
+                    "setting": setting_name("head_scan_limit"),
+                },
+            )
+        return page
 
     def _keep(self, page: _Page | None, response: Response, item: Any) -> bool:
         gate = self._gate

@@ -162,3 +162,103 @@ def test_a_robots_txt_that_cannot_be_inflated_is_unreachable(
     (preflight,) = [r for r in result.audit if r.get("type") == "preflight"]
     assert preflight["evidence"]["state"] == "unreachable"
     assert error in preflight["evidence"]["error"]
+
+
+ART = "http://art.test"
+SCRIPT_600_KIB = "<script>var x = '" + "x" * (600 * 1024) + "';</script>"
+
+
+def serve_gallery(web: MockWeb, head: str) -> None:
+    web.add(ART + "/robots.txt", Resp(404))
+    web.add(ART + "/gallery", page("/about", images=["/img/a.jpg"], head=head))
+    web.add(ART + "/about", page())
+    web.add(ART + "/img/a.jpg", Resp(body=b"\xff\xd8\xff\xe0", content_type="image/jpeg"))
+
+
+@pytest.mark.parametrize(
+    ("purpose", "fetched"), [("ai-training", False), ("search-indexing", True)]
+)
+def test_a_robots_meta_after_a_600_kib_script_in_head_is_read(
+    mockweb: MockWeb, crawl: Crawl, purpose: str, fetched: bool
+) -> None:
+    serve_gallery(mockweb, SCRIPT_600_KIB + '<meta name="robots" content="noimageai">')
+
+    result = crawl([ART + "/gallery"], {"POLITE_CRAWL_PURPOSES": [purpose]})
+
+    assert result.returncode == 0, result.log
+    assert mockweb.fetched(ART + "/img/a.jpg") is fetched
+    assert mockweb.fetched(ART + "/about")
+    if not fetched:
+        assert result.stat("polite_crawl/denied/optout.noimageai") == 1
+
+
+# A <head> that goes on past the scan limit (here 1 MiB, set low to keep the test light): the
+# meta tag past it is never seen, so the page's signals are unknown.
+UNREAD_HEAD = (
+    "<script>var x = '" + "x" * (1024 * 1024) + "';</script>"
+    '<meta name="robots" content="noimageai">'
+)
+
+
+@pytest.mark.parametrize(
+    ("purpose", "mode", "refused"),
+    [
+        ("ai-training", "enforce", True),
+        ("search-indexing", "enforce", True),
+        ("research", "enforce", True),
+        ("archiving", "enforce", False),  # no page signal can refuse archiving
+        ("ai-training", "report", False),
+    ],
+)
+def test_a_head_longer_than_the_limit_fails_closed(
+    mockweb: MockWeb, crawl: Crawl, purpose: str, mode: str, refused: bool
+) -> None:
+    serve_gallery(mockweb, UNREAD_HEAD)
+
+    result = crawl(
+        [ART + "/gallery"],
+        {
+            "POLITE_CRAWL_PURPOSES": [purpose],
+            "POLITE_CRAWL_MODE": mode,
+            "POLITE_CRAWL_HEAD_SCAN_LIMIT": 1024 * 1024,
+        },
+    )
+
+    assert result.returncode == 0, result.log
+    assert mockweb.fetched(ART + "/img/a.jpg") is not refused
+    assert mockweb.fetched(ART + "/about")  # a linked page has signals of its own
+    items = [i["url"] for i in result.items]
+    assert (ART + "/gallery" in items) is not refused
+    reason = "optout.unreadable_head"
+    if purpose == "archiving":
+        assert not any(r.get("reason") == reason for r in result.audit)
+        return
+    assert result.stat("polite_crawl/head_unreadable") == 1
+    denial = next(r for r in result.audit if r.get("reason") == reason and r["type"] == "decision")
+    assert denial["url"] == ART + "/img/a.jpg"
+    assert denial["evidence"]["signals"]["from"] == ART + "/gallery"
+    assert denial["enforced"] is (mode == "enforce")
+    dropped = next(r for r in result.audit if r.get("type") == "item.dropped")
+    assert (dropped["url"], dropped["reason"]) == (ART + "/gallery", reason)
+    if mode == "enforce":
+        assert result.stat(f"polite_crawl/denied/{reason}") == 1
+        assert result.stat(f"polite_crawl/items_dropped/{reason}") == 1
+        assert "POLITE_CRAWL_HEAD_SCAN_LIMIT" in result.log
+
+
+def test_a_long_page_whose_head_ends_early_is_read_as_usual(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    body = "<p>" + "words " * (400 * 1024) + "</p>"  # 2.4 MiB of body after a short head
+    mockweb.add(ART + "/robots.txt", Resp(404))
+    gallery = page("/about", images=["/img/a.jpg"], head='<script>"</head>"</script>')
+    mockweb.add(ART + "/gallery", Resp(body=gallery.data() + body.encode()))
+    mockweb.add(ART + "/about", page())
+    mockweb.add(ART + "/img/a.jpg", Resp(body=b"\xff\xd8\xff\xe0", content_type="image/jpeg"))
+
+    result = crawl([ART + "/gallery"], {"POLITE_CRAWL_PURPOSES": ["ai-training"]})
+
+    assert result.returncode == 0, result.log
+    assert mockweb.fetched(ART + "/img/a.jpg")
+    assert result.stat("polite_crawl/head_unreadable") == 0
+    assert [i["url"] for i in result.items if i["url"] == ART + "/gallery"]

@@ -24,10 +24,13 @@ _IMAGES = frozenset({Kind.IMAGE})
 # page's other signals under this name.
 TDM_RESERVED = "tdm-reservation"
 
-# A page whose <head> is too long to read (signals/meta.py MAX_HEAD) carries signals nobody can
-# know: it travels under this name and forbids every purpose some page signal could refuse.
-HEAD_UNREADABLE = "head-unreadable"
-_PAGE_SIGNAL_PURPOSES = _AI_USES | TEXT_AND_DATA_MINING | frozenset({Purpose.SEARCH_INDEXING})
+# A page whose <head> could not be read whole (longer than POLITE_CRAWL_HEAD_SCAN_LIMIT): its
+# signals are unknown, so it travels as if it said everything a page can say. The colon keeps
+# the name out of reach of any header or meta tag (the directive parser splits on it).
+UNREADABLE_HEAD = "head:unreadable"
+# Every purpose some page signal can refuse (noai, noimageai, noindex, noimageindex,
+# tdm-reservation). Archiving is not among them: no page signal forbids it.
+PAGE_SIGNAL_PURPOSES = TEXT_AND_DATA_MINING | frozenset({Purpose.SEARCH_INDEXING})
 
 # directive -> (purposes it forbids, kinds of content it concerns)
 ROBOTS_TAG: dict[str, tuple[frozenset[Purpose], frozenset[Kind]]] = {
@@ -36,7 +39,7 @@ ROBOTS_TAG: dict[str, tuple[frozenset[Purpose], frozenset[Kind]]] = {
     "noindex": (frozenset({Purpose.SEARCH_INDEXING}), _ALL_KINDS),
     "noimageindex": (frozenset({Purpose.SEARCH_INDEXING}), _IMAGES),
     TDM_RESERVED: (TEXT_AND_DATA_MINING, _ALL_KINDS),
-    HEAD_UNREADABLE: (_PAGE_SIGNAL_PURPOSES, _ALL_KINDS),
+    UNREADABLE_HEAD: (PAGE_SIGNAL_PURPOSES, _ALL_KINDS),
 }
 
 

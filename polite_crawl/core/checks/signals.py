@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from polite_crawl.core.checks import OfflineCheck
 from polite_crawl.core.decision import CheckResult, Outcome, Reason
-from polite_crawl.signals.mapping import HEAD_UNREADABLE, TDM_RESERVED, forbidden
+from polite_crawl.signals.mapping import TDM_RESERVED, UNREADABLE_HEAD, forbidden
 
 if TYPE_CHECKING:
     from polite_crawl.core.context import RequestContext
@@ -18,7 +18,7 @@ REASONS = {
     "noindex": Reason.OPTOUT_NOINDEX,
     "noimageindex": Reason.OPTOUT_NOIMAGEINDEX,
     TDM_RESERVED: Reason.TDMREP_RESERVED,
-    HEAD_UNREADABLE: Reason.OPTOUT_UNREADABLE_HEAD,
+    UNREADABLE_HEAD: Reason.OPTOUT_UNREADABLE_HEAD,
 }
 
 
