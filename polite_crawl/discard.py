@@ -17,6 +17,7 @@ from polite_crawl.core.response_checks import (
     Fetched,
     ResponseCheck,
     content_usage,
+    page_signals,
     robots_tag,
     tdm_reservation,
 )
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 RESPONSE_CHECKS: tuple[ResponseCheck, ...] = (
     robots_tag.check,
+    page_signals.check,
     tdm_reservation.check,
     content_usage.check,
     xmp.check,

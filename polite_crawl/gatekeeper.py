@@ -71,7 +71,7 @@ class Gatekeeper:
             user_agent=self.config.user_agent if user_agent is None else user_agent,
             host_header=host_header,
             signals=inherited.directives if inherited else frozenset(),
-            signals_from=inherited.page if inherited else None,
+            signals_from=inherited.page if inherited and inherited.directives else None,
         )
 
     def hop_refusal(self, url: str) -> str | None:

@@ -41,11 +41,46 @@ class _Host:
         self.waiting: deque[Deferred[None]] = deque()
 
 
+# Hosts remembered before the idle ones are forgotten: a broad crawl meets millions of hosts.
+KEEP_HOSTS = 4096
+
+
 class WirePacer:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, keep: int = KEEP_HOSTS
+    ) -> None:
         self._clock = clock
+        self._keep = keep
         self._hosts: dict[str, _Host] = {}
         self._delays: dict[str, float] = {}  # the last delay decided for each paced host
+
+    def __len__(self) -> int:
+        return len(self._hosts)
+
+    def _new_host(self, host: str) -> _Host:
+        if len(self._hosts) >= self._keep:
+            self._forget_idle()
+        state = self._hosts[host] = _Host(self._clock())
+        return state
+
+    def _forget_idle(self) -> None:
+        """Forget the hosts whose delay has run out since their last request and that nothing
+        waits for. Safe: a forgotten host met again counts from that moment, as a new one, so
+        its next request waits a whole delay (a longer gap than needed, never a shorter one)."""
+        now = self._clock()
+        idle = [
+            host
+            for host, state in self._hosts.items()
+            if not state.busy
+            and not state.waiting
+            and now - state.last >= self._delays.get(host, 0.0)
+        ]
+        for host in idle:
+            del self._hosts[host]
+            self._delays.pop(host, None)
+        # Still full (every host busy or within its delay): grow; the next call tries again.
+        if len(self._hosts) >= self._keep:
+            self._keep *= 2
 
     def delay_of(self, host: str) -> float:
         """The delay last decided for host (0: never paced); preflights to it keep it too."""
@@ -59,7 +94,7 @@ class WirePacer:
         self._delays[host] = delay
         state = self._hosts.get(host)
         if state is None:
-            self._hosts[host] = _Host(self._clock())
+            self._new_host(host)
         elif not state.busy:
             state.last = max(state.last, self._clock())
 
@@ -70,7 +105,7 @@ class WirePacer:
         self._delays[host] = delay
         state = self._hosts.get(host)
         if state is None:
-            state = self._hosts[host] = _Host(self._clock())
+            state = self._new_host(host)
         waiter: Deferred[None] | None = None
         try:
             if state.busy:

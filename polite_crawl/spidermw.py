@@ -20,6 +20,7 @@ from polite_crawl.core.checks.signals import REASONS
 from polite_crawl.core.context import Kind, Purpose
 from polite_crawl.locate import GateClient
 from polite_crawl.settings import setting_name
+from polite_crawl.signals.image_sources import SINGLE, SRCSET, image_urls
 from polite_crawl.signals.mapping import TDM_RESERVED, UNREADABLE_HEAD, forbidden
 from polite_crawl.signals.memory import Inherited, url_key
 from polite_crawl.signals.meta import head_metas
@@ -67,10 +68,11 @@ class _Page:
             if found or tdm:
                 # Keyed as the memory keys them: the request a spider or a pipeline makes of a
                 # source is written differently (escaped, stripped, canonicalised).
-                self.images = {
-                    url_key(response.urljoin(src))
-                    for src in response.css("img::attr(src)").getall()
-                }
+                shown = image_urls(
+                    (v for s in SINGLE for v in response.css(s).getall()),
+                    (v for s in SRCSET for v in response.css(s).getall()),
+                )
+                self.images = {url_key(response.urljoin(src)) for src in shown}
         self.directives = found | {TDM_RESERVED} if tdm else found  # travels as a directive
 
     def inherited(self, url: str, kind: Kind = Kind.PAGE) -> Inherited:
@@ -79,6 +81,10 @@ class _Page:
         if url_key(url) in self.images:
             kind = Kind.IMAGE
         return Inherited(self.directives, kind, self.url)
+
+    def linked(self) -> Inherited:
+        """For a link: nothing before its fetch, the page's signals if it turns out an image."""
+        return Inherited(frozenset(), Kind.PAGE, self.url, self.directives)
 
 
 class PoliteSpiderMiddleware(GateClient):
@@ -129,8 +135,11 @@ class PoliteSpiderMiddleware(GateClient):
                 return True
             inherited = page.inherited(item.url)
             if inherited.kind is Kind.PAGE:
-                # A linked page has signals of its own; only nofollow concerns the link.
+                # A linked page has signals of its own; only nofollow concerns the link. A link
+                # to an image (a gallery's full-size file) is the page's image: judged as one
+                # once its response shows it is (discard.py).
                 if "nofollow" not in page.directives:
+                    gate.memory.remember(item.url, page.linked())
                     return True
                 gate.stats.inc_value("polite_crawl/nofollow/dropped")
                 logger.debug(

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import inspect
 from typing import TYPE_CHECKING, Any
+from urllib.parse import ParseResult, urlparse
 
 from scrapy.core.downloader.handlers import DownloadHandlers
 from scrapy.exceptions import NotConfigured, NotSupported
+from scrapy.utils import httpobj
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler, load_object
@@ -22,6 +24,8 @@ from polite_crawl.locate import gate_of
 from polite_crawl.pacing import paced_host
 
 if TYPE_CHECKING:
+    from collections.abc import MutableMapping
+
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
     from scrapy.http import Response
@@ -31,6 +35,11 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from polite_crawl.middlewares import PoliteDownloaderMiddleware
+
+# Scrapy's cache of parsed request URLs (private; None if a Scrapy version drops it).
+_URLPARSE_CACHE: MutableMapping[Any, ParseResult] | None = getattr(
+    httpobj, "_urlparse_cache", None
+)
 
 # Not a POLITE_CRAWL_* name: those are the user's settings, validated; this one is the add-on's.
 ORIGINAL_SETTING = "_POLITE_CRAWL_WRAPPED_DOWNLOAD_HANDLERS"
@@ -42,8 +51,7 @@ class _WireHandler:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.originals: dict[str, Any] = dict(crawler.settings.getdict(ORIGINAL_SETTING))
-        self._inner: Any = None
-        self._scheme: str | None = None
+        self._inners: dict[str, Any] = {}
         self._gate: PoliteDownloaderMiddleware | None = None
 
     @classmethod
@@ -51,20 +59,21 @@ class _WireHandler:
         return cls(crawler)
 
     def _inner_for(self, request: Request) -> Any:
-        # Scrapy builds one handler per scheme and sends it only that scheme's requests: the
-        # configured handler is built on the first one.
-        if self._inner is None:
-            scheme = urlparse_cached(request).scheme
+        # Scrapy builds one handler per scheme and routes a request by its (cached) scheme: the
+        # configured handler of the scheme the checked URL has is built on its first request.
+        scheme = urlparse_cached(request).scheme
+        inner = self._inners.get(scheme)
+        if inner is None:
             path = self.originals.get(scheme)
             if path is None:
                 raise NotSupported(f"Unsupported URL scheme {scheme!r}")
             try:
-                self._inner = build_from_crawler(load_object(path), self.crawler)
+                inner = build_from_crawler(load_object(path), self.crawler)
             except NotConfigured as exc:
                 raise NotSupported(f"Unsupported URL scheme {scheme!r}: {exc}") from None
-            _no_silent_retries(self._inner)
-            self._scheme = scheme
-        return self._inner
+            _no_silent_retries(inner)
+            self._inners[scheme] = inner
+        return inner
 
     async def _download(self, request: Request, spider: Spider | None) -> Response:
         gate = self._gate or gate_of(self.crawler)
@@ -92,6 +101,12 @@ class _WireHandler:
             pacer.release(host)
 
     async def _send(self, request: Request, spider: Spider | None) -> Response:
+        # Scrapy's handlers read the URL through urlparse_cached() (HTTP/2 builds its request
+        # line and :authority from it), a parse kept per request object since its first use:
+        # if the URL was rewritten in place afterwards, before the gate, it is a parse of
+        # another URL than the one decided and checked. Parse the checked one again.
+        if _URLPARSE_CACHE is not None:
+            _URLPARSE_CACHE[request] = urlparse(request.url)
         inner = self._inner_for(request)
         if inspect.iscoroutinefunction(inner.download_request):
             response: Response = await inner.download_request(request)
@@ -99,16 +114,17 @@ class _WireHandler:
         return await maybe_deferred_to_future(inner.download_request(request, spider))
 
     async def _close(self) -> None:
-        inner, self._inner = self._inner, None
-        close = getattr(inner, "close", None)
-        if close is None:
-            return
-        if inspect.iscoroutinefunction(close):
-            await close()
-        else:
-            result = close()
-            if result is not None:
-                await maybe_deferred_to_future(result)
+        inners, self._inners = list(self._inners.values()), {}
+        for inner in inners:
+            close = getattr(inner, "close", None)
+            if close is None:
+                continue
+            if inspect.iscoroutinefunction(close):
+                await close()
+            else:
+                result = close()
+                if result is not None:
+                    await maybe_deferred_to_future(result)
 
 
 def _no_silent_retries(handler: Any) -> None:

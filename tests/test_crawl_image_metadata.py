@@ -138,7 +138,7 @@ def test_images_whose_header_or_metadata_forbid_the_purpose_are_discarded(
     assert found["where"] == "PNG caBX"
     assert found["sha256"] == hashlib.sha256(BODIES[C2PA]).hexdigest()
     assert discards[C2PA]["trace"] == (
-        "signals:pass tdmrep:pass content_usage:pass xmp_data_mining:pass "
+        "signals:pass page_signals:pass tdmrep:pass content_usage:pass xmp_data_mining:pass "
         "c2pa_training_mining:deny"
     )
 

@@ -185,3 +185,63 @@ def test_origin_files_keep_the_crawl_delay_of_a_robots_txt_read_from_the_cache(
     assert min(b.at - a.at for a, b in itertools.pairwise(second)) >= 1.0, [
         (h.path, round(h.at - second[0].at, 3)) for h in second
     ]
+
+
+CACHED_PARSE = """
+import inspect
+
+import scrapy
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from scrapy.utils.httpobj import urlparse_cached
+
+
+# As Scrapy's HTTP/2 stream does for its request line and :authority: the URL sent is the one
+# urlparse_cached() gives.
+if inspect.iscoroutinefunction(HTTP11DownloadHandler.download_request):  # Scrapy >= 2.14
+
+    class CachedParseHandler(HTTP11DownloadHandler):
+        async def download_request(self, request):
+            cached = request.replace(url=urlparse_cached(request).geturl())
+            return await super().download_request(cached)
+
+else:
+
+    class CachedParseHandler(HTTP11DownloadHandler):
+        def download_request(self, request, spider):
+            cached = request.replace(url=urlparse_cached(request).geturl())
+            return super().download_request(cached, spider)
+
+
+class Rewrite:
+    # Before the gate: the URL is parsed (and cached) as x.com, then rewritten in place.
+    def process_request(self, request, spider=None):
+        if request.url == "http://x.com/secret":
+            urlparse_cached(request)
+            request._set_url("http://site.test/page")
+
+
+class Cached(scrapy.Spider):
+    name = "cached"
+    custom_settings = {
+        "DOWNLOAD_HANDLERS": {"http": CachedParseHandler},
+        "DOWNLOADER_MIDDLEWARES": {Rewrite: 50},
+    }
+
+    async def start(self):
+        yield scrapy.Request("http://x.com/secret")
+"""
+
+
+def test_a_handler_sends_the_url_checked_not_an_earlier_parse_of_it(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    mockweb.add(SITE + "/robots.txt", Resp(404))
+    mockweb.add(SITE + "/page", page())
+    mockweb.add("http://x.com/robots.txt", Resp(404))
+    mockweb.add("http://x.com/secret", page())
+
+    result = crawl([], {"POLITE_CRAWL_PURPOSES": ["ai-training"]}, spider_code=CACHED_PARSE)
+
+    assert result.returncode == 0, result.log
+    assert not any(h.host == "x.com" for h in mockweb.hits), [h.url for h in mockweb.hits]
+    assert mockweb.fetched(SITE + "/page"), result.log  # what was decided (and allowed) is sent

@@ -49,6 +49,9 @@ class Inherited:
     directives: frozenset[str]
     kind: Kind
     page: str  # the page that said it
+    # What pages that only link to the URL said: nothing before the fetch (a linked page has
+    # signals of its own), but the page's images' signals once the response shows an image.
+    linked: frozenset[str] = frozenset()
 
 
 class SignalMemory:
@@ -64,6 +67,7 @@ class SignalMemory:
                 old.directives | inherited.directives,
                 Kind.IMAGE if Kind.IMAGE in (old.kind, inherited.kind) else inherited.kind,
                 inherited.page,
+                old.linked | inherited.linked,
             )
         self._by_url[key] = inherited
         while len(self._by_url) > self.limit:
