@@ -62,6 +62,43 @@ def test_an_image_served_as_octet_stream_still_answers_to_noimageai() -> None:
     assert decision.reason is Reason.OPTOUT_NOIMAGEAI
 
 
+@pytest.mark.parametrize(
+    ("body", "inherited", "reason"),
+    [
+        # linked from a noimageai page, and an image after all: the page's image
+        (
+            base_image("jpeg"),
+            Inherited(frozenset(), Kind.PAGE, "p", frozenset({"noimageai"})),
+            Reason.OPTOUT_NOIMAGEAI,
+        ),
+        # a file_urls entry of a noimageai page that turns out an image
+        (
+            base_image("png"),
+            Inherited(frozenset({"noimageai"}), Kind.FILE, "p"),
+            Reason.OPTOUT_NOIMAGEAI,
+        ),
+        # linked, but a page: judged by its own signals
+        (b"<html>", Inherited(frozenset(), Kind.PAGE, "p", frozenset({"noimageai"})), None),
+        # embedded as an image: judged before the fetch already
+        (base_image("jpeg"), Inherited(frozenset({"noimageai"}), Kind.IMAGE, "p"), None),
+        # a page that said nothing of images' AI use
+        (
+            base_image("jpeg"),
+            Inherited(frozenset(), Kind.PAGE, "p", frozenset({"nofollow"})),
+            None,
+        ),
+    ],
+)
+def test_a_response_that_turns_out_an_image_answers_to_its_page_signals(
+    body: bytes, inherited: Inherited, reason: Reason | None
+) -> None:
+    decision = judge(fetched(body, inherited=inherited))
+
+    assert (decision.reason if decision else None) is reason
+    if decision is not None:
+        assert decision.evidence["page_signals"]["from"] == "p"
+
+
 def test_the_first_refusal_wins_and_the_trace_shows_what_ran() -> None:
     image = with_xmp(base_image("jpeg"), xmp_packet(VOCAB + "DMI-PROHIBITED-GENAIMLTRAINING"))
     image = with_c2pa(image, training_mining_store({"cawg.ai_training": "notAllowed"}))
@@ -73,6 +110,7 @@ def test_the_first_refusal_wins_and_the_trace_shows_what_ran() -> None:
     assert decision.reason is Reason.OPTOUT_XMP_DATA_MINING
     assert [(r.check, r.outcome) for r in decision.trace] == [
         ("signals", Outcome.PASS),
+        ("page_signals", Outcome.PASS),
         ("tdmrep", Outcome.PASS),
         ("content_usage", Outcome.PASS),
         ("xmp_data_mining", Outcome.DENY),
