@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import scrapy
 
-from polite_crawl import gatekeeper, project_settings
+from polite_crawl import gatekeeper
 from polite_crawl.core.gate import Pending
 from polite_crawl.robots.state import FetchResult
+from polite_crawl.shell import project_settings
 from polite_crawl.startup import load
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class CheckSpider(scrapy.Spider):
     target_url: str = ""
 
     async def start(self) -> AsyncIterator[Any]:
-        from polite_crawl.middlewares import PoliteDownloaderMiddleware
+        from polite_crawl.shell.decide import PoliteDownloaderMiddleware
 
         assert self.crawler.engine is not None
         for mw in self.crawler.engine.downloader.middleware.middlewares:

@@ -364,7 +364,7 @@ def test_a_handler_replaced_after_the_add_on_stops_the_crawl(
 
 NO_GATE_ADDON = """
 import scrapy
-from polite_crawl.middlewares import PoliteDownloaderMiddleware
+from polite_crawl.shell.decide import PoliteDownloaderMiddleware
 
 
 class NoGate:

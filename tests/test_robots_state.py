@@ -130,7 +130,7 @@ def test_cache_control_max_age_has_a_one_minute_floor(
 ) -> None:
     from scrapy.http import TextResponse
 
-    from polite_crawl.preflight import _max_age
+    from polite_crawl.shell.preflight import _max_age
 
     headers = {"Cache-Control": header} if header else {}
     response = TextResponse(URL, headers=headers, body=b"")

@@ -29,7 +29,7 @@ from scrapy.utils.defer import deferred_from_coro  # noqa: E402
 from twisted.internet import reactor as _installed  # noqa: E402
 
 import polite_crawl.audit.syncer as syncer  # noqa: E402
-import polite_crawl.auditing as auditing  # noqa: E402
+import polite_crawl.shell.journal as auditing  # noqa: E402
 from polite_crawl.audit.logfile import AuditError  # noqa: E402
 from polite_crawl.audit.store import AuditStore  # noqa: E402
 

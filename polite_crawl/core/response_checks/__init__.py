@@ -2,7 +2,7 @@
 
 What only the response reveals (its own headers, metadata embedded in its body) can still forbid
 a declared purpose. Each check is one module with one function `check(fetched) -> CheckResult`
-(PASS, or DENY with a reason id and its evidence); polite_crawl/discard.py runs them in order
+(PASS, or DENY with a reason id and its evidence); polite_crawl/shell/discard.py runs them in order
 and turns the first DENY into a `discard` decision. Scrapy-free: the Scrapy response is turned
 into a Fetched first.
 """

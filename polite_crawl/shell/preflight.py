@@ -22,11 +22,11 @@ from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
-from polite_crawl._compat import engine_download
 from polite_crawl.core.wire import Ticket
-from polite_crawl.locate import GateClient
 from polite_crawl.robots.inflate import ACCEPT_ENCODING, codings, inflate
 from polite_crawl.robots.state import MAX_REDIRECTS, FetchResult
+from polite_crawl.shell._compat import engine_download
+from polite_crawl.shell.crawl import GateClient
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -20,8 +20,8 @@ from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler, load_object
 
-from polite_crawl.locate import gate_of
-from polite_crawl.pacing import paced_host
+from polite_crawl.shell.crawl import gate_of
+from polite_crawl.shell.pacing import paced_host
 
 if TYPE_CHECKING:
     from collections.abc import MutableMapping
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     # typing.Self requires Python 3.11
     from typing_extensions import Self
 
-    from polite_crawl.middlewares import PoliteDownloaderMiddleware
+    from polite_crawl.shell.decide import PoliteDownloaderMiddleware
 
 # Scrapy's cache of parsed request URLs (private; None if a Scrapy version drops it).
 _URLPARSE_CACHE: MutableMapping[Any, ParseResult] | None = getattr(

@@ -18,8 +18,8 @@ from scrapy.http import TextResponse
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.core.checks.signals import REASONS
 from polite_crawl.core.context import Kind, Purpose
-from polite_crawl.locate import GateClient
 from polite_crawl.settings import setting_name
+from polite_crawl.shell.crawl import GateClient
 from polite_crawl.signals.image_sources import SINGLE, SRCSET, image_urls
 from polite_crawl.signals.mapping import TDM_RESERVED, UNREADABLE_HEAD, forbidden
 from polite_crawl.signals.memory import Inherited, url_key
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from scrapy.http import Response
 
     # typing.Self requires Python 3.11
-    from polite_crawl.middlewares import PoliteDownloaderMiddleware
+    from polite_crawl.shell.decide import PoliteDownloaderMiddleware
 
 logger = logging.getLogger(__name__)
 VIA_META = "polite_crawl_via"

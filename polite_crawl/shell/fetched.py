@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from polite_crawl.locate import GateClient
+from polite_crawl.shell.crawl import GateClient
 
 if TYPE_CHECKING:
     from scrapy import Request

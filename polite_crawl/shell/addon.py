@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.settings import SETTINGS_PRIORITIES
 
-from polite_crawl import exitstatus, project_settings
-from polite_crawl.dnsguard import DnsGuard
-from polite_crawl.middlewares import PoliteDownloaderMiddleware, PoliteSpiderMiddleware
-from polite_crawl.preflight import DECODER_PRIORITY, PreflightDecoder
-from polite_crawl.recorder import PRIORITY as RECORDER_PRIORITY
-from polite_crawl.recorder import PoliteResponseRecorder
 from polite_crawl.settings import SettingsError
+from polite_crawl.shell import exitstatus, project_settings
+from polite_crawl.shell.decide import PoliteDownloaderMiddleware, PoliteSpiderMiddleware
+from polite_crawl.shell.dnsguard import DnsGuard
+from polite_crawl.shell.fetched import PRIORITY as RECORDER_PRIORITY
+from polite_crawl.shell.fetched import PoliteResponseRecorder
+from polite_crawl.shell.preflight import DECODER_PRIORITY, PreflightDecoder
+from polite_crawl.shell.wire import ORIGINAL_SETTING, WireHandler
 from polite_crawl.startup import load
-from polite_crawl.wirehandler import ORIGINAL_SETTING, WireHandler
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -11,11 +11,11 @@ if TYPE_CHECKING:
     # typing.Self requires Python 3.11
     from typing_extensions import Self
 
-    from polite_crawl.middlewares import PoliteDownloaderMiddleware
+    from polite_crawl.shell.decide import PoliteDownloaderMiddleware
 
 
 def gate_of(crawler: Crawler) -> PoliteDownloaderMiddleware | None:
-    from polite_crawl.middlewares import PoliteDownloaderMiddleware
+    from polite_crawl.shell.decide import PoliteDownloaderMiddleware
 
     engine = crawler.engine
     middlewares = engine.downloader.middleware.middlewares if engine else ()

@@ -20,9 +20,9 @@ from scrapy.utils.reactor import is_asyncio_reactor_installed
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 
-from polite_crawl import exitstatus
 from polite_crawl.audit.logfile import AuditError, sync_fds
 from polite_crawl.audit.syncer import SyncHelper, SyncHelperError
+from polite_crawl.shell import exitstatus
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
