@@ -10,8 +10,8 @@ from polite_crawl.core.context import Kind, Origin, Purpose, RequestContext
 from polite_crawl.core.decision import Decision, Reason, Verdict
 from polite_crawl.core.gate import Gate
 from polite_crawl.exceptions import PolicyViolation, SettingsError
+from polite_crawl.middlewares import PoliteDownloaderMiddleware, PoliteSpiderMiddleware
 from polite_crawl.shell.addon import Addon
-from polite_crawl.shell.decide import PoliteDownloaderMiddleware, PoliteSpiderMiddleware
 
 __version__ = "0.1.0.dev0"
 

@@ -394,7 +394,7 @@ def test_without_the_gate_middleware_nothing_is_sent(mockweb: MockWeb, crawl: Cr
     )
 
     assert not mockweb.hits
-    assert "polite_crawl's gate middleware is missing" in result.log
+    assert "polite_crawl's decision middleware is missing" in result.log
 
 
 TWO_VALUES = """

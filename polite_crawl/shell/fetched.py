@@ -1,27 +1,45 @@
-"""Records every response the engine receives (`fetched`), next to the downloader, so that
-the log shows what was actually fetched, redirects and cached answers included. The verifier
-checks that each one follows an allow decision."""
+"""Step 4 of a request: every response the engine receives is recorded (`fetched`), next to the
+downloader, so that the log shows what was actually fetched, redirects and cached answers
+included. The verifier checks that each one follows an allow decision. (Preflights are logged
+as their preflight record.)"""
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
-from polite_crawl.shell.crawl import GateClient
+from polite_crawl.audit.logfile import AuditError
+from polite_crawl.shell import records
+from polite_crawl.shell.crawl import state_of
 
 if TYPE_CHECKING:
     from scrapy import Request
+    from scrapy.crawler import Crawler
     from scrapy.http import Response
 
     # typing.Self requires Python 3.11
+    from typing_extensions import Self
 
 PRIORITY = 960  # after HttpCache (900): every response, cached or downloaded, passes here
 
 
-class PoliteResponseRecorder(GateClient):
+class FetchedRecorder:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
     def process_response(
         self, request: Request, response: Response, spider: Any = None
     ) -> Response:
-        gate = self._find_gate()
-        if gate is not None:
-            gate.record_response(request, response)
+        state = state_of(self.crawler)
+        if state is None or state.files.owns(request):
+            return response
+        # A failure here has already closed the crawl; nothing more is sent.
+        with contextlib.suppress(AuditError):
+            state.audit.write_soon(
+                state.platform_of(request.url), records.fetched(request.url, response)
+            )
         return response

@@ -26,7 +26,6 @@ from polite_crawl.core.wire import Ticket
 from polite_crawl.robots.inflate import ACCEPT_ENCODING, codings, inflate
 from polite_crawl.robots.state import MAX_REDIRECTS, FetchResult
 from polite_crawl.shell._compat import engine_download
-from polite_crawl.shell.crawl import GateClient
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -41,12 +40,9 @@ logger = logging.getLogger(__name__)
 
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
 MIN_MAX_AGE = 60.0  # a max-age of 0 must not turn into one robots.txt fetch per request
-# PreflightDecoder's place: next to the downloader, above Scrapy's HttpCompressionMiddleware
-# (590) and every other stock middleware, so that it sees an origin file's body as it came.
-DECODER_PRIORITY = 990
 
 
-class PreflightFetcher:
+class OriginFileFetcher:
     DOWNLOAD_PRIORITY = 1000
 
     def __init__(
@@ -234,16 +230,3 @@ def _max_age(response: Response) -> float | None:
 def _describe(exc: Exception) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-class PreflightDecoder(GateClient):
-    """Undoes an origin file's content coding within the parse limit, before Scrapy's
-    HttpCompressionMiddleware would inflate all of it (up to DOWNLOAD_MAXSIZE, 1 GiB): the
-    limit counts the bytes the parsers read, not the bytes on the wire. Other responses pass
-    unchanged."""
-
-    def process_response(
-        self, request: Request, response: Response, spider: Any = None
-    ) -> Response:
-        gate = self._find_gate()
-        return gate.robots.inflated(request, response) if gate is not None else response
