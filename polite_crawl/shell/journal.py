@@ -15,7 +15,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Union
 
 from scrapy.exceptions import IgnoreRequest
-from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.reactor import is_asyncio_reactor_installed
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
@@ -23,6 +23,7 @@ from twisted.internet.threads import deferToThread
 from polite_crawl.audit.logfile import AuditError, sync_fds
 from polite_crawl.audit.syncer import SyncHelper, SyncHelperError
 from polite_crawl.shell import exitstatus
+from polite_crawl.shell._compat import close_spider
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -267,14 +268,10 @@ class DurableAudit:
         logger.error(
             "polite_crawl: the audit log failed, closing the crawl: %(error)s", {"error": exc}
         )
-        engine = self.crawler.engine
-        if engine is None:
+        if self.crawler.engine is None:
             return
         exitstatus.failed_at_the_end(self.crawler)
-        if hasattr(engine, "close_spider_async"):  # Scrapy >= 2.14
-            deferred_from_coro(engine.close_spider_async(reason=CLOSE_REASON))
-        elif self.crawler.spider is not None:
-            engine.close_spider(self.crawler.spider, reason=CLOSE_REASON)
+        close_spider(self.crawler, CLOSE_REASON)
 
     async def close(self, end: dict[str, Any]) -> None:
         # A sync still running (helper or thread) holds the logs' fds: let it finish first.

@@ -1,4 +1,5 @@
-"""The audit records a crawl writes, built from the gate's own objects (keys: DESIGN §4)."""
+"""The audit records a crawl writes, built from the decision core's own objects (their keys and
+meaning: docs/audit.md, "What is in it")."""
 
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import ParseResult, urlparse
 
-from scrapy.core.downloader.handlers import DownloadHandlers
 from scrapy.exceptions import NotConfigured, NotSupported
 from scrapy.utils import httpobj
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
@@ -22,6 +21,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler, load_object
 
 from polite_crawl.settings import SettingsError
+from polite_crawl.shell._compat import ASYNC_DOWNLOAD_HANDLERS
 from polite_crawl.shell.crawl import state_of
 from polite_crawl.shell.pacing import paced_host
 from polite_crawl.shell.wire_check import on_wire
@@ -164,9 +164,7 @@ class DeferredWireHandler(_WireHandler):
 
 
 WireHandler: type[_WireHandler] = (
-    AsyncWireHandler
-    if hasattr(DownloadHandlers, "download_request_async")
-    else DeferredWireHandler
+    AsyncWireHandler if ASYNC_DOWNLOAD_HANDLERS else DeferredWireHandler
 )
 
 
