@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING
 from polite_crawl import gatekeeper
 from polite_crawl.core.checks.robots import RobotsCheck
 from polite_crawl.core.checks.scheme import SchemeCheck
-from polite_crawl.core.context import Origin, Purpose, RequestContext
+from polite_crawl.core.context import Origin, RequestContext
 from polite_crawl.core.gate import Gate, Pending
+from polite_crawl.core.purposes import Purpose
 from polite_crawl.robots.state import FetchResult, RobotsStore
 from polite_crawl.startup import load
 

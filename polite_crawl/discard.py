@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
     from scrapy.http import Headers, Response
 
-    from polite_crawl.core.context import Purpose
     from polite_crawl.core.decision import CheckResult
+    from polite_crawl.core.purposes import Purpose
     from polite_crawl.signals.memory import Inherited
 
 RESPONSE_CHECKS: tuple[ResponseCheck, ...] = (

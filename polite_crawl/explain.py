@@ -21,8 +21,8 @@ from polite_crawl.startup import load
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
 
-    from polite_crawl.core.context import Purpose
     from polite_crawl.core.decision import Decision
+    from polite_crawl.core.purposes import Purpose
 
 
 def offline(

@@ -19,9 +19,10 @@ from polite_crawl.core.checks.robots import RobotsCheck
 from polite_crawl.core.checks.scheme import WEB_SCHEMES, SchemeCheck
 from polite_crawl.core.checks.signals import SignalsCheck
 from polite_crawl.core.checks.tos import TosCheck
-from polite_crawl.core.context import Kind, RequestContext
+from polite_crawl.core.context import RequestContext
 from polite_crawl.core.decision import Reason
 from polite_crawl.core.gate import Gate
+from polite_crawl.core.purposes import Kind
 from polite_crawl.policy.resolver import Resolver
 from polite_crawl.robots.state import Doc, OriginStore, Pins, Read, robots_reader
 from polite_crawl.signals.tdmrep import read_tdmrep

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from polite_crawl.core.context import Purpose
+    from polite_crawl.core.purposes import Purpose
     from polite_crawl.policy.consent import Grant
     from polite_crawl.policy.loader import LoadedPolicy
 

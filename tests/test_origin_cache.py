@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 from polite_crawl.core.checks.robots import RobotsCheck
 from polite_crawl.core.checks.scheme import SchemeCheck
-from polite_crawl.core.context import Origin, Purpose, RequestContext
+from polite_crawl.core.context import Origin, RequestContext
 from polite_crawl.core.decision import Decision, Reason
 from polite_crawl.core.gate import Gate, Pending
+from polite_crawl.core.purposes import Purpose
 from polite_crawl.robots.compact import Library
 from polite_crawl.robots.persist import RobotsDiskCache
 from polite_crawl.robots.state import FetchResult, Pins, RobotsState, RobotsStore, robots_reader

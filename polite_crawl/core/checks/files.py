@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Generic
 
 from polite_crawl.core.checks.scheme import WEB_SCHEMES
-from polite_crawl.core.context import Purpose
 from polite_crawl.core.decision import CheckResult, Evidence, NeedsPreflight, Outcome, Reason
+from polite_crawl.core.purposes import Purpose
 from polite_crawl.robots.state import Doc, RobotsState
 
 if TYPE_CHECKING:
