@@ -15,7 +15,7 @@ import scrapy
 
 from polite_crawl import gatekeeper, project_settings
 from polite_crawl.core.gate import Pending
-from polite_crawl.robots.state import FetchResult
+from polite_crawl.origin.store import FetchResult
 from polite_crawl.startup import load
 
 if TYPE_CHECKING:

@@ -23,8 +23,8 @@ from polite_crawl.core.context import RequestContext
 from polite_crawl.core.decision import Reason
 from polite_crawl.core.gate import Gate
 from polite_crawl.core.purposes import Kind
+from polite_crawl.origin.store import Doc, OriginStore, Pins, Read, robots_reader
 from polite_crawl.policy.resolver import Resolver
-from polite_crawl.robots.state import Doc, OriginStore, Pins, Read, robots_reader
 from polite_crawl.signals.tdmrep import read_tdmrep
 from polite_crawl.startup import open_robots_cache
 
@@ -95,7 +95,7 @@ def build(
     settings = config.settings
     disk = open_robots_cache(settings.robots_cache_path) if persist else None
     # One set of holds for all three stores: an origin waiting for its tdmrep.json keeps its
-    # robots.txt entry too (see robots/pins.py).
+    # robots.txt entry too (see origin/pins.py).
     pins = Pins()
 
     # robots.txt's cache settings serve every origin-level file: they are read the same way.

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from polite_crawl.core.context import Origin, RequestContext
-    from polite_crawl.robots.state import Entry, FetchResult
+    from polite_crawl.origin.store import Entry, FetchResult
 
 __all__ = ["PoliteDownloaderMiddleware", "PoliteSpiderMiddleware"]
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from polite_crawl.core.context import RequestContext
     from polite_crawl.core.decision import Decision
     from polite_crawl.core.purposes import Purpose
-    from polite_crawl.robots.state import Entry, FetchResult
+    from polite_crawl.origin.store import Entry, FetchResult
 
 # What a decision record keeps of the robots.txt it rests on: enough to find the preflight record
 # (URL and sha256) and the rule. The fetch itself (final URL, time, state) is in that record.

@@ -11,9 +11,9 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from polite_crawl.origin.disk import RobotsCacheError, RobotsDiskCache
 from polite_crawl.policy.loader import PolicyError, load_all, load_consents
 from polite_crawl.policy.resolver import Resolver
-from polite_crawl.robots.persist import RobotsCacheError, RobotsDiskCache
 from polite_crawl.settings import (
     PoliteSettings,
     SettingsError,

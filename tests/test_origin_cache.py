@@ -15,9 +15,9 @@ from polite_crawl.core.context import Origin, RequestContext
 from polite_crawl.core.decision import Decision, Reason
 from polite_crawl.core.gate import Gate, Pending
 from polite_crawl.core.purposes import Purpose
-from polite_crawl.robots.compact import Library
-from polite_crawl.robots.persist import RobotsDiskCache
-from polite_crawl.robots.state import FetchResult, Pins, RobotsState, RobotsStore, robots_reader
+from polite_crawl.origin.compact import Library
+from polite_crawl.origin.disk import RobotsDiskCache
+from polite_crawl.origin.store import FetchResult, Pins, RobotsState, RobotsStore, robots_reader
 
 if TYPE_CHECKING:
     from pathlib import Path

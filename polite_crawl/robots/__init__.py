@@ -1,2 +1,3 @@
-"""robots.txt per RFC 9309: parsing, group selection and matching (robots/rules.py), the
-per-origin fetch outcome state machine (robots/state.py). Scrapy-free."""
+"""robots.txt per RFC 9309: parsing (robots/parser.py), group selection and matching
+(robots/rules.py). The per-origin fetch states and caches it shares with tdmrep.json and ai.txt
+are in polite_crawl/origin/. Scrapy-free."""

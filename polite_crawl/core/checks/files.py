@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Generic
 from polite_crawl.core.checks.scheme import WEB_SCHEMES
 from polite_crawl.core.decision import CheckResult, Evidence, NeedsPreflight, Outcome, Reason
 from polite_crawl.core.purposes import Purpose
-from polite_crawl.robots.state import Doc, RobotsState
+from polite_crawl.origin.store import Doc, RobotsState
 
 if TYPE_CHECKING:
     from polite_crawl.core.context import RequestContext
-    from polite_crawl.robots.state import Entry, OriginStore
+    from polite_crawl.origin.store import Entry, OriginStore
 
 # What a file says about its origin is cited by every decision on that origin: it is built once
 # per entry and copied (shallow: the values are scalars and tuples). Bounded; a new entry (a

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING
 
-from polite_crawl.robots.state import FetchResult
+from polite_crawl.origin.store import FetchResult
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -1,4 +1,4 @@
-"""One origin-level file fetch as the per-origin caches keep it (see state.py for what each
+"""One origin-level file fetch as the per-origin caches keep it (see store.py for what each
 state means). A million of these must fit in memory: an entry keeps no body (the audit
 evidence store keeps the bytes), shares its content with every origin that served the same
 bytes, and keeps one URL string unless the fetch was redirected."""
@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Generic
 
-from polite_crawl.robots.compact import Content, Doc
+from polite_crawl.origin.compact import Content, Doc
 
 
 class RobotsState(str, Enum):

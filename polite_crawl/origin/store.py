@@ -17,17 +17,17 @@ from collections import OrderedDict
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic
 
-from polite_crawl.robots.compact import Doc, Library, Read, digest_of
-from polite_crawl.robots.entry import Entry, FetchResult, RobotsState
+from polite_crawl.origin.compact import Doc, Library, Read, digest_of
+from polite_crawl.origin.entry import Entry, FetchResult, RobotsState
+from polite_crawl.origin.pins import Pins
 from polite_crawl.robots.parser import DEFAULT_PARSE_LIMIT, parse
-from polite_crawl.robots.pins import Pins
 from polite_crawl.robots.rules import Rules
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from polite_crawl.core.context import Origin
-    from polite_crawl.robots.persist import RobotsDiskCache
+    from polite_crawl.origin.disk import RobotsDiskCache
 
 __all__ = [
     "DEFAULT_MAX_ORIGINS",
