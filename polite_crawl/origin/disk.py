@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING
 
-from polite_crawl.origin.store import FetchResult
+from polite_crawl.origin.fetch import FetchResult
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -10,26 +10,13 @@ from enum import Enum
 from typing import Any, Generic
 
 from polite_crawl.origin.compact import Content, Doc
+from polite_crawl.origin.fetch import FetchResult
 
 
 class RobotsState(str, Enum):
     PARSED = "parsed"
     UNAVAILABLE = "unavailable"
     UNREACHABLE = "unreachable"
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResult:
-    """What the Scrapy shell saw when it fetched robots.txt (after following redirects)."""
-
-    robots_url: str
-    final_url: str
-    status: int | None  # None: no HTTP answer at all
-    body: bytes = b""
-    error: str | None = None  # network error, timeout, redirect loop, too many hops
-    hops: int = 0
-    max_age: float | None = None  # from Cache-Control, when the server sent one
-    fetched_at: float = 0.0
 
 
 _UNREACHABLE = RobotsState.UNREACHABLE  # read once per module: in_force runs per request

@@ -18,7 +18,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic
 
 from polite_crawl.origin.compact import Doc, Library, Read, digest_of
-from polite_crawl.origin.entry import Entry, FetchResult, RobotsState
+from polite_crawl.origin.entry import Entry, RobotsState
+from polite_crawl.origin.fetch import FetchResult
 from polite_crawl.origin.pins import Pins
 from polite_crawl.robots.parser import DEFAULT_PARSE_LIMIT, parse
 from polite_crawl.robots.rules import Rules
