@@ -23,7 +23,8 @@ from polite_crawl.core.checks.scheme import SchemeCheck
 from polite_crawl.core.context import Origin, RequestContext
 from polite_crawl.core.gate import Gate, Pending
 from polite_crawl.core.purposes import Purpose
-from polite_crawl.origin.store import FetchResult, RobotsStore
+from polite_crawl.origin.store import FetchResult
+from polite_crawl.robots.reader import RobotsStore
 from polite_crawl.startup import load
 
 if TYPE_CHECKING:

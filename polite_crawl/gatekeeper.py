@@ -23,8 +23,9 @@ from polite_crawl.core.context import RequestContext
 from polite_crawl.core.decision import Reason
 from polite_crawl.core.gate import Gate
 from polite_crawl.core.purposes import Kind
-from polite_crawl.origin.store import Doc, OriginStore, Pins, Read, robots_reader
+from polite_crawl.origin.store import Doc, OriginStore, Pins, Read
 from polite_crawl.policy.resolver import Resolver
+from polite_crawl.robots.reader import robots_reader
 from polite_crawl.signals.tdmrep import read_tdmrep
 from polite_crawl.startup import open_robots_cache
 

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from polite_crawl.core.context import Origin
-from polite_crawl.origin.store import FetchResult, RobotsState, RobotsStore
+from polite_crawl.origin.store import FetchResult, RobotsState
 from polite_crawl.policy.consent import Grant
 from polite_crawl.robots.parser import parse
+from polite_crawl.robots.reader import RobotsStore
 from polite_crawl.robots.rules import Rules
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 

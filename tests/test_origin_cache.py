@@ -17,7 +17,8 @@ from polite_crawl.core.gate import Gate, Pending
 from polite_crawl.core.purposes import Purpose
 from polite_crawl.origin.compact import Library
 from polite_crawl.origin.disk import RobotsDiskCache
-from polite_crawl.origin.store import FetchResult, Pins, RobotsState, RobotsStore, robots_reader
+from polite_crawl.origin.store import FetchResult, Pins, RobotsState
+from polite_crawl.robots.reader import RobotsStore, robots_reader
 
 if TYPE_CHECKING:
     from pathlib import Path

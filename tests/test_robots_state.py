@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from polite_crawl.core.context import Origin
-from polite_crawl.origin.store import MAX_TTL, FetchResult, RobotsState, RobotsStore, classify
+from polite_crawl.origin.store import MAX_TTL, FetchResult, RobotsState
+from polite_crawl.robots.reader import RobotsStore, classify
 
 URL = "http://site.test/robots.txt"
 ORIGIN = Origin.of(URL)

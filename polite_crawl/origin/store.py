@@ -15,14 +15,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Generic
 
 from polite_crawl.origin.compact import Doc, Library, Read, digest_of
 from polite_crawl.origin.entry import Entry, RobotsState
 from polite_crawl.origin.fetch import FetchResult
 from polite_crawl.origin.pins import Pins
-from polite_crawl.robots.parser import DEFAULT_PARSE_LIMIT, parse
-from polite_crawl.robots.rules import Rules
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,12 +38,8 @@ __all__ = [
     "OriginStore",
     "Pins",
     "Read",
-    "RobotsEntry",
     "RobotsState",
-    "RobotsStore",
-    "classify",
     "classify_with",
-    "robots_reader",
 ]
 
 MAX_TTL = 24 * 3600.0  # RFC 9309 §2.4: SHOULD NOT use a cached copy for more than 24 hours
@@ -56,37 +50,6 @@ MAX_FALLBACK_AGE = 7 * 24 * 3600.0
 # Origins cached per file (POLITE_CRAWL_ORIGIN_CACHE_SIZE): about 50 MB for robots.txt at the
 # measured cost per origin (docs/benchmarks.md).
 DEFAULT_MAX_ORIGINS = 100_000
-
-
-RobotsEntry = Entry[Rules]
-
-
-def robots_reader(token: str) -> Callable[[bytes, int], Read[Rules]]:
-    def read(body: bytes, limit: int) -> Read[Rules]:
-        robots = parse(body, limit)
-        return Read(Rules(robots, token), robots.truncated, robots.invalid_utf8)
-
-    return read
-
-
-def classify(
-    result: FetchResult,
-    token: str,
-    *,
-    limit: int = DEFAULT_PARSE_LIMIT,
-    ttl: float = MAX_TTL,
-    failures: int = 0,
-    backoff: float = 60.0,
-    max_backoff: float = 3600.0,
-) -> RobotsEntry:
-    return classify_with(
-        result,
-        Library(robots_reader(token), limit),
-        ttl=ttl,
-        failures=failures,
-        backoff=backoff,
-        max_backoff=max_backoff,
-    )
 
 
 def classify_with(
@@ -137,7 +100,7 @@ class OriginStore(Generic[Doc]):
         path: str,
         read: Callable[[bytes, int], Read[Doc]],
         *,
-        limit: int = DEFAULT_PARSE_LIMIT,
+        limit: int,  # bytes read of each file (POLITE_CRAWL_ROBOTS_PARSE_LIMIT serves all)
         ttl: float = MAX_TTL,
         backoff: float = 60.0,
         clock: Callable[[], float],
@@ -226,14 +189,6 @@ class OriginStore(Generic[Doc]):
 
     def __len__(self) -> int:
         return len(self._entries)
-
-
-class RobotsStore(OriginStore[Rules]):
-    """robots.txt entries, read for one product token (options: those of OriginStore)."""
-
-    def __init__(self, token: str, **options: Any) -> None:
-        super().__init__("/robots.txt", robots_reader(token), **options)
-        self.token = token
 
 
 def _with_fallback(entry: Entry[Doc], good: Entry[Doc], *, usable: bool) -> Entry[Doc]:
