@@ -27,7 +27,7 @@ from polite_crawl.origin.store import Doc, OriginStore, Pins, Read
 from polite_crawl.policy.resolver import Resolver
 from polite_crawl.robots.reader import robots_reader
 from polite_crawl.signals.tdmrep import read_tdmrep
-from polite_crawl.startup import open_robots_cache
+from polite_crawl.startup import open_origin_cache
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -94,7 +94,7 @@ def build(
     config: Config, *, clock: Callable[[], float] = time.time, persist: bool = True
 ) -> Gatekeeper:
     settings = config.settings
-    disk = open_robots_cache(settings.robots_cache_path) if persist else None
+    disk = open_origin_cache(settings.robots_cache_path) if persist else None
     # One set of holds for all three stores: an origin waiting for its tdmrep.json keeps its
     # robots.txt entry too (see origin/pins.py).
     pins = Pins()

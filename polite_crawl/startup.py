@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from polite_crawl.origin.disk import RobotsCacheError, RobotsDiskCache
+from polite_crawl.origin.disk import OriginCacheError, OriginDiskCache
 from polite_crawl.policy.loader import PolicyError, load_all, load_consents
 from polite_crawl.policy.resolver import Resolver
 from polite_crawl.settings import (
@@ -126,13 +126,13 @@ def stale_policies(config: Config, today: datetime.date) -> list[str]:
     ]
 
 
-def open_robots_cache(path: Path | None) -> RobotsDiskCache | None:
+def open_origin_cache(path: Path | None) -> OriginDiskCache | None:
     """The on-disk robots.txt cache, or a SettingsError naming the setting."""
     if path is None:
         return None
     try:
-        return RobotsDiskCache(path)
-    except RobotsCacheError as exc:
+        return OriginDiskCache(path)
+    except OriginCacheError as exc:
         logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": exc})
         raise SettingsError(
             f"{setting_name('robots_cache_path')} = {str(path)!r}: {exc}"

@@ -26,11 +26,11 @@ CREATE TABLE IF NOT EXISTS robots (
 """
 
 
-class RobotsCacheError(ValueError):
+class OriginCacheError(ValueError):
     pass
 
 
-class RobotsDiskCache:
+class OriginDiskCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
@@ -39,7 +39,7 @@ class RobotsDiskCache:
             self._db.execute(_SCHEMA)
             self._db.execute("SELECT origin, status FROM robots LIMIT 1").fetchall()
         except (sqlite3.Error, OSError) as exc:
-            raise RobotsCacheError(f"{path}: not a usable robots.txt cache ({exc})") from None
+            raise OriginCacheError(f"{path}: not a usable robots.txt cache ({exc})") from None
 
     def load(self, key: str) -> FetchResult | None:
         """key: the origin for robots.txt, the file's URL for other origin-level files."""

@@ -13,18 +13,18 @@ from polite_crawl.origin.compact import Content, Doc
 from polite_crawl.origin.fetch import FetchResult
 
 
-class RobotsState(str, Enum):
+class FileState(str, Enum):
     PARSED = "parsed"
     UNAVAILABLE = "unavailable"
     UNREACHABLE = "unreachable"
 
 
-_UNREACHABLE = RobotsState.UNREACHABLE  # read once per module: in_force runs per request
+_UNREACHABLE = FileState.UNREACHABLE  # read once per module: in_force runs per request
 
 
 @dataclass(frozen=True, slots=True)
 class Entry(Generic[Doc]):
-    state: RobotsState
+    state: FileState
     robots_url: str
     redirected_to: str | None  # the final URL when it is not the file's own
     status: int | None

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Generic
 
 from polite_crawl.origin.compact import Doc, Library, Read, digest_of
-from polite_crawl.origin.entry import Entry, RobotsState
+from polite_crawl.origin.entry import Entry, FileState
 from polite_crawl.origin.fetch import FetchResult
 from polite_crawl.origin.pins import Pins
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from polite_crawl.core.context import Origin
-    from polite_crawl.origin.disk import RobotsDiskCache
+    from polite_crawl.origin.disk import OriginDiskCache
 
 __all__ = [
     "DEFAULT_MAX_ORIGINS",
@@ -35,10 +35,10 @@ __all__ = [
     "Doc",
     "Entry",
     "FetchResult",
+    "FileState",
     "OriginStore",
     "Pins",
     "Read",
-    "RobotsState",
     "classify_with",
 ]
 
@@ -73,13 +73,11 @@ def classify_with(
     fetched = (result.robots_url, final_url, status, result.error, result.fetched_at, digest)
     if content is not None:
         life = min(ttl, result.max_age) if result.max_age is not None else ttl
-        return Entry(RobotsState.PARSED, *fetched, result.fetched_at + life, content)
+        return Entry(FileState.PARSED, *fetched, result.fetched_at + life, content)
     if ok and status is not None and 400 <= status < 500 and status != 429:
-        return Entry(RobotsState.UNAVAILABLE, *fetched, result.fetched_at + ttl)
+        return Entry(FileState.UNAVAILABLE, *fetched, result.fetched_at + ttl)
     wait = min(max_backoff, backoff * (2**failures))
-    return Entry(
-        RobotsState.UNREACHABLE, *fetched, result.fetched_at + wait, failures=failures + 1
-    )
+    return Entry(FileState.UNREACHABLE, *fetched, result.fetched_at + wait, failures=failures + 1)
 
 
 # One int object per HTTP status instead of one per fetch (ints above 256 are not shared).
@@ -104,7 +102,7 @@ class OriginStore(Generic[Doc]):
         ttl: float = MAX_TTL,
         backoff: float = 60.0,
         clock: Callable[[], float],
-        disk: RobotsDiskCache | None = None,
+        disk: OriginDiskCache | None = None,
         max_origins: int = DEFAULT_MAX_ORIGINS,
         pins: Pins | None = None,
     ) -> None:
@@ -144,10 +142,10 @@ class OriginStore(Generic[Doc]):
         previous = self._entries.get(origin)
         failures = previous.failures if previous else 0
         entry = self._classify(result, failures)
-        if entry.state is RobotsState.UNREACHABLE:
+        if entry.state is FileState.UNREACHABLE:
             good = None
             if previous is not None:
-                good = previous.fallback if previous.state is RobotsState.UNREACHABLE else previous
+                good = previous.fallback if previous.state is FileState.UNREACHABLE else previous
             if good is not None and result.fetched_at - good.fetched_at <= MAX_FALLBACK_AGE:
                 entry = _with_fallback(entry, good, usable=result.status != 429)
         elif self.disk is not None:  # only answers actually received are kept across runs

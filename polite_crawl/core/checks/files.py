@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Generic
 from polite_crawl.core.checks.scheme import WEB_SCHEMES
 from polite_crawl.core.decision import CheckResult, Evidence, NeedsPreflight, Outcome, Reason
 from polite_crawl.core.purposes import Purpose
-from polite_crawl.origin.store import Doc, RobotsState
+from polite_crawl.origin.store import Doc, FileState
 
 if TYPE_CHECKING:
     from polite_crawl.core.context import RequestContext
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 _CITED_LIMIT = 4096
 
 
-_PASS, _UNAVAILABLE = Outcome.PASS, RobotsState.UNAVAILABLE  # read once (see robots.py)
+_PASS, _UNAVAILABLE = Outcome.PASS, FileState.UNAVAILABLE  # read once (see robots.py)
 
 
 class FileCheck(Generic[Doc]):
