@@ -1,6 +1,9 @@
-"""A small on-disk store of robots.txt fetches (stdlib sqlite3), so that a restarted crawl does
-not fetch thousands of robots.txt files again. Only answers that were actually received are
-kept (2xx and 4xx); an unreachable origin is always asked again."""
+"""A small on-disk store of origin-file fetches (robots.txt, tdmrep.json, ai.txt; stdlib
+sqlite3), so that a restarted crawl does not fetch thousands of them again. Only answers that
+were actually received are kept (2xx and 4xx); an unreachable origin is always asked again.
+
+The table is still named `robots` and robots.txt rows are keyed by origin alone, as when
+robots.txt was the only file kept: caches written by earlier versions stay readable."""
 
 from __future__ import annotations
 
@@ -50,7 +53,7 @@ class OriginDiskCache:
                 (key,),
             ).fetchone()
         except sqlite3.Error:
-            return None  # a damaged row is a cache miss: robots.txt is fetched again
+            return None  # a damaged row is a cache miss: the file is fetched again
         if row is None:
             return None
         robots_url, final_url, status, body, hops, max_age, fetched_at = row

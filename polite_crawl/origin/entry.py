@@ -14,6 +14,8 @@ from polite_crawl.origin.fetch import FetchResult
 
 
 class FileState(str, Enum):
+    """What a fetch of an origin file came to (the values are stats keys and record values)."""
+
     PARSED = "parsed"
     UNAVAILABLE = "unavailable"
     UNREACHABLE = "unreachable"

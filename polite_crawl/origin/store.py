@@ -1,7 +1,9 @@
-"""What one robots.txt fetch means for an origin (RFC 9309 §2.3.1, §2.4), and the cache.
+"""What one fetch of an origin-level file means for its origin, and the per-origin cache.
 
-The same states, cache lifetimes and backoff serve every origin-level file we read before
-crawling (robots.txt, /.well-known/tdmrep.json, /ai.txt): only how a 2xx body is read differs.
+RFC 9309 (§2.3.1, §2.4) defines the states and lifetimes for robots.txt; the same states,
+cache lifetimes and backoff serve every origin-level file we read before crawling (robots.txt,
+/.well-known/tdmrep.json, /ai.txt): only how a 2xx body is read differs (the `read` a store is
+given, e.g. robots/reader.py).
 
     2xx                                  -> PARSED: follow the rules
     4xx except 429 (incl. 401/403/404)   -> UNAVAILABLE: everything allowed (§2.3.1.3)
@@ -44,8 +46,9 @@ __all__ = [
 
 MAX_TTL = 24 * 3600.0  # RFC 9309 §2.4: SHOULD NOT use a cached copy for more than 24 hours
 MAX_REDIRECTS = 5  # §2.3.1.2: follow at least five; more is treated as unreachable (see docs)
-# §2.3.1.4 lets a crawler keep using a cached copy while robots.txt is unreachable. We do so for
-# a week at most, and never when the site answered 429: that asks us to slow down, not go on.
+# §2.3.1.4 lets a crawler keep using a cached copy while robots.txt is unreachable. We do so, for
+# every origin file, for a week at most, and never when the site answered 429: that asks us to
+# slow down, not go on.
 MAX_FALLBACK_AGE = 7 * 24 * 3600.0
 # Origins cached per file (POLITE_CRAWL_ORIGIN_CACHE_SIZE): about 50 MB for robots.txt at the
 # measured cost per origin (docs/benchmarks.md).
