@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING
 from polite_crawl import gatekeeper
 from polite_crawl.core.checks.robots import RobotsCheck
 from polite_crawl.core.checks.scheme import SchemeCheck
+from polite_crawl.core.config import load
 from polite_crawl.core.context import Origin, RequestContext
 from polite_crawl.core.gate import Gate, Pending
 from polite_crawl.core.purposes import Purpose
 from polite_crawl.origin.store import FetchResult
 from polite_crawl.robots.reader import RobotsStore
-from polite_crawl.startup import load
 
 if TYPE_CHECKING:
     from collections.abc import Callable

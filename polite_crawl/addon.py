@@ -10,13 +10,13 @@ from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.settings import SETTINGS_PRIORITIES
 
 from polite_crawl import exitstatus, project_settings
+from polite_crawl.core.config import load
 from polite_crawl.dnsguard import DnsGuard
 from polite_crawl.middlewares import PoliteDownloaderMiddleware, PoliteSpiderMiddleware
 from polite_crawl.preflight import DECODER_PRIORITY, PreflightDecoder
 from polite_crawl.recorder import PRIORITY as RECORDER_PRIORITY
 from polite_crawl.recorder import PoliteResponseRecorder
 from polite_crawl.settings import SettingsError
-from polite_crawl.startup import load
 from polite_crawl.wirehandler import ORIGINAL_SETTING, WireHandler
 
 if TYPE_CHECKING:

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import scrapy
 
 from polite_crawl import gatekeeper, project_settings
+from polite_crawl.core.config import load
 from polite_crawl.core.gate import Pending
 from polite_crawl.origin.store import FetchResult
-from polite_crawl.startup import load
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping

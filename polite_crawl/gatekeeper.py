@@ -19,6 +19,7 @@ from polite_crawl.core.checks.robots import RobotsCheck
 from polite_crawl.core.checks.scheme import WEB_SCHEMES, SchemeCheck
 from polite_crawl.core.checks.signals import SignalsCheck
 from polite_crawl.core.checks.tos import TosCheck
+from polite_crawl.core.config import open_origin_cache
 from polite_crawl.core.context import RequestContext
 from polite_crawl.core.decision import Reason
 from polite_crawl.core.gate import Gate
@@ -27,16 +28,15 @@ from polite_crawl.origin.store import Doc, OriginStore, Pins, Read
 from polite_crawl.policy.resolver import Resolver
 from polite_crawl.robots.reader import robots_reader
 from polite_crawl.signals.tdmrep import read_tdmrep
-from polite_crawl.startup import open_origin_cache
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from polite_crawl.core.config import Config
     from polite_crawl.core.decision import Decision
     from polite_crawl.core.gate import Pending
     from polite_crawl.robots.rules import Rules
     from polite_crawl.signals.memory import Inherited
-    from polite_crawl.startup import Config
 
 
 @dataclass

@@ -20,6 +20,7 @@ from polite_crawl.audit.logfile import AuditError
 from polite_crawl.audit.redact import redact_url
 from polite_crawl.audit.store import AuditStore
 from polite_crawl.auditing import DurableAudit, not_sent
+from polite_crawl.core.config import load, stale_policies
 from polite_crawl.core.decision import ENFORCED_IN_EVERY_MODE, Decision, Reason, Verdict
 from polite_crawl.core.gate import Pending
 from polite_crawl.core.wire import Sent, Ticket, difference
@@ -31,7 +32,6 @@ from polite_crawl.preflight import PreflightFetcher
 from polite_crawl.settings import SettingsError, setting_name
 from polite_crawl.signals.memory import SignalMemory
 from polite_crawl.spidermw import VIA_META, PoliteSpiderMiddleware
-from polite_crawl.startup import load, stale_policies
 from polite_crawl.throttle import apply_crawl_delay
 from polite_crawl.wirehandler import WireHandler
 

@@ -1,7 +1,9 @@
 """Start-up: everything the crawl needs validated before its first request, in one Config.
 
-Settings (settings.py), the robots.txt product token and the spider's purposes, the platform
-policies and consent grants. Any problem is one ERROR line and a SettingsError.
+Settings (the POLITE_CRAWL_* model in polite_crawl/settings.py), the robots.txt product token
+and the spider's purposes, the platform policies and consent grants. Any problem is one ERROR
+line and a SettingsError. Scrapy-free: the add-on, the middleware and `polite-crawl check` load
+the same Config from a mapping of settings (Scrapy's Settings is one).
 """
 
 from __future__ import annotations
