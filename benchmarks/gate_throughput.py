@@ -17,7 +17,7 @@ import tempfile
 import time
 from typing import TYPE_CHECKING
 
-from polite_crawl import gatekeeper
+from polite_crawl.core import assembly
 from polite_crawl.core.checks.robots import RobotsCheck
 from polite_crawl.core.checks.scheme import SchemeCheck
 from polite_crawl.core.config import load
@@ -112,7 +112,7 @@ def main() -> None:
         )
 
 
-def full_gate(origins: int, now: float) -> gatekeeper.Gatekeeper:
+def full_gate(origins: int, now: float) -> assembly.Gatekeeper:
     """The whole gate as the middleware builds it (platform resolution, ToS, identity,
     requirements, signals, robots.txt, Content-Signal, TDMRep, ai.txt), for ai-training: every
     origin-level file is consulted."""
@@ -125,7 +125,7 @@ def full_gate(origins: int, now: float) -> gatekeeper.Gatekeeper:
             }
         )
     assert config is not None
-    keeper = gatekeeper.build(config, clock=lambda: now, persist=False)
+    keeper = assembly.build(config, clock=lambda: now, persist=False)
     bodies = {"robots": ROBOTS, "tdmrep": TDMREP, "aitxt": AITXT}
     for origin in {Origin.of(u) for u in unique_urls(origins, origins)}:
         for kind, store in keeper.files.items():

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import scrapy
 
-from polite_crawl import gatekeeper, project_settings
+from polite_crawl import project_settings
+from polite_crawl.core import assembly
 from polite_crawl.core.config import load
 from polite_crawl.core.gate import Pending
 from polite_crawl.origin.store import FetchResult
@@ -33,7 +34,7 @@ def offline(
     config = load(values)
     if config is None:
         return None
-    keeper = gatekeeper.build(config, persist=False)
+    keeper = assembly.build(config, persist=False)
     ctx = keeper.context(url)
     decision = keeper.decide(ctx)
     asked: set[str] = set()

@@ -15,11 +15,12 @@ from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.misc import load_object
 
-from polite_crawl import exitstatus, gatekeeper, project_settings, records
+from polite_crawl import exitstatus, project_settings, records
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.audit.redact import redact_url
 from polite_crawl.audit.store import AuditStore
 from polite_crawl.auditing import DurableAudit, not_sent
+from polite_crawl.core import assembly
 from polite_crawl.core.config import load, stale_policies
 from polite_crawl.core.decision import ENFORCED_IN_EVERY_MODE, Decision, Reason, Verdict
 from polite_crawl.core.gate import Pending
@@ -77,7 +78,7 @@ class PoliteDownloaderMiddleware:
         assert crawler.stats is not None
         self.stats: StatsCollector = crawler.stats
         self.enforce = self.settings.mode == "enforce"
-        self.keeper = gatekeeper.build(config)
+        self.keeper = assembly.build(config)
         self.audit = DurableAudit(
             crawler, self._open_store(), durable=self.settings.audit_durability == "fsync"
         )
