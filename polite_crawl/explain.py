@@ -34,9 +34,9 @@ def offline(
     config = load(values)
     if config is None:
         return None
-    keeper = assembly.build(config, persist=False)
-    ctx = keeper.context(url)
-    decision = keeper.decide(ctx)
+    decider = assembly.build(config, persist=False)
+    ctx = decider.context(url)
+    decision = decider.decide(ctx)
     asked: set[str] = set()
     while (
         isinstance(decision, Pending)
@@ -48,11 +48,11 @@ def offline(
             if kind == "robots":
                 result = FetchResult(source, source, 200, robots, fetched_at=time.time())
             else:  # other origin files are not read offline: fail closed, and say why
-                url = ctx.origin.url(keeper.files[kind].path)
+                url = ctx.origin.url(decider.files[kind].path)
                 error = "not fetched: an offline check reads only the robots.txt file given"
                 result = FetchResult(url, url, None, error=error, fetched_at=time.time())
-            keeper.files[kind].record(ctx.origin, result)
-        decision = keeper.decide(ctx)
+            decider.files[kind].record(ctx.origin, result)
+        decision = decider.decide(ctx)
     return None if isinstance(decision, Pending) else decision
 
 

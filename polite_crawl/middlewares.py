@@ -78,16 +78,16 @@ class PoliteDownloaderMiddleware:
         assert crawler.stats is not None
         self.stats: StatsCollector = crawler.stats
         self.enforce = self.settings.mode == "enforce"
-        self.keeper = assembly.build(config)
+        self.decider = assembly.build(config)
         self.audit = DurableAudit(
             crawler, self._open_store(), durable=self.settings.audit_durability == "fsync"
         )
         self.robots = PreflightFetcher(
             crawler,
-            self.keeper.files,
+            self.decider.files,
             self._preflight_done,
             user_agent=config.user_agent,
-            hop_refusal=self.keeper.hop_refusal,
+            hop_refusal=self.decider.hop_refusal,
         )
         self.counts = DecisionCounts()
         self.memory = SignalMemory()  # what pages said about the URLs they link
@@ -148,12 +148,12 @@ class PoliteDownloaderMiddleware:
         }
 
     async def spider_closed(self, reason: str) -> None:
-        for kind, store in self.keeper.files.items():  # a bounded cache says what it forgot
+        for kind, store in self.decider.files.items():  # a bounded cache says what it forgot
             if store.evictions:
                 self.stats.set_value(f"polite_crawl/origin_cache/evicted/{kind}", store.evictions)
         await self.audit.close({"reason": reason, "counts": self.counts.as_dict()})
-        if self.keeper.store.disk is not None:
-            self.keeper.store.disk.close()
+        if self.decider.store.disk is not None:
+            self.decider.store.disk.close()
         logger.info("polite_crawl: %(summary)s", {"summary": self.counts.summary()})
 
     def _open_store(self) -> AuditStore:
@@ -184,7 +184,7 @@ class PoliteDownloaderMiddleware:
         # decisions are: an export for a platform carries the robots.txt its decisions cite.
         if result.body:
             self.audit.keep_evidence(result.body, entry.sha256)
-        platform = self.keeper.resolver.resolve(origin.host)
+        platform = self.decider.resolver.resolve(origin.host)
         self.audit.write_soon(
             platform.id if platform else None, records.preflight(kind, result, entry)
         )
@@ -193,7 +193,7 @@ class PoliteDownloaderMiddleware:
         # Read from the robots.txt in force after every origin file: it may have come from the
         # persisted cache, with no preflight of its own to teach the pacer.
         delays = [platform.policy.rule_for(p).min_delay for p in self.config.purposes if platform]
-        robots = entry if kind == "robots" else self.keeper.store.get(origin)
+        robots = entry if kind == "robots" else self.decider.store.get(origin)
         governing = robots.in_force() if robots is not None else None
         rules = governing.rules if governing is not None else None
         if rules is not None and rules.crawl_delay is not None:
@@ -213,7 +213,7 @@ class PoliteDownloaderMiddleware:
         )
         if decision is None:
             return response
-        ctx = self.keeper.context(request.url, request.method)
+        ctx = self.decider.context(request.url, request.method)
         reason = decision.reason.value
         with contextlib.suppress(AuditError):  # a failure has closed the crawl already
             self.audit.write_soon(
@@ -231,7 +231,7 @@ class PoliteDownloaderMiddleware:
 
     def platform_of(self, url: str) -> str | None:
         """The policy id whose log records about url go to (None: the _sites log)."""
-        loaded = self.keeper.resolver.resolve((urlsplit(url).hostname or "").lower())
+        loaded = self.decider.resolver.resolve((urlsplit(url).hostname or "").lower())
         return loaded.id if loaded else None
 
     def record_response(self, request: Request, response: Response) -> None:
@@ -250,7 +250,7 @@ class PoliteDownloaderMiddleware:
         if self.robots.owns(request):
             return None
         self._note_bypass_attempts(request)
-        ctx = self.keeper.context(
+        ctx = self.decider.context(
             request.url,
             request.method,
             via=request.meta.get(VIA_META),
@@ -269,7 +269,7 @@ class PoliteDownloaderMiddleware:
                 (),
             )
         else:
-            result = self.keeper.decide(ctx)
+            result = self.decider.decide(ctx)
             if isinstance(result, Pending):
                 return self._decide_later(request, ctx)
             decision = result
@@ -292,23 +292,23 @@ class PoliteDownloaderMiddleware:
 
     async def explain(self, url: str, method: str = "GET") -> Decision:
         """The decision for url, fetching preflights as needed; nothing else is sent."""
-        return await self._decide(self.keeper.context(url, method))
+        return await self._decide(self.decider.context(url, method))
 
     async def _decide(self, ctx: RequestContext) -> Decision:
-        result = self.keeper.decide(ctx)
+        result = self.decider.decide(ctx)
         # Each file is fetched once it is the next thing the decision needs: a URL robots.txt
         # refuses never costs a tdmrep.json. Each kind is asked for at most once here.
         asked: set[str] = set()
         while isinstance(result, Pending) and not asked.issuperset(result.kinds):
             asked.update(result.kinds)
             await self.robots.ensure(result.origin, result.kinds)
-            result = self.keeper.decide(ctx)
+            result = self.decider.decide(ctx)
         if isinstance(result, Pending):  # the preflight left nothing usable: refuse
             kind = result.kinds[0]
             return Decision(
                 Verdict.DENY,
                 UNREACHABLE[kind],
-                {kind: {"error": f"no {self.keeper.files[kind].path} entry after preflight"}},
+                {kind: {"error": f"no {self.decider.files[kind].path} entry after preflight"}},
                 (),
             )
         return result
@@ -370,7 +370,7 @@ class PoliteDownloaderMiddleware:
         if end > 0 and url.startswith(ctx.url[: end + 1]):
             return True  # the same scheme://host:port/ as the request: a page linking its own
         host = (urlsplit(url).hostname or "").lower()
-        return host == ctx.origin.host or self.keeper.resolver.resolve(host) is ctx.platform
+        return host == ctx.origin.host or self.decider.resolver.resolve(host) is ctx.platform
 
     def _pace(self, request: Request, decision: Decision) -> float:
         """The slower of robots.txt's Crawl-delay and a platform policy's minimum delay. The
@@ -407,7 +407,7 @@ class PoliteDownloaderMiddleware:
         for side in evidence.values():
             if isinstance(side, dict) and isinstance(side.get("url"), str):
                 side["url"] = redact_url(side["url"], params)  # credentials never in the log
-        ctx = self.keeper.context(
+        ctx = self.decider.context(
             sent.url, sent.method, user_agent=sent.user_agent, host_header=sent.host_header
         )
         decision = Decision(Verdict.DENY, reason, {"wire": evidence}, ())

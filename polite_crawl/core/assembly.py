@@ -40,7 +40,11 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class Gatekeeper:
+class Decider:
+    """Decides one request: builds its context from the Config and asks the core's Gate. The
+    Gate and its checks, the origin stores the preflights fill, and the platform resolver, as
+    build() put them together."""
+
     config: Config
     gate: Gate
     store: OriginStore[Rules]  # robots.txt
@@ -92,7 +96,7 @@ class Gatekeeper:
 
 def build(
     config: Config, *, clock: Callable[[], float] = time.time, persist: bool = True
-) -> Gatekeeper:
+) -> Decider:
     settings = config.settings
     disk = open_origin_cache(settings.robots_cache_path) if persist else None
     # One set of holds for all three stores: an origin waiting for its tdmrep.json keeps its
@@ -136,4 +140,4 @@ def build(
         ]
     )
     files: dict[str, OriginStore[Any]] = {"robots": store, "tdmrep": tdm_store, "aitxt": ai_store}
-    return Gatekeeper(config, gate, store, resolver, files)
+    return Decider(config, gate, store, resolver, files)
