@@ -77,7 +77,7 @@ def _fail(message: str) -> int:
 
 def check(args: argparse.Namespace, settings: Any, process: Any) -> int:
     from polite_crawl import __version__, explain
-    from polite_crawl.core.context import Purpose
+    from polite_crawl.core.purposes import Purpose
     from polite_crawl.settings import SettingsError
 
     project = settings if settings is not None else {}

@@ -13,17 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 import scrapy
 
-from polite_crawl import gatekeeper
+from polite_crawl.core import assembly
+from polite_crawl.core.config import load
 from polite_crawl.core.gate import Pending
-from polite_crawl.robots.state import FetchResult
+from polite_crawl.origin.store import FetchResult
 from polite_crawl.shell import project_settings
-from polite_crawl.startup import load
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
 
-    from polite_crawl.core.context import Purpose
     from polite_crawl.core.decision import Decision
+    from polite_crawl.core.purposes import Purpose
 
 
 def offline(
@@ -34,9 +34,9 @@ def offline(
     config = load(values)
     if config is None:
         return None
-    keeper = gatekeeper.build(config, persist=False)
-    ctx = keeper.context(url)
-    decision = keeper.decide(ctx)
+    decider = assembly.build(config, persist=False)
+    ctx = decider.context(url)
+    decision = decider.decide(ctx)
     asked: set[str] = set()
     while (
         isinstance(decision, Pending)
@@ -48,11 +48,11 @@ def offline(
             if kind == "robots":
                 result = FetchResult(source, source, 200, robots, fetched_at=time.time())
             else:  # other origin files are not read offline: fail closed, and say why
-                url = ctx.origin.url(keeper.files[kind].path)
+                url = ctx.origin.url(decider.files[kind].path)
                 error = "not fetched: an offline check reads only the robots.txt file given"
                 result = FetchResult(url, url, None, error=error, fetched_at=time.time())
-            keeper.files[kind].record(ctx.origin, result)
-        decision = keeper.decide(ctx)
+            decider.files[kind].record(ctx.origin, result)
+        decision = decider.decide(ctx)
     return None if isinstance(decision, Pending) else decision
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.settings import SETTINGS_PRIORITIES
 
+from polite_crawl.core.config import load
 from polite_crawl.settings import SettingsError
 from polite_crawl.shell import decoder, exitstatus, fetched, project_settings
 from polite_crawl.shell.crawl import keep_config
@@ -16,7 +17,6 @@ from polite_crawl.shell.decide import DecisionMiddleware
 from polite_crawl.shell.dnsguard import DnsGuard
 from polite_crawl.shell.links import LinksMiddleware
 from polite_crawl.shell.wire import ORIGINAL_SETTING, WireHandler
-from polite_crawl.startup import load
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -20,9 +20,10 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 
-from polite_crawl import gatekeeper
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.audit.store import AuditStore
+from polite_crawl.core import assembly
+from polite_crawl.core.config import load, stale_policies
 from polite_crawl.settings import SettingsError, setting_name
 from polite_crawl.shell import project_settings, records
 from polite_crawl.shell.counts import DecisionCounts
@@ -30,7 +31,6 @@ from polite_crawl.shell.journal import DurableAudit
 from polite_crawl.shell.pacing import WirePacer
 from polite_crawl.shell.preflight import OriginFileFetcher
 from polite_crawl.signals.memory import SignalMemory
-from polite_crawl.startup import load, stale_policies
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -38,10 +38,10 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
+    from polite_crawl.core.config import Config
     from polite_crawl.core.context import Origin
     from polite_crawl.core.wire import Ticket
-    from polite_crawl.robots.state import Entry, FetchResult
-    from polite_crawl.startup import Config
+    from polite_crawl.origin.store import Entry, FetchResult
 
 logger = logging.getLogger(__name__)
 
@@ -92,16 +92,16 @@ class CrawlState:
         assert crawler.stats is not None
         self.stats: StatsCollector = crawler.stats
         self.enforce = self.settings.mode == "enforce"
-        self.keeper = gatekeeper.build(config)
+        self.decider = assembly.build(config)
         self.audit = DurableAudit(
             crawler, _open_store(config), durable=self.settings.audit_durability == "fsync"
         )
         self.files = OriginFileFetcher(
             crawler,
-            self.keeper.files,
+            self.decider.files,
             self._file_fetched,
             user_agent=config.user_agent,
-            hop_refusal=self.keeper.hop_refusal,
+            hop_refusal=self.decider.hop_refusal,
         )
         self.counts = DecisionCounts()
         self.memory = SignalMemory()  # what pages said about the URLs they link
@@ -126,7 +126,7 @@ class CrawlState:
 
     def platform_of(self, url: str) -> str | None:
         """The policy id whose log records about url go to (None: the _sites log)."""
-        loaded = self.keeper.resolver.resolve((urlsplit(url).hostname or "").lower())
+        loaded = self.decider.resolver.resolve((urlsplit(url).hostname or "").lower())
         return loaded.id if loaded else None
 
     def _spider_opened(self) -> None:
@@ -169,12 +169,12 @@ class CrawlState:
         }
 
     async def _spider_closed(self, reason: str) -> None:
-        for kind, store in self.keeper.files.items():  # a bounded cache says what it forgot
+        for kind, store in self.decider.files.items():  # a bounded cache says what it forgot
             if store.evictions:
                 self.stats.set_value(f"polite_crawl/origin_cache/evicted/{kind}", store.evictions)
         await self.audit.close({"reason": reason, "counts": self.counts.as_dict()})
-        if self.keeper.store.disk is not None:
-            self.keeper.store.disk.close()
+        if self.decider.store.disk is not None:
+            self.decider.store.disk.close()
         logger.info("polite_crawl: %(summary)s", {"summary": self.counts.summary()})
 
     def _file_fetched(
@@ -184,7 +184,7 @@ class CrawlState:
         # decisions are: an export for a platform carries the robots.txt its decisions cite.
         if result.body:
             self.audit.keep_evidence(result.body, entry.sha256)
-        platform = self.keeper.resolver.resolve(origin.host)
+        platform = self.decider.resolver.resolve(origin.host)
         self.audit.write_soon(
             platform.id if platform else None, records.preflight(kind, result, entry)
         )
@@ -193,7 +193,7 @@ class CrawlState:
         # Read from the robots.txt in force after every origin file: it may have come from the
         # persisted cache, with no preflight of its own to teach the pacer.
         delays = [platform.policy.rule_for(p).min_delay for p in self.config.purposes if platform]
-        robots = entry if kind == "robots" else self.keeper.store.get(origin)
+        robots = entry if kind == "robots" else self.decider.store.get(origin)
         governing = robots.in_force() if robots is not None else None
         rules = governing.rules if governing is not None else None
         if rules is not None and rules.crawl_delay is not None:

@@ -80,7 +80,7 @@ class DecisionMiddleware:
         if state.files.owns(request):
             return None
         self._note_bypass_attempts(request)
-        ctx = state.keeper.context(
+        ctx = state.decider.context(
             request.url,
             request.method,
             via=request.meta.get(VIA_META),
@@ -99,7 +99,7 @@ class DecisionMiddleware:
                 (),
             )
         else:
-            result = state.keeper.decide(ctx)
+            result = state.decider.decide(ctx)
             if isinstance(result, Pending):
                 return self._decide_later(request, ctx)
             decision = result
@@ -112,7 +112,7 @@ class DecisionMiddleware:
 
     async def explain(self, url: str, method: str = "GET") -> Decision:
         """The decision for url, fetching preflights as needed; nothing else is sent."""
-        return await self._decide(self.state.keeper.context(url, method))
+        return await self._decide(self.state.decider.context(url, method))
 
     async def _decide_later(self, request: Request, ctx: RequestContext) -> None:
         waiting = self._record(request, ctx, await self._decide(ctx))
@@ -120,21 +120,21 @@ class DecisionMiddleware:
             await waiting
 
     async def _decide(self, ctx: RequestContext) -> Decision:
-        keeper = self.state.keeper
-        result = keeper.decide(ctx)
+        decider = self.state.decider
+        result = decider.decide(ctx)
         # Each file is fetched once it is the next thing the decision needs: a URL robots.txt
         # refuses never costs a tdmrep.json. Each kind is asked for at most once here.
         asked: set[str] = set()
         while isinstance(result, Pending) and not asked.issuperset(result.kinds):
             asked.update(result.kinds)
             await self.state.files.ensure(result.origin, result.kinds)
-            result = keeper.decide(ctx)
+            result = decider.decide(ctx)
         if isinstance(result, Pending):  # the preflight left nothing usable: refuse
             kind = result.kinds[0]
             return Decision(
                 Verdict.DENY,
                 UNREACHABLE[kind],
-                {kind: {"error": f"no {keeper.files[kind].path} entry after preflight"}},
+                {kind: {"error": f"no {decider.files[kind].path} entry after preflight"}},
                 (),
             )
         return result
@@ -208,7 +208,7 @@ class DecisionMiddleware:
         if end > 0 and url.startswith(ctx.url[: end + 1]):
             return True  # the same scheme://host:port/ as the request: a page linking its own
         host = (urlsplit(url).hostname or "").lower()
-        return host == ctx.origin.host or self.state.keeper.resolver.resolve(host) is ctx.platform
+        return host == ctx.origin.host or self.state.decider.resolver.resolve(host) is ctx.platform
 
     def _pace(self, request: Request, decision: Decision) -> float:
         """The slower of robots.txt's Crawl-delay and a platform policy's minimum delay. The

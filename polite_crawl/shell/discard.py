@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.http import Headers, Response
 
-    from polite_crawl.core.context import Purpose
     from polite_crawl.core.decision import CheckResult
+    from polite_crawl.core.purposes import Purpose
     from polite_crawl.shell.crawl import CrawlState
     from polite_crawl.signals.memory import Inherited
 
@@ -113,7 +113,7 @@ def unless_allowed(state: CrawlState, request: Request, response: Response) -> R
     )
     if decision is None:
         return response
-    ctx = state.keeper.context(request.url, request.method)
+    ctx = state.decider.context(request.url, request.method)
     reason = decision.reason.value
     with contextlib.suppress(AuditError):  # a failure has closed the crawl already
         state.audit.write_soon(

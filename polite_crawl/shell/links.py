@@ -17,7 +17,7 @@ from scrapy.http import TextResponse
 
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.core.checks.signals import REASONS
-from polite_crawl.core.context import Kind, Purpose
+from polite_crawl.core.purposes import Kind, Purpose
 from polite_crawl.settings import setting_name
 from polite_crawl.shell.crawl import state_of
 from polite_crawl.signals.image_sources import SINGLE, SRCSET, image_urls

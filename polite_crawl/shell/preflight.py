@@ -23,8 +23,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
 from polite_crawl.core.wire import Ticket
-from polite_crawl.robots.inflate import ACCEPT_ENCODING, codings, inflate
-from polite_crawl.robots.state import MAX_REDIRECTS, FetchResult
+from polite_crawl.origin.inflate import ACCEPT_ENCODING, codings, inflate
+from polite_crawl.origin.store import MAX_REDIRECTS, FetchResult
 from polite_crawl.shell._compat import engine_download
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from scrapy.http import Response
 
     from polite_crawl.core.context import Origin
-    from polite_crawl.robots.state import Entry, OriginStore
+    from polite_crawl.origin.store import Entry, OriginStore
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class OriginFileFetcher:
     async def ensure(self, origin: Origin, kinds: tuple[str, ...] = ("robots",)) -> None:
         """Return once the stores hold a fresh entry for origin (or the fetch has failed)."""
         # Held while we wait, so that no store evicts the origin before the caller decides
-        # (it does so at once on return). See robots/pins.py.
+        # (it does so at once on return). See origin/pins.py.
         with contextlib.ExitStack() as held:
             for pins in self._pins:
                 held.enter_context(pins.holding(origin))

@@ -51,7 +51,7 @@ def on_wire(state: CrawlState, request: Request) -> Ticket | None:
     for side in evidence.values():
         if isinstance(side, dict) and isinstance(side.get("url"), str):
             side["url"] = redact_url(side["url"], params)  # credentials never in the log
-    ctx = state.keeper.context(
+    ctx = state.decider.context(
         sent.url, sent.method, user_agent=sent.user_agent, host_header=sent.host_header
     )
     decision = Decision(Verdict.DENY, reason, {"wire": evidence}, ())

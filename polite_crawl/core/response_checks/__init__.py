@@ -14,14 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from polite_crawl.core.context import Kind
 from polite_crawl.core.decision import CheckResult
+from polite_crawl.core.purposes import Kind
 from polite_crawl.signals.containers import image_format
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from polite_crawl.core.context import Purpose
+    from polite_crawl.core.purposes import Purpose
     from polite_crawl.signals.memory import Inherited
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from polite_crawl.core.checks.signals import REASONS
-from polite_crawl.core.context import Kind
 from polite_crawl.core.decision import CheckResult, Outcome, Reason
+from polite_crawl.core.purposes import Kind
 from polite_crawl.signals.mapping import forbidden
 
 if TYPE_CHECKING:
