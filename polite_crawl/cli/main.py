@@ -125,7 +125,3 @@ def check(args: argparse.Namespace, settings: Any, process: Any) -> int:
         else explain.render(args.url, decision, purposes)
     )
     return EXIT_OK if decision.allowed else EXIT_DENIED
-
-
-if __name__ == "__main__":
-    sys.exit(main())

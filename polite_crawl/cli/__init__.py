@@ -1,0 +1,8 @@
+"""The command line: the `polite-crawl` console script and the `scrapy polite` command.
+
+- cli/main.py: the console script's parser and the dispatch of its subcommands
+- cli/scrapy_command.py: `scrapy polite ...`, the same subcommands with the project's settings
+
+It sits above everything else: it imports the core, the audit log and the policies, and none of
+them imports it. See docs/reference.md, "Command line".
+"""
