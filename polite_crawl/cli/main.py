@@ -50,7 +50,9 @@ def main(argv: Sequence[str] | None = None, *, settings: Any = None, process: An
     """`settings`/`process`: the project's, when run as `scrapy polite`."""
     args = build_parser().parse_args(argv)
     if args.command == "demo":
-        from polite_crawl import demo
+        # Imported here: the demo's mock web comes from polite_crawl.testing, which nothing
+        # else on the command line needs.
+        from polite_crawl.cli import demo
 
         result = demo.run()
         return EXIT_OK if result.returncode == 0 else EXIT_DENIED
