@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from polite_crawl.audit import commands as audit_commands
-from polite_crawl.cli import check
+from polite_crawl.cli import audit, check
 from polite_crawl.policy import commands as policy_commands
 
 if TYPE_CHECKING:
@@ -42,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the decision as JSON")
     sub.add_parser("version", help="print the version")
     policy_commands.add_parser(sub)
-    audit_commands.add_parser(sub)
+    audit.add_parser(sub)
     return parser
 
 
@@ -64,7 +63,7 @@ def main(argv: Sequence[str] | None = None, *, settings: Any = None, process: An
     if args.command == "policies":
         return policy_commands.run(args, project_dirs)
     if args.command == "audit":
-        return audit_commands.run(args, project_dirs)
+        return audit.run(args, project_dirs)
     from polite_crawl import __version__
 
     print(__version__)
