@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from polite_crawl.cli import audit, check
-from polite_crawl.policy import commands as policy_commands
+from polite_crawl.cli import audit, check, policies
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -40,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="print the decision as JSON")
     sub.add_parser("version", help="print the version")
-    policy_commands.add_parser(sub)
+    policies.add_parser(sub)
     audit.add_parser(sub)
     return parser
 
@@ -61,7 +60,7 @@ def main(argv: Sequence[str] | None = None, *, settings: Any = None, process: An
         Path(d) for d in (settings.getlist("POLITE_CRAWL_POLICY_DIRS") if settings else [])
     ]
     if args.command == "policies":
-        return policy_commands.run(args, project_dirs)
+        return policies.run(args, project_dirs)
     if args.command == "audit":
         return audit.run(args, project_dirs)
     from polite_crawl import __version__
