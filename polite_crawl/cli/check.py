@@ -11,6 +11,7 @@ import json
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import scrapy
@@ -29,6 +30,29 @@ if TYPE_CHECKING:
     from polite_crawl.core.decision import Decision
 
 EXIT_OK, EXIT_DENIED, EXIT_USAGE = 0, 1, 2
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = sub.add_parser(
+        "check", help="explain the decision for one URL (fetches only robots.txt and the like)"
+    )
+    check.add_argument("url")
+    check.add_argument(
+        "--purpose",
+        action="append",
+        default=[],
+        dest="purposes",
+        help="a declared purpose (repeatable); default: the project's",
+    )
+    check.add_argument(
+        "--ua", help="robots.txt product token; default: the project's, or 'polite-crawl'"
+    )
+    check.add_argument(
+        "--robots-file",
+        type=Path,
+        help="judge against this local robots.txt instead of fetching it",
+    )
+    check.add_argument("--json", action="store_true", help="print the decision as JSON")
 
 
 def run(args: argparse.Namespace, settings: Any, process: Any) -> int:

@@ -18,26 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="polite-crawl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="crawl a bundled loopback mock web and show what is refused")
-    check = sub.add_parser(
-        "check", help="explain the decision for one URL (fetches only robots.txt and the like)"
-    )
-    check.add_argument("url")
-    check.add_argument(
-        "--purpose",
-        action="append",
-        default=[],
-        dest="purposes",
-        help="a declared purpose (repeatable); default: the project's",
-    )
-    check.add_argument(
-        "--ua", help="robots.txt product token; default: the project's, or 'polite-crawl'"
-    )
-    check.add_argument(
-        "--robots-file",
-        type=Path,
-        help="judge against this local robots.txt instead of fetching it",
-    )
-    check.add_argument("--json", action="store_true", help="print the decision as JSON")
+    check.add_parser(sub)
     sub.add_parser("version", help="print the version")
     policies.add_parser(sub)
     audit.add_parser(sub)
