@@ -76,7 +76,7 @@ class OriginFileFetcher:
 
     def ticket(self, request: Request) -> Ticket | None:
         """What one of our own requests was made as (None: not ours): at the wire, it must
-        still be that (wirehandler.py)."""
+        still be that (wire_check.py)."""
         url = self._mine.get(request)
         if url is None:
             return None
