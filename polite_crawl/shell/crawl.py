@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
+    # typing.Self requires Python 3.11
+    from typing_extensions import Self
+
     from polite_crawl.core.config import Config
     from polite_crawl.core.context import Origin
     from polite_crawl.core.wire import Ticket
@@ -82,6 +85,22 @@ def _config_for(crawler: Crawler) -> Config | None:
     # Not through the add-on (the middleware listed by hand), or changed since: read now.
     token = project_settings.project_product_token(crawler.settings)
     return load(crawler.settings, crawler.spider, project_token=token)
+
+
+class CrawlComponent:
+    """Base of the components that consult the crawl's state: Scrapy builds them from the
+    crawler, and they look the state up when they need it (None: polite_crawl is off)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    @property
+    def state(self) -> CrawlState | None:
+        return _STATES.get(self.crawler)
 
 
 class CrawlState:

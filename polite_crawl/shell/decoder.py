@@ -7,31 +7,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from polite_crawl.shell.crawl import state_of
+from polite_crawl.shell.crawl import CrawlComponent
 
 if TYPE_CHECKING:
     from scrapy import Request
-    from scrapy.crawler import Crawler
     from scrapy.http import Response
-
-    # typing.Self requires Python 3.11
-    from typing_extensions import Self
 
 # Next to the downloader, above HttpCompressionMiddleware (590) and every other stock
 # middleware, so that it sees an origin file's body as it came.
 PRIORITY = 990
 
 
-class PreflightDecoder:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
-
+class PreflightDecoder(CrawlComponent):
     def process_response(
         self, request: Request, response: Response, spider: Any = None
     ) -> Response:
-        state = state_of(self.crawler)
+        state = self.state
         return state.files.inflated(request, response) if state is not None else response

@@ -10,31 +10,20 @@ from typing import TYPE_CHECKING, Any
 
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.shell import records
-from polite_crawl.shell.crawl import state_of
+from polite_crawl.shell.crawl import CrawlComponent
 
 if TYPE_CHECKING:
     from scrapy import Request
-    from scrapy.crawler import Crawler
     from scrapy.http import Response
-
-    # typing.Self requires Python 3.11
-    from typing_extensions import Self
 
 PRIORITY = 960  # after HttpCache (900): every response, cached or downloaded, passes here
 
 
-class FetchedRecorder:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
-
+class FetchedRecorder(CrawlComponent):
     def process_response(
         self, request: Request, response: Response, spider: Any = None
     ) -> Response:
-        state = state_of(self.crawler)
+        state = self.state
         if state is None or state.files.owns(request):
             return response
         # A failure here has already closed the crawl; nothing more is sent.

@@ -19,7 +19,7 @@ from polite_crawl.audit.logfile import AuditError
 from polite_crawl.core.checks.signals import REASONS
 from polite_crawl.core.purposes import Kind, Purpose
 from polite_crawl.settings import setting_name
-from polite_crawl.shell.crawl import state_of
+from polite_crawl.shell.crawl import CrawlComponent
 from polite_crawl.signals.image_sources import SINGLE, SRCSET, image_urls
 from polite_crawl.signals.mapping import TDM_RESERVED, UNREADABLE_HEAD, forbidden
 from polite_crawl.signals.memory import Inherited, url_key
@@ -32,9 +32,6 @@ if TYPE_CHECKING:
 
     from scrapy.crawler import Crawler
     from scrapy.http import Response
-
-    # typing.Self requires Python 3.11
-    from typing_extensions import Self
 
     from polite_crawl.shell.crawl import CrawlState
 
@@ -90,7 +87,7 @@ class _Page:
         return Inherited(frozenset(), Kind.PAGE, self.url, self.directives)
 
 
-class LinksMiddleware:
+class LinksMiddleware(CrawlComponent):
     """Step 1 of a request: the spider middleware between the spider and the scheduler. Each
     request a page yields is noted with the page it came from (`via`), and with what the page
     said about it (its images inherit the page's signals, kept in the crawl's memory for the
@@ -98,12 +95,8 @@ class LinksMiddleware:
     declared purposes."""
 
     def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
+        super().__init__(crawler)
         self._warned_head = False
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
 
     def process_spider_output(
         self, response: Response, result: Iterable[Any], spider: Any = None
@@ -122,7 +115,7 @@ class LinksMiddleware:
                 yield item
 
     def _page(self, response: Response) -> tuple[CrawlState | None, _Page | None]:
-        state = state_of(self.crawler)
+        state = self.state
         if state is None:
             return None, None
         page = _Page(response, state.config.token, state.settings.head_scan_limit)
