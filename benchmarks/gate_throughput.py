@@ -17,13 +17,15 @@ import tempfile
 import time
 from typing import TYPE_CHECKING
 
-from polite_crawl import gatekeeper
+from polite_crawl.core import assembly
 from polite_crawl.core.checks.robots import RobotsCheck
 from polite_crawl.core.checks.scheme import SchemeCheck
-from polite_crawl.core.context import Origin, Purpose, RequestContext
+from polite_crawl.core.config import load
+from polite_crawl.core.context import Origin, RequestContext
 from polite_crawl.core.gate import Gate, Pending
-from polite_crawl.robots.state import FetchResult, RobotsStore
-from polite_crawl.startup import load
+from polite_crawl.core.purposes import Purpose
+from polite_crawl.origin.store import FetchResult
+from polite_crawl.robots.reader import RobotsStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -84,14 +86,14 @@ def main() -> None:
         ctx = RequestContext.build(url, purposes)
         store.record(ctx.origin, FetchResult(url, url, 200, ROBOTS, fetched_at=now))
     cold = time.perf_counter() - t0
-    keeper = full_gate(origins, now)
+    decider = full_gate(origins, now)
 
     def robots_only(url: str) -> None:
         decision = gate.decide(RequestContext.build(url, purposes))
         assert not isinstance(decision, Pending)
 
     def every_check(url: str) -> None:
-        decision = keeper.decide(keeper.context(url))
+        decision = decider.decide(decider.context(url))
         assert not isinstance(decision, Pending)
 
     # Rounds alternate the two gates on fresh URLs; on a shared machine the spread says how
@@ -110,7 +112,7 @@ def main() -> None:
         )
 
 
-def full_gate(origins: int, now: float) -> gatekeeper.Gatekeeper:
+def full_gate(origins: int, now: float) -> assembly.Decider:
     """The whole gate as the middleware builds it (platform resolution, ToS, identity,
     requirements, signals, robots.txt, Content-Signal, TDMRep, ai.txt), for ai-training: every
     origin-level file is consulted."""
@@ -123,15 +125,15 @@ def full_gate(origins: int, now: float) -> gatekeeper.Gatekeeper:
             }
         )
     assert config is not None
-    keeper = gatekeeper.build(config, clock=lambda: now, persist=False)
+    decider = assembly.build(config, clock=lambda: now, persist=False)
     bodies = {"robots": ROBOTS, "tdmrep": TDMREP, "aitxt": AITXT}
     for origin in {Origin.of(u) for u in unique_urls(origins, origins)}:
-        for kind, store in keeper.files.items():
+        for kind, store in decider.files.items():
             file_url = origin.url(store.path)
             store.record(
                 origin, FetchResult(file_url, file_url, 200, bodies[kind], fetched_at=now)
             )
-    return keeper
+    return decider
 
 
 if __name__ == "__main__":

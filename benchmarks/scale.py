@@ -38,7 +38,8 @@ import tracemalloc
 from typing import Any
 
 from polite_crawl.core.context import Origin
-from polite_crawl.robots.state import FetchResult, RobotsStore
+from polite_crawl.origin.store import FetchResult
+from polite_crawl.robots.reader import RobotsStore
 
 NOW = 1_800_000_000.0
 TOKEN = "examplebot"

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from polite_crawl.audit.redact import DEFAULT_REDACT_PARAMS
-from polite_crawl.core.context import Purpose
+from polite_crawl.core.purposes import Purpose
+from polite_crawl.origin.store import DEFAULT_MAX_ORIGINS, MAX_TTL
 from polite_crawl.robots.parser import DEFAULT_PARSE_LIMIT, RFC_MIN_PARSE_LIMIT
-from polite_crawl.robots.state import DEFAULT_MAX_ORIGINS, MAX_TTL
 from polite_crawl.signals.meta import DEFAULT_HEAD_LIMIT
 
 if TYPE_CHECKING:

@@ -18,8 +18,9 @@ from polite_crawl.core.addresses import (
     refusal_of,
 )
 from polite_crawl.core.checks.address import AddressCheck
-from polite_crawl.core.context import Purpose, RequestContext
+from polite_crawl.core.context import RequestContext
 from polite_crawl.core.decision import Outcome, Reason
+from polite_crawl.core.purposes import Purpose
 
 LOOPBACK = "127.0.0.1"
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from polite_crawl.core.checks.scheme import SchemeCheck
-from polite_crawl.core.context import Origin, Purpose, RequestContext
+from polite_crawl.core.context import Origin, RequestContext
 from polite_crawl.core.decision import CheckResult, NeedsPreflight, Outcome, Reason, Verdict
 from polite_crawl.core.gate import Gate, Pending
+from polite_crawl.core.purposes import Purpose
 
 PURPOSES = frozenset({Purpose.RESEARCH})
 

@@ -364,7 +364,7 @@ def test_a_handler_replaced_after_the_add_on_stops_the_crawl(
 
 NO_GATE_ADDON = """
 import scrapy
-from polite_crawl.middlewares import PoliteDownloaderMiddleware
+from polite_crawl.shell.decide import PoliteDownloaderMiddleware
 
 
 class NoGate:
@@ -394,7 +394,7 @@ def test_without_the_gate_middleware_nothing_is_sent(mockweb: MockWeb, crawl: Cr
     )
 
     assert not mockweb.hits
-    assert "polite_crawl's gate middleware is missing" in result.log
+    assert "polite_crawl's decision middleware is missing" in result.log
 
 
 TWO_VALUES = """

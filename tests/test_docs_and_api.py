@@ -52,3 +52,11 @@ def test_exported_members() -> None:
     public = sorted(n for n in dir(polite_crawl) if not n.startswith("_") and n[0].isupper())
 
     assert sorted(n for n in polite_crawl.__all__ if n != "__version__") == public
+
+
+def test_the_purpose_vocabulary_is_still_importable_from_the_request_context() -> None:
+    # It moved to core/purposes.py (#14); user code written against core.context keeps working.
+    from polite_crawl.core import context, purposes
+
+    assert (context.Purpose, context.Kind) == (purposes.Purpose, purposes.Kind)
+    assert (polite_crawl.Purpose, polite_crawl.Kind) == (purposes.Purpose, purposes.Kind)

@@ -28,7 +28,7 @@ from polite_crawl.audit.parse import _fields
 from polite_crawl.audit.record import RecordError, decode, encode
 from polite_crawl.audit.store import AuditStore
 from polite_crawl.audit.verify import Invalid, LogReport, verify_log
-from polite_crawl.cli import main
+from polite_crawl.cli.main import main
 
 ROBOTS = b"User-agent: *\nDisallow: /private\n"
 SHA = hashlib.sha256(ROBOTS).hexdigest()

@@ -10,7 +10,7 @@ import tracemalloc
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from polite_crawl.core.context import Purpose
+from polite_crawl.core.purposes import Purpose
 from polite_crawl.robots.parser import parse
 from polite_crawl.robots.rules import Rules
 from polite_crawl.signals.content_signal import CATEGORIES, MAX_QUOTE, Refusal, refusals

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from polite_crawl.core.context import Origin
+from polite_crawl.origin.store import FetchResult, FileState
 from polite_crawl.policy.consent import Grant
 from polite_crawl.robots.parser import parse
+from polite_crawl.robots.reader import RobotsStore
 from polite_crawl.robots.rules import Rules
-from polite_crawl.robots.state import FetchResult, RobotsState, RobotsStore
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 if TYPE_CHECKING:
@@ -196,7 +197,7 @@ def test_no_fallback_copy_on_429_or_when_the_copy_is_old() -> None:
     stale = RobotsStore("examplebot", clock=lambda: 0.0)
     stale.record(origin, fetch(200, 0.0))
     entry = stale.record(origin, fetch(503, 8 * 24 * 3600.0))
-    assert entry.state is RobotsState.UNREACHABLE
+    assert entry.state is FileState.UNREACHABLE
     assert entry.fallback is None
 
 

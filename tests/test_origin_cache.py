@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 
 from polite_crawl.core.checks.robots import RobotsCheck
 from polite_crawl.core.checks.scheme import SchemeCheck
-from polite_crawl.core.context import Origin, Purpose, RequestContext
+from polite_crawl.core.context import Origin, RequestContext
 from polite_crawl.core.decision import Decision, Reason
 from polite_crawl.core.gate import Gate, Pending
-from polite_crawl.robots.compact import Library
-from polite_crawl.robots.persist import RobotsDiskCache
-from polite_crawl.robots.state import FetchResult, Pins, RobotsState, RobotsStore, robots_reader
+from polite_crawl.core.purposes import Purpose
+from polite_crawl.origin.compact import Library
+from polite_crawl.origin.disk import OriginDiskCache
+from polite_crawl.origin.store import FetchResult, FileState, Pins
+from polite_crawl.robots.reader import RobotsStore, robots_reader
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -120,7 +122,7 @@ def test_holds_are_counted() -> None:
 
 
 def test_an_evicted_origin_comes_back_from_the_disk_cache(tmp_path: Path) -> None:
-    disk = RobotsDiskCache(tmp_path / "robots.sqlite")
+    disk = OriginDiskCache(tmp_path / "robots.sqlite")
     store = RobotsStore("examplebot", clock=lambda: 1.0, max_origins=1, disk=disk)
     store.record(origin(1), fetch(1))
     store.get(origin(1))
@@ -130,7 +132,7 @@ def test_an_evicted_origin_comes_back_from_the_disk_cache(tmp_path: Path) -> Non
     entry = store.get(origin(1))
 
     assert entry is not None
-    assert entry.state is RobotsState.PARSED
+    assert entry.state is FileState.PARSED
     assert len(store) == 1
     disk.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from polite_crawl.pacing import WirePacer
+from polite_crawl.shell.pacing import WirePacer
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine

@@ -124,7 +124,7 @@ def test_unverified_facts_are_marked() -> None:
 
 
 def test_the_clearview_platforms_refuse_facial_recognition_outright() -> None:
-    from polite_crawl.core.context import Purpose
+    from polite_crawl.core.purposes import Purpose
 
     for pid in ("twitter", "facebook", "instagram", "linkedin", "youtube", "reddit"):
         rule = POLICIES[pid].policy.rule_for(Purpose.FACIAL_RECOGNITION)

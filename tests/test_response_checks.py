@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from polite_crawl.core.context import Kind, Purpose
 from polite_crawl.core.decision import CheckResult, Outcome, Reason, Verdict
+from polite_crawl.core.purposes import Kind, Purpose
 from polite_crawl.core.response_checks import Fetched
-from polite_crawl.discard import RESPONSE_CHECKS, judge
+from polite_crawl.shell.discard import RESPONSE_CHECKS, judge
 from polite_crawl.signals.memory import Inherited
 from polite_crawl.testing.images import (
     VOCAB,

@@ -1,4 +1,4 @@
-"""Origin files' content codings undone within the parse limit (robots/inflate.py): inflated
+"""Origin files' content codings undone within the parse limit (origin/inflate.py): inflated
 bytes are what the limit counts, and whatever cannot be read as whole lines within it fails
 closed (issue #13, item 6)."""
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from polite_crawl.robots.inflate import UnreadableBody, codings, inflate
+from polite_crawl.origin.inflate import UnreadableBody, codings, inflate
 from polite_crawl.robots.parser import parse
 
 LIMIT = 1000

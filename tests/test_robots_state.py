@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from polite_crawl.core.context import Origin
-from polite_crawl.robots.state import MAX_TTL, FetchResult, RobotsState, RobotsStore, classify
+from polite_crawl.origin.store import MAX_TTL, FetchResult, FileState
+from polite_crawl.robots.reader import RobotsStore, classify
 
 URL = "http://site.test/robots.txt"
 ORIGIN = Origin.of(URL)
@@ -25,23 +26,23 @@ def fetch(
 @pytest.mark.parametrize(
     ("status", "error", "state"),
     [
-        (200, None, RobotsState.PARSED),
-        (204, None, RobotsState.PARSED),
-        (400, None, RobotsState.UNAVAILABLE),
-        (401, None, RobotsState.UNAVAILABLE),
-        (403, None, RobotsState.UNAVAILABLE),
-        (404, None, RobotsState.UNAVAILABLE),
-        (410, None, RobotsState.UNAVAILABLE),
-        (429, None, RobotsState.UNREACHABLE),
-        (500, None, RobotsState.UNREACHABLE),
-        (503, None, RobotsState.UNREACHABLE),
-        (599, None, RobotsState.UNREACHABLE),
-        (301, None, RobotsState.UNREACHABLE),  # a redirect with no Location left to follow
-        (None, "TimeoutError", RobotsState.UNREACHABLE),
-        (200, "more than 5 redirects", RobotsState.UNREACHABLE),
+        (200, None, FileState.PARSED),
+        (204, None, FileState.PARSED),
+        (400, None, FileState.UNAVAILABLE),
+        (401, None, FileState.UNAVAILABLE),
+        (403, None, FileState.UNAVAILABLE),
+        (404, None, FileState.UNAVAILABLE),
+        (410, None, FileState.UNAVAILABLE),
+        (429, None, FileState.UNREACHABLE),
+        (500, None, FileState.UNREACHABLE),
+        (503, None, FileState.UNREACHABLE),
+        (599, None, FileState.UNREACHABLE),
+        (301, None, FileState.UNREACHABLE),  # a redirect with no Location left to follow
+        (None, "TimeoutError", FileState.UNREACHABLE),
+        (200, "more than 5 redirects", FileState.UNREACHABLE),
     ],
 )
-def test_classify(status: int | None, error: str | None, state: RobotsState) -> None:
+def test_classify(status: int | None, error: str | None, state: FileState) -> None:
     assert classify(fetch(status, error=error), "examplebot").state is state
 
 
@@ -89,9 +90,9 @@ def test_the_last_good_copy_survives_repeated_failures() -> None:
 
     entry = store.record(ORIGIN, fetch(None, error="ConnectionRefusedError"))
 
-    assert entry.state is RobotsState.UNREACHABLE
+    assert entry.state is FileState.UNREACHABLE
     assert entry.fallback is not None
-    assert entry.fallback.state is RobotsState.PARSED
+    assert entry.fallback.state is FileState.PARSED
     assert entry.failures == 2
 
 
@@ -130,7 +131,7 @@ def test_cache_control_max_age_has_a_one_minute_floor(
 ) -> None:
     from scrapy.http import TextResponse
 
-    from polite_crawl.preflight import _max_age
+    from polite_crawl.shell.preflight import _max_age
 
     headers = {"Cache-Control": header} if header else {}
     response = TextResponse(URL, headers=headers, body=b"")

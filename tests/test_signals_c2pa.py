@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from polite_crawl.core.context import Purpose
+from polite_crawl.core.purposes import Purpose
 from polite_crawl.signals import c2pa, cbor
 from polite_crawl.signals.mapping import TEXT_AND_DATA_MINING
 from polite_crawl.testing.images import (

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scrapy import Request
 from scrapy.http import HtmlResponse
 
-from polite_crawl.core.context import Kind
+from polite_crawl.core.purposes import Kind
 from polite_crawl.signals.memory import Inherited, SignalMemory, url_key
 
 PAGE = HtmlResponse("http://art.test/gallery/", body=b"<html></html>", encoding="utf-8")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from polite_crawl.core.context import Kind, Purpose
+from polite_crawl.core.purposes import Kind, Purpose
 from polite_crawl.signals.mapping import UNREADABLE_HEAD, forbidden
 from polite_crawl.signals.meta import MAX_TAGS, head_metas
 from polite_crawl.signals.robots_tag import directives, meta_directives

@@ -348,7 +348,7 @@ def test_the_spider_is_held_to_the_project_settings_however_it_runs(
 def _settings(project: dict[str, Any], spider: dict[str, Any], *, note: bool) -> Any:
     from scrapy.settings import Settings
 
-    from polite_crawl.project_settings import remember
+    from polite_crawl.shell.project_settings import remember
 
     settings = Settings(project)  # 'project' priority, as a settings module gives
     if note:
@@ -358,8 +358,8 @@ def _settings(project: dict[str, Any], spider: dict[str, Any], *, note: bool) ->
 
 
 def test_the_note_keeps_the_project_value_and_ignores_what_the_spider_did_not_change() -> None:
-    from polite_crawl.addon import Addon
-    from polite_crawl.project_settings import changed_by_the_spider
+    from polite_crawl.shell.addon import Addon
+    from polite_crawl.shell.project_settings import changed_by_the_spider
 
     project = {"ADDONS": {"polite_crawl.Addon": 0}, "POLITE_CRAWL_MODE": "enforce"}
     settings = _settings(project, {"POLITE_CRAWL_MODE": "report", "OTHER": 1}, note=True)
@@ -369,9 +369,9 @@ def test_the_note_keeps_the_project_value_and_ignores_what_the_spider_did_not_ch
 
 def test_without_the_note_a_spider_is_held_to_the_defaults() -> None:
     # A Crawler built by hand from settings no CrawlerProcess saw: fail closed.
-    from polite_crawl.addon import Addon
-    from polite_crawl.project_settings import changed_by_the_spider
     from polite_crawl.settings import SettingsError, from_mapping, refuse_weakening
+    from polite_crawl.shell.addon import Addon
+    from polite_crawl.shell.project_settings import changed_by_the_spider
 
     project = {"ADDONS": {"polite_crawl.Addon": 0}, "POLITE_CRAWL_PURPOSES": ["research"]}
     settings = _settings(project, {"POLITE_CRAWL_MODE": "report"}, note=False)
@@ -382,8 +382,8 @@ def test_without_the_note_a_spider_is_held_to_the_defaults() -> None:
 
 
 def test_a_spider_that_enables_the_add_on_itself_sets_what_it_likes() -> None:
-    from polite_crawl.addon import Addon
-    from polite_crawl.project_settings import changed_by_the_spider
+    from polite_crawl.shell.addon import Addon
+    from polite_crawl.shell.project_settings import changed_by_the_spider
 
     spider = {"ADDONS": {"polite_crawl.Addon": 0}, "POLITE_CRAWL_MODE": "report"}
     settings = _settings({}, spider, note=False)
@@ -402,8 +402,8 @@ def test_purposes_the_project_never_declared_are_the_spiders_to_declare() -> Non
 def test_a_note_the_spider_wrote_itself_is_no_note() -> None:
     # Where no CrawlerProcess noted the project's values, a spider's custom_settings could set
     # the note's key (at 'spider' priority) to claim the project gave what the spider gives.
-    from polite_crawl.addon import Addon
-    from polite_crawl.project_settings import KEY, changed_by_the_spider
+    from polite_crawl.shell.addon import Addon
+    from polite_crawl.shell.project_settings import KEY, changed_by_the_spider
 
     project = {"ADDONS": {"polite_crawl.Addon": 0}}
     forged = {KEY: (("POLITE_CRAWL_MODE", "report", 30),), "POLITE_CRAWL_MODE": "report"}
@@ -431,7 +431,7 @@ def test_a_note_the_spider_wrote_itself_is_no_note() -> None:
     ],
 )
 def test_the_project_product_token(project: dict[str, Any], token: str | None) -> None:
-    from polite_crawl.project_settings import project_product_token
+    from polite_crawl.shell.project_settings import project_product_token
 
     settings = _settings(project, {"USER_AGENT": "otherbot/1.0"}, note=True)
 

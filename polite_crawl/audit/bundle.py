@@ -1,4 +1,5 @@
-"""Audit directories and export bundles: finding logs, keys, and writing one platform's export.
+"""Audit directories and export bundles: finding logs, keys, sealing a crashed crawl's log and
+writing one platform's export.
 
 An export holds that platform's log byte for byte, its signed checkpoints, the public key, the
 robots.txt bytes and policy files its decisions cite (by sha256), a manifest of sha256 sums and
@@ -13,8 +14,9 @@ import shutil
 from typing import TYPE_CHECKING, Any
 
 from polite_crawl.audit import keys
-from polite_crawl.audit.logfile import CHECKPOINTS, ENTRIES
+from polite_crawl.audit.logfile import CHECKPOINTS, ENTRIES, AuditError
 from polite_crawl.audit.record import decode
+from polite_crawl.audit.store import AuditStore
 from polite_crawl.audit.verify import Invalid
 
 if TYPE_CHECKING:
@@ -151,6 +153,20 @@ the rules (nothing fetched after a refusal; every robots.txt cited was fetched a
 
 Log origin: `{origin}`. Records: {records}. Contains no other site's or platform's records.
 """
+
+
+def seal(path: Path, platform: str) -> None:
+    """Sign what a crashed crawl left unsigned (and repair a torn tail) before exporting."""
+    if not (path / "logs" / platform / ENTRIES).exists():
+        return  # export() says what is missing
+    try:
+        store = AuditStore(path, contact=None, create_key=False)
+        try:
+            store.seal(platform)
+        finally:
+            store.release()
+    except (AuditError, keys.SigningKeyError) as exc:
+        raise Invalid(str(path / "logs" / platform), str(exc)) from None
 
 
 def export(

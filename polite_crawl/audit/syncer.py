@@ -14,7 +14,7 @@ error the kernel records on it is reported to this fdatasync (an fd opened later
 it). The helper exits when the socket closes, so a crawl killed with -9 leaves no helper behind;
 it runs in a session of its own and ignores SIGINT, SIGTERM and SIGHUP, so that a Ctrl-C meant
 for the crawl (which then closes cleanly, syncing its last records) does not stop it first.
-The Scrapy side (auditing.py) reads the answers as reactor I/O: no thread, no GIL hand-off.
+The Scrapy side (shell/journal.py) reads the answers as reactor I/O: no thread, no GIL hand-off.
 """
 
 from __future__ import annotations

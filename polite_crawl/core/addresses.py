@@ -8,7 +8,7 @@ ideographic dots, a trailing dot, one to four parts in decimal, octal or hex) an
 `inet_aton`, which `getaddrinfo` and `gethostbyname` use for numeric hosts (`2130706433`,
 `0177.0.0.1`, `0x7f.1`, `127.1`). Scrapy hands the host string to the resolver unchanged, so a
 form any of them reads as an address is one. A host none of them reads is a name: its DNS answer
-is judged when Scrapy resolves it (polite_crawl/dnsguard.py).
+is judged when Scrapy resolves it (polite_crawl/shell/dnsguard.py).
 """
 
 from __future__ import annotations

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import SplitResult, urlsplit
+
+# Re-exported: `from polite_crawl.core.context import Purpose` worked before the vocabulary had
+# a module of its own, and user code may still do it. The package's own modules import them
+# from core.purposes.
+from polite_crawl.core.purposes import Kind, Purpose
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from polite_crawl.policy.loader import LoadedPolicy
 
-
-class Purpose(str, Enum):
-    """Declared purposes (contract vocabulary, see docs/purposes.md)."""
-
-    SEARCH_INDEXING = "search-indexing"
-    ARCHIVING = "archiving"
-    RESEARCH = "research"
-    AI_TRAINING = "ai-training"
-    AI_INPUT = "ai-input"
-    FACIAL_RECOGNITION = "facial-recognition"
-    COMMERCIAL_DATA_COLLECTION = "commercial-data-collection"
-    MONITORING = "monitoring"
-
-
-class Kind(str, Enum):
-    PAGE = "page"
-    IMAGE = "image"
-    FILE = "file"
+__all__ = ["Kind", "Origin", "Purpose", "RequestContext"]
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21}

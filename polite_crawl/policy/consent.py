@@ -14,7 +14,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from polite_crawl.core.context import Purpose
+from polite_crawl.core.purposes import Purpose
 from polite_crawl.robots.rules import path_variants
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from polite_crawl.core.context import Purpose
+from polite_crawl.core.purposes import Purpose
 
 _ID = re.compile(r"[a-z][a-z0-9-]*")
 _HOST = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z0-9]")

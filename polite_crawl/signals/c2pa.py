@@ -29,7 +29,7 @@ import re
 import struct
 from dataclasses import dataclass
 
-from polite_crawl.core.context import Purpose
+from polite_crawl.core.purposes import Purpose
 from polite_crawl.signals import cbor
 from polite_crawl.signals.containers import image_format, jpeg_segments, png_chunks, riff_chunks
 from polite_crawl.signals.mapping import TEXT_AND_DATA_MINING

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from polite_crawl.core.context import Purpose
+from polite_crawl.core.purposes import Purpose
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -6,7 +6,7 @@ still fetches images on a `noimageai` page. (Contract table: docs/signals.md.)
 
 from __future__ import annotations
 
-from polite_crawl.core.context import Kind, Purpose
+from polite_crawl.core.purposes import Kind, Purpose
 
 AI_USES = frozenset({Purpose.AI_TRAINING, Purpose.AI_INPUT, Purpose.FACIAL_RECOGNITION})
 _AI_USES = AI_USES

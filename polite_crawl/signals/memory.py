@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 # w3lib is Scrapy's URL library (a dependency of Scrapy, itself free of Scrapy and Twisted).
 from w3lib.url import canonicalize_url
 
-from polite_crawl.core.context import Kind
+from polite_crawl.core.purposes import Kind
 
 MAX_ENTRIES = 100_000
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -21,9 +21,9 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from polite_crawl.origin.store import Read
 from polite_crawl.robots.parser import Rule
 from polite_crawl.robots.rules import Pattern, compile_pattern, normalize, path_variants
-from polite_crawl.robots.state import Read
 from polite_crawl.signals.meta import meta_contents
 from polite_crawl.signals.text import decode_utf16_32
 

@@ -26,7 +26,7 @@ import re
 import zlib
 from dataclasses import dataclass
 
-from polite_crawl.core.context import Purpose
+from polite_crawl.core.purposes import Purpose
 from polite_crawl.signals.containers import image_format, jpeg_segments, png_chunks, riff_chunks
 from polite_crawl.signals.mapping import TEXT_AND_DATA_MINING
 from polite_crawl.signals.text import decode_utf16_32

@@ -29,7 +29,7 @@ from scrapy.utils.defer import deferred_from_coro  # noqa: E402
 from twisted.internet import reactor as _installed  # noqa: E402
 
 import polite_crawl.audit.syncer as syncer  # noqa: E402
-import polite_crawl.auditing as auditing  # noqa: E402
+import polite_crawl.shell.journal as auditing  # noqa: E402
 from polite_crawl.audit.logfile import AuditError  # noqa: E402
 from polite_crawl.audit.store import AuditStore  # noqa: E402
 
@@ -93,16 +93,17 @@ def batch_fails_while_closing() -> None:
     # The last batch is in flight when the crawl closes, and fails: close() must then write no
     # run.end and sign nothing.
     audit.write_soon(None, {"type": "fetched", "url": "http://a/"})
-    if audit._helper is not None:
-        audit._helper.request = lambda fds: None  # type: ignore[method-assign]  # held back
+    sync = audit._sync
+    if isinstance(sync, auditing._HelperSync):
+        sync._helper.request = lambda fds: None  # type: ignore[method-assign]  # held back
     audit._commit()
     closing = deferred_from_coro(audit.close({"reason": "finished"}))
     closing.addBoth(lambda _: results.__setitem__("closed", "yes"))
     if SYNCER == "thread":
         reactor.callLater(0.2, release.set)
     else:
-        assert audit._helper is not None
-        reactor.callLater(0.2, audit._helper.process.kill)  # it never answered: see below
+        assert isinstance(sync, auditing._HelperSync)
+        reactor.callLater(0.2, sync._helper.process.kill)  # it never answered: see below
 
 
 def finish() -> None:

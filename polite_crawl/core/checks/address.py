@@ -3,7 +3,8 @@ metadata service), CGNAT, multicast, reserved or unique-local, in any spelling o
 (core/addresses.py), unless the operator opened that network for an intranet crawl
 (POLITE_CRAWL_ALLOW_INTERNAL_NETWORKS). It runs right after the scheme check, so a start URL, a
 redirect target or a preflight redirect hop that points inside is refused before anything, its
-robots.txt included, is fetched. Names are judged by their DNS answer (polite_crawl/dnsguard.py).
+robots.txt included, is fetched. Names are judged by their DNS answer
+(polite_crawl/shell/dnsguard.py).
 """
 
 from __future__ import annotations

@@ -12,13 +12,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Generic
 
 from polite_crawl.core.checks.scheme import WEB_SCHEMES
-from polite_crawl.core.context import Purpose
 from polite_crawl.core.decision import CheckResult, Evidence, NeedsPreflight, Outcome, Reason
-from polite_crawl.robots.state import Doc, RobotsState
+from polite_crawl.core.purposes import Purpose
+from polite_crawl.origin.store import Doc, FileState
 
 if TYPE_CHECKING:
     from polite_crawl.core.context import RequestContext
-    from polite_crawl.robots.state import Entry, OriginStore
+    from polite_crawl.origin.store import Entry, OriginStore
 
 # What a file says about its origin is cited by every decision on that origin: it is built once
 # per entry and copied (shallow: the values are scalars and tuples). Bounded; a new entry (a
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 _CITED_LIMIT = 4096
 
 
-_PASS, _UNAVAILABLE = Outcome.PASS, RobotsState.UNAVAILABLE  # read once (see robots.py)
+_PASS, _UNAVAILABLE = Outcome.PASS, FileState.UNAVAILABLE  # read once (see robots.py)
 
 
 class FileCheck(Generic[Doc]):

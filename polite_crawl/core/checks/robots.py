@@ -12,7 +12,7 @@ from polite_crawl.robots.rules import Rules
 if TYPE_CHECKING:
     from polite_crawl.core.context import RequestContext
     from polite_crawl.core.decision import Evidence
-    from polite_crawl.robots.state import Entry, OriginStore
+    from polite_crawl.origin.store import Entry, OriginStore
 
 PREFLIGHT = "robots"
 

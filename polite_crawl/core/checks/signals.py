@@ -11,6 +11,7 @@ from polite_crawl.signals.mapping import TDM_RESERVED, UNREADABLE_HEAD, forbidde
 
 if TYPE_CHECKING:
     from polite_crawl.core.context import RequestContext
+    from polite_crawl.core.purposes import Kind, Purpose
 
 REASONS = {
     "noai": Reason.OPTOUT_NOAI,
@@ -39,16 +40,28 @@ class SignalsCheck(OfflineCheck):
                 Reason.ALLOWED,
                 {"directives": sorted(ctx.signals), "from": ctx.signals_from},
             )
-        directive, purpose = hits[0]
-        return CheckResult(
-            self.name,
-            Outcome.DENY,
-            REASONS[directive],
-            {
-                "directive": directive,
-                "purpose": purpose.value,
-                "kind": ctx.kind.value,
-                "from": ctx.signals_from,
-                "directives": sorted(ctx.signals),
-            },
-        )
+        return refusal(self.name, hits[0], ctx.kind, ctx.signals_from, ctx.signals)
+
+
+def refusal(
+    check: str,
+    hit: tuple[str, Purpose],
+    kind: Kind,
+    source: str | None,
+    found: frozenset[str],
+) -> CheckResult:
+    """The DENY of a check that found a directive forbidding a purpose: one evidence shape for
+    the signals judged before the fetch and after it."""
+    directive, purpose = hit
+    return CheckResult(
+        check,
+        Outcome.DENY,
+        REASONS[directive],
+        {
+            "directive": directive,
+            "purpose": purpose.value,
+            "kind": kind.value,
+            "from": source,
+            "directives": sorted(found),
+        },
+    )

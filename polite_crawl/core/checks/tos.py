@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     import datetime
     from collections.abc import Callable, Sequence
 
-    from polite_crawl.core.context import Purpose, RequestContext
+    from polite_crawl.core.context import RequestContext
+    from polite_crawl.core.purposes import Purpose
     from polite_crawl.policy.consent import Grant
     from polite_crawl.policy.loader import LoadedPolicy
     from polite_crawl.policy.model import Rule

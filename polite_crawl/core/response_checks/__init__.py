@@ -2,7 +2,7 @@
 
 What only the response reveals (its own headers, metadata embedded in its body) can still forbid
 a declared purpose. Each check is one module with one function `check(fetched) -> CheckResult`
-(PASS, or DENY with a reason id and its evidence); polite_crawl/discard.py runs them in order
+(PASS, or DENY with a reason id and its evidence); polite_crawl/shell/discard.py runs them in order
 and turns the first DENY into a `discard` decision. Scrapy-free: the Scrapy response is turned
 into a Fetched first.
 """
@@ -14,14 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from polite_crawl.core.context import Kind
 from polite_crawl.core.decision import CheckResult
+from polite_crawl.core.purposes import Kind
 from polite_crawl.signals.containers import image_format
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from polite_crawl.core.context import Purpose
+    from polite_crawl.core.purposes import Purpose
     from polite_crawl.signals.memory import Inherited
 
 

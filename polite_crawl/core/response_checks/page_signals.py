@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from polite_crawl.core.checks.signals import REASONS
-from polite_crawl.core.context import Kind
+from polite_crawl.core.checks.signals import refusal
 from polite_crawl.core.decision import CheckResult, Outcome, Reason
+from polite_crawl.core.purposes import Kind
 from polite_crawl.signals.mapping import forbidden
 
 if TYPE_CHECKING:
@@ -30,16 +30,4 @@ def check(fetched: Fetched) -> CheckResult:
     hits = forbidden(found, fetched.purposes, Kind.IMAGE)
     if not hits:
         return PASSED
-    directive, purpose = hits[0]
-    return CheckResult(
-        NAME,
-        Outcome.DENY,
-        REASONS[directive],
-        {
-            "directive": directive,
-            "purpose": purpose.value,
-            "kind": Kind.IMAGE.value,
-            "from": inherited.page,
-            "directives": sorted(found),
-        },
-    )
+    return refusal(NAME, hits[0], Kind.IMAGE, inherited.page, found)

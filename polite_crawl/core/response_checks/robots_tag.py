@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from polite_crawl.core.checks.signals import REASONS
+from polite_crawl.core.checks.signals import refusal
 from polite_crawl.core.decision import CheckResult, Outcome, Reason
 from polite_crawl.signals.mapping import forbidden
 from polite_crawl.signals.robots_tag import directives
@@ -25,16 +25,4 @@ def check(fetched: Fetched) -> CheckResult:
     hits = forbidden(found, fetched.purposes, kind)
     if not hits:
         return CheckResult(NAME, Outcome.PASS, Reason.ALLOWED, {"directives": sorted(found)})
-    directive, purpose = hits[0]
-    return CheckResult(
-        NAME,
-        Outcome.DENY,
-        REASONS[directive],
-        {
-            "directive": directive,
-            "purpose": purpose.value,
-            "kind": kind.value,
-            "from": "the response's X-Robots-Tag",
-            "directives": sorted(found),
-        },
-    )
+    return refusal(NAME, hits[0], kind, "the response's X-Robots-Tag", found)

@@ -1,6 +1,6 @@
 """The response's own `tdm-reservation` header (TDMRep): `1` reserves text and data mining of
 this resource, so a mining crawl does not keep it. (A reservation in /.well-known/tdmrep.json is
-honoured before the fetch; a page's meta tag drops its items, see spidermw.py.)"""
+honoured before the fetch; a page's meta tag drops its items, see shell/links.py.)"""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from polite_crawl import cli
+from polite_crawl.cli.main import main
 
 if TYPE_CHECKING:
     import argparse
@@ -28,4 +28,4 @@ class PoliteCommand(ScrapyCommand):
         argv = list(args)
         if not argv:
             raise UsageError("give a subcommand: demo, check or version")
-        self.exitcode = cli.main(argv, settings=self.settings, process=self.crawler_process)
+        self.exitcode = main(argv, settings=self.settings, process=self.crawler_process)

@@ -17,9 +17,9 @@ from scrapy.http import TextResponse
 
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.core.checks.signals import REASONS
-from polite_crawl.core.context import Kind, Purpose
-from polite_crawl.locate import GateClient
+from polite_crawl.core.purposes import Kind, Purpose
 from polite_crawl.settings import setting_name
+from polite_crawl.shell.crawl import CrawlComponent
 from polite_crawl.signals.image_sources import SINGLE, SRCSET, image_urls
 from polite_crawl.signals.mapping import TDM_RESERVED, UNREADABLE_HEAD, forbidden
 from polite_crawl.signals.memory import Inherited, url_key
@@ -30,10 +30,10 @@ from polite_crawl.signals.tdmrep import TDM_HEADER, TDM_META, header_reservation
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
 
+    from scrapy.crawler import Crawler
     from scrapy.http import Response
 
-    # typing.Self requires Python 3.11
-    from polite_crawl.middlewares import PoliteDownloaderMiddleware
+    from polite_crawl.shell.crawl import CrawlState
 
 logger = logging.getLogger(__name__)
 VIA_META = "polite_crawl_via"
@@ -87,32 +87,40 @@ class _Page:
         return Inherited(frozenset(), Kind.PAGE, self.url, self.directives)
 
 
-class PoliteSpiderMiddleware(GateClient):
+class LinksMiddleware(CrawlComponent):
+    """Step 1 of a request: the spider middleware between the spider and the scheduler. Each
+    request a page yields is noted with the page it came from (`via`), and with what the page
+    said about it (its images inherit the page's signals, kept in the crawl's memory for the
+    decision); a `nofollow` page's links are dropped, and so are items whose page forbids the
+    declared purposes."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self._warned_head = False
+
     def process_spider_output(
         self, response: Response, result: Iterable[Any], spider: Any = None
     ) -> Iterable[Any]:
-        page = self._page(response)
+        state, page = self._page(response)
         for item in result:
-            if self._keep(page, response, item):
+            if self._passes(state, page, response, item):
                 yield item
 
     async def process_spider_output_async(
         self, response: Response, result: AsyncIterator[Any], spider: Any = None
     ) -> AsyncIterator[Any]:
-        page = self._page(response)
+        state, page = self._page(response)
         async for item in result:
-            if self._keep(page, response, item):
+            if self._passes(state, page, response, item):
                 yield item
 
-    _warned_head = False
-
-    def _page(self, response: Response) -> _Page | None:
-        gate = self._find_gate()
-        if gate is None:
-            return None
-        page = _Page(response, gate.config.token, gate.settings.head_scan_limit)
+    def _page(self, response: Response) -> tuple[CrawlState | None, _Page | None]:
+        state = self.state
+        if state is None:
+            return None, None
+        page = _Page(response, state.config.token, state.settings.head_scan_limit)
         if page.head_unread:
-            gate.stats.inc_value("polite_crawl/head_unreadable")
+            state.stats.inc_value("polite_crawl/head_unreadable")
             log = logger.debug if self._warned_head else logger.warning
             self._warned_head = True
             log(
@@ -121,70 +129,88 @@ class PoliteSpiderMiddleware(GateClient):
                 "items dropped for the purposes page signals concern",
                 {
                     "url": response.url,
-                    "limit": gate.settings.head_scan_limit,
+                    "limit": state.settings.head_scan_limit,
                     "setting": setting_name("head_scan_limit"),
                 },
             )
-        return page
-
-    def _keep(self, page: _Page | None, response: Response, item: Any) -> bool:
-        gate = self._gate
-        if isinstance(item, Request):
-            item.meta.setdefault(VIA_META, response.url)
-            if page is None or gate is None or not page.directives:
-                return True
-            inherited = page.inherited(item.url)
-            if inherited.kind is Kind.PAGE:
-                # A linked page has signals of its own; only nofollow concerns the link. A link
-                # to an image (a gallery's full-size file) is the page's image: judged as one
-                # once its response shows it is (discard.py).
-                if "nofollow" not in page.directives:
-                    gate.memory.remember(item.url, page.linked())
-                    return True
-                gate.stats.inc_value("polite_crawl/nofollow/dropped")
-                logger.debug(
-                    "polite_crawl: not following %(url)s: %(page)s says nofollow",
-                    {"url": item.url, "page": response.url},
-                )
-                return False
-            gate.memory.remember(item.url, inherited)  # an embedded image: the page's own
-        elif page is not None and gate is not None and page.directives and is_item(item):
-            # An item is the page's content put to use: what the page forbids, it forbids.
-            hits = forbidden(page.directives, gate.config.purposes, Kind.PAGE)
-            if hits:
-                return self._drop_item(gate, response.url, *hits[0])
-            # The stock Images/FilesPipeline fetch these: they carry the page's signals too.
-            adapter = ItemAdapter(item)
-            for field, kind in (("image_urls", Kind.IMAGE), ("file_urls", Kind.FILE)):
-                for url in adapter.get(field) or ():
-                    joined = response.urljoin(url)
-                    gate.memory.remember(joined, page.inherited(joined, kind))
-        return True
+        return state, page
 
     @staticmethod
-    def _drop_item(
-        gate: PoliteDownloaderMiddleware, page: str, directive: str, purpose: Purpose
+    def _passes(
+        state: CrawlState | None, page: _Page | None, response: Response, item: Any
     ) -> bool:
-        """Drop (or, in report-only mode, record and keep) an item the page's signals forbid."""
-        reason = REASONS[directive].value
-        with contextlib.suppress(AuditError):  # a failure has closed the crawl already
-            gate.audit.write_soon(
-                gate.platform_of(page),
-                {
-                    "type": "item.dropped",
-                    "url": page,
-                    "reason": reason,
-                    "purpose": purpose.value,
-                    "enforced": gate.enforce,
-                },
-            )
-        if not gate.enforce:
-            gate.stats.inc_value(f"polite_crawl/report_only/would_drop_item/{reason}")
+        if isinstance(item, Request):
+            item.meta.setdefault(VIA_META, response.url)
+            if state is None or page is None or not page.directives:
+                return True
+            return _follow(state, page, item)
+        if state is None or page is None or not page.directives or not is_item(item):
             return True
-        gate.stats.inc_value(f"polite_crawl/items_dropped/{reason}")
-        logger.info(
-            "polite_crawl: dropped an item of %(page)s: the page says %(directive)s "
-            "and the crawl is for %(purpose)s",
-            {"page": page, "directive": directive, "purpose": purpose.value},
+        return _keep_item(state, page, response, item)
+
+
+def _follow(state: CrawlState, page: _Page, request: Request) -> bool:
+    """Whether a request of a page that said something is followed; what the page said about
+    it is remembered for its decision."""
+    inherited = page.inherited(request.url)
+    if inherited.kind is not Kind.PAGE:
+        state.memory.remember(request.url, inherited)  # an embedded image: the page's own
+        return True
+    # A linked page has signals of its own; only nofollow concerns the link. A link to an
+    # image (a gallery's full-size file) is the page's image: judged as one once its response
+    # shows it is (discard.py).
+    if "nofollow" not in page.directives:
+        state.memory.remember(request.url, page.linked())
+        return True
+    state.stats.inc_value("polite_crawl/nofollow/dropped")
+    logger.debug(
+        "polite_crawl: not following %(url)s: %(page)s says nofollow",
+        {"url": request.url, "page": page.url},
+    )
+    return False
+
+
+def _keep_item(state: CrawlState, page: _Page, response: Response, item: Any) -> bool:
+    """Whether an item of a page that said something goes on to the pipelines; the files its
+    image_urls/file_urls name inherit the page's signals."""
+    # An item is the page's content put to use: what the page forbids, it forbids.
+    hits = forbidden(page.directives, state.config.purposes, Kind.PAGE)
+    if hits:
+        return _drop_item(state, response.url, *hits[0])
+    # The stock Images/FilesPipeline fetch these: they carry the page's signals too.
+    adapter = ItemAdapter(item)
+    for field, kind in (("image_urls", Kind.IMAGE), ("file_urls", Kind.FILE)):
+        for url in adapter.get(field) or ():
+            joined = response.urljoin(url)
+            state.memory.remember(joined, page.inherited(joined, kind))
+    return True
+
+
+def _drop_item(state: CrawlState, page: str, directive: str, purpose: Purpose) -> bool:
+    """Drop (or, in report-only mode, record and keep) an item the page's signals forbid."""
+    reason = REASONS[directive].value
+    with contextlib.suppress(AuditError):  # a failure has closed the crawl already
+        state.audit.write_soon(
+            state.platform_of(page),
+            {
+                "type": "item.dropped",
+                "url": page,
+                "reason": reason,
+                "purpose": purpose.value,
+                "enforced": state.enforce,
+            },
         )
-        return False
+    if not state.enforce:
+        state.stats.inc_value(f"polite_crawl/report_only/would_drop_item/{reason}")
+        return True
+    state.stats.inc_value(f"polite_crawl/items_dropped/{reason}")
+    logger.info(
+        "polite_crawl: dropped an item of %(page)s: the page says %(directive)s "
+        "and the crawl is for %(purpose)s",
+        {"page": page, "directive": directive, "purpose": purpose.value},
+    )
+    return False
+
+
+# The class path projects list by hand (polite_crawl.middlewares re-exports it).
+PoliteSpiderMiddleware = LinksMiddleware

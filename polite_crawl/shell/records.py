@@ -1,4 +1,5 @@
-"""The audit records a crawl writes, built from the gate's own objects (keys: DESIGN §4)."""
+"""The audit records a crawl writes, built from the decision core's own objects (their keys and
+meaning: docs/audit.md, "What is in it")."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from polite_crawl.core.decision import Outcome
 if TYPE_CHECKING:
     from scrapy.http import Response
 
-    from polite_crawl.core.context import Purpose, RequestContext
+    from polite_crawl.core.context import RequestContext
     from polite_crawl.core.decision import Decision
-    from polite_crawl.robots.state import Entry, FetchResult
+    from polite_crawl.core.purposes import Purpose
+    from polite_crawl.origin.store import Entry, FetchResult
 
 # What a decision record keeps of the robots.txt it rests on: enough to find the preflight record
 # (URL and sha256) and the rule. The fetch itself (final URL, time, state) is in that record.

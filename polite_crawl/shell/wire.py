@@ -10,18 +10,21 @@ handler (HTTP/1.1, HTTP/2, a browser, ...) get it.
 from __future__ import annotations
 
 import inspect
+import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import ParseResult, urlparse
 
-from scrapy.core.downloader.handlers import DownloadHandlers
 from scrapy.exceptions import NotConfigured, NotSupported
 from scrapy.utils import httpobj
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler, load_object
 
-from polite_crawl.locate import gate_of
-from polite_crawl.pacing import paced_host
+from polite_crawl.settings import SettingsError
+from polite_crawl.shell._compat import ASYNC_DOWNLOAD_HANDLERS
+from polite_crawl.shell.crawl import state_of
+from polite_crawl.shell.pacing import paced_host
+from polite_crawl.shell.wire_check import on_wire
 
 if TYPE_CHECKING:
     from collections.abc import MutableMapping
@@ -34,7 +37,8 @@ if TYPE_CHECKING:
     # typing.Self requires Python 3.11
     from typing_extensions import Self
 
-    from polite_crawl.middlewares import PoliteDownloaderMiddleware
+
+logger = logging.getLogger(__name__)
 
 # Scrapy's cache of parsed request URLs (private; None if a Scrapy version drops it).
 _URLPARSE_CACHE: MutableMapping[Any, ParseResult] | None = getattr(
@@ -52,7 +56,6 @@ class _WireHandler:
         self.crawler = crawler
         self.originals: dict[str, Any] = dict(crawler.settings.getdict(ORIGINAL_SETTING))
         self._inners: dict[str, Any] = {}
-        self._gate: PoliteDownloaderMiddleware | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -76,26 +79,25 @@ class _WireHandler:
         return inner
 
     async def _download(self, request: Request, spider: Spider | None) -> Response:
-        gate = self._gate or gate_of(self.crawler)
-        if gate is None:  # the add-on installed this handler, so its gate must be there
-            raise NotSupported("polite_crawl's gate middleware is missing: nothing is sent")
-        self._gate = gate
-        # One pacer per crawl (the gate's), shared by every scheme's handler: http and https
-        # of one host share its pace.
-        pacer = gate.pacer
+        state = state_of(self.crawler)
+        if state is None:  # the add-on installed this handler, so its gate must be there
+            raise NotSupported("polite_crawl's decision middleware is missing: nothing is sent")
+        # One pacer per crawl, shared by every scheme's handler: http and https of one host
+        # share its pace.
+        pacer = state.pacer
         host = paced_host(request.url)
-        decided = gate.tickets.get(request)
+        decided = state.tickets.get(request)
         delay = decided.delay if decided is not None else 0.0
         if not delay:
             delay = pacer.delay_of(host)  # a preflight to a paced host waits too
         if not delay:
-            gate.on_wire(request)  # raises PolicyViolation: not sent
+            on_wire(state, request)  # raises PolicyViolation: not sent
             return await self._send(request, spider)
         await pacer.acquire(host, delay)
         try:
             # Compared after the wait, right before it is sent: a change made while the request
             # waited for its turn is refused too.
-            gate.on_wire(request)
+            on_wire(state, request)
             return await self._send(request, spider)
         finally:
             pacer.release(host)
@@ -162,7 +164,21 @@ class DeferredWireHandler(_WireHandler):
 
 
 WireHandler: type[_WireHandler] = (
-    AsyncWireHandler
-    if hasattr(DownloadHandlers, "download_request_async")
-    else DeferredWireHandler
+    AsyncWireHandler if ASYNC_DOWNLOAD_HANDLERS else DeferredWireHandler
 )
+
+
+def check_download_handlers(crawler: Crawler) -> None:
+    """Every scheme's handler must be the wire check the add-on put there: a component that
+    replaced one after the add-on would send requests nobody compared with their decision."""
+    handlers = crawler.settings.getwithbase("DOWNLOAD_HANDLERS")
+    for scheme in list(handlers):
+        path = handlers[scheme]
+        if path is not None and load_object(path) is not WireHandler:
+            message = (
+                f"DOWNLOAD_HANDLERS[{scheme!r}] = {path!r} was set after the polite_crawl "
+                "add-on installed its wire check; list that handler in DOWNLOAD_HANDLERS (the "
+                "add-on wraps it) instead of replacing polite_crawl's"
+            )
+            logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
+            raise SettingsError(message)

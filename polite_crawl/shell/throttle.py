@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from polite_crawl.shell._compat import default_jitter, slot_jitter
+
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
@@ -27,34 +29,15 @@ def apply_crawl_delay(crawler: Crawler, request: Request, delay: float) -> float
     key = downloader.get_slot_key(request)
     slot = downloader.slots.get(key)
     if slot is not None:
-        slot.delay = max(slot.delay, _spread(delay, _jitter_of_slot(slot)))
+        slot.delay = max(slot.delay, _spread(delay, slot_jitter(slot)))
         return float(slot.delay)
     # Not created yet: Scrapy reads per-slot settings when it creates (or re-creates) a slot.
     per_slot: dict[str, dict[str, Any]] = downloader.per_slot_settings
     entry = per_slot.setdefault(key, {})
     floor = float(entry.get("delay", crawler.settings.getfloat("DOWNLOAD_DELAY")))
-    entry["delay"] = max(floor, _spread(delay, _default_jitter(crawler, entry)))
+    entry["delay"] = max(floor, _spread(delay, default_jitter(crawler, entry)))
     return float(entry["delay"])
 
 
 def _spread(delay: float, jitter: float) -> float:
     return delay / (1 - min(max(jitter, 0.0), _MAX_JITTER))
-
-
-def _jitter_of_slot(slot: Any) -> float:
-    jitter = getattr(slot, "jitter", None)  # Scrapy >= 2.19
-    if jitter is not None:
-        return float(jitter)
-    return 0.5 if getattr(slot, "randomize_delay", False) else 0.0  # Scrapy < 2.19
-
-
-def _default_jitter(crawler: Crawler, entry: dict[str, Any]) -> float:
-    if "jitter" in entry:
-        return float(entry["jitter"])
-    if "randomize_delay" in entry:
-        return 0.5 if entry["randomize_delay"] else 0.0
-    assert crawler.engine is not None
-    resolved = getattr(crawler.engine.downloader, "_jitter", None)  # Scrapy >= 2.19
-    if resolved is not None:
-        return float(resolved)
-    return 0.5 if crawler.settings.getbool("RANDOMIZE_DOWNLOAD_DELAY") else 0.0

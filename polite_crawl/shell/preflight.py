@@ -22,11 +22,10 @@ from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
-from polite_crawl._compat import engine_download
 from polite_crawl.core.wire import Ticket
-from polite_crawl.locate import GateClient
-from polite_crawl.robots.inflate import ACCEPT_ENCODING, codings, inflate
-from polite_crawl.robots.state import MAX_REDIRECTS, FetchResult
+from polite_crawl.origin.inflate import ACCEPT_ENCODING, codings, inflate
+from polite_crawl.origin.store import MAX_REDIRECTS, FetchResult
+from polite_crawl.shell._compat import engine_download
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -35,18 +34,15 @@ if TYPE_CHECKING:
     from scrapy.http import Response
 
     from polite_crawl.core.context import Origin
-    from polite_crawl.robots.state import Entry, OriginStore
+    from polite_crawl.origin.store import Entry, OriginStore
 
 logger = logging.getLogger(__name__)
 
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
 MIN_MAX_AGE = 60.0  # a max-age of 0 must not turn into one robots.txt fetch per request
-# PreflightDecoder's place: next to the downloader, above Scrapy's HttpCompressionMiddleware
-# (590) and every other stock middleware, so that it sees an origin file's body as it came.
-DECODER_PRIORITY = 990
 
 
-class PreflightFetcher:
+class OriginFileFetcher:
     DOWNLOAD_PRIORITY = 1000
 
     def __init__(
@@ -80,7 +76,7 @@ class PreflightFetcher:
 
     def ticket(self, request: Request) -> Ticket | None:
         """What one of our own requests was made as (None: not ours): at the wire, it must
-        still be that (wirehandler.py)."""
+        still be that (wire_check.py)."""
         url = self._mine.get(request)
         if url is None:
             return None
@@ -97,7 +93,7 @@ class PreflightFetcher:
     async def ensure(self, origin: Origin, kinds: tuple[str, ...] = ("robots",)) -> None:
         """Return once the stores hold a fresh entry for origin (or the fetch has failed)."""
         # Held while we wait, so that no store evicts the origin before the caller decides
-        # (it does so at once on return). See robots/pins.py.
+        # (it does so at once on return). See origin/pins.py.
         with contextlib.ExitStack() as held:
             for pins in self._pins:
                 held.enter_context(pins.holding(origin))
@@ -234,16 +230,3 @@ def _max_age(response: Response) -> float | None:
 def _describe(exc: Exception) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-class PreflightDecoder(GateClient):
-    """Undoes an origin file's content coding within the parse limit, before Scrapy's
-    HttpCompressionMiddleware would inflate all of it (up to DOWNLOAD_MAXSIZE, 1 GiB): the
-    limit counts the bytes the parsers read, not the bytes on the wire. Other responses pass
-    unchanged."""
-
-    def process_response(
-        self, request: Request, response: Response, spider: Any = None
-    ) -> Response:
-        gate = self._find_gate()
-        return gate.robots.inflated(request, response) if gate is not None else response

@@ -1,7 +1,9 @@
-"""What one robots.txt fetch means for an origin (RFC 9309 §2.3.1, §2.4), and the cache.
+"""What one fetch of an origin-level file means for its origin, and the per-origin cache.
 
-The same states, cache lifetimes and backoff serve every origin-level file we read before
-crawling (robots.txt, /.well-known/tdmrep.json, /ai.txt): only how a 2xx body is read differs.
+RFC 9309 (§2.3.1, §2.4) defines the states and lifetimes for robots.txt; the same states,
+cache lifetimes and backoff serve every origin-level file we read before crawling (robots.txt,
+/.well-known/tdmrep.json, /ai.txt): only how a 2xx body is read differs (the `read` a store is
+given, e.g. robots/reader.py).
 
     2xx                                  -> PARSED: follow the rules
     4xx except 429 (incl. 401/403/404)   -> UNAVAILABLE: everything allowed (§2.3.1.3)
@@ -15,19 +17,18 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Generic
 
-from polite_crawl.robots.compact import Doc, Library, Read, digest_of
-from polite_crawl.robots.entry import Entry, FetchResult, RobotsState
-from polite_crawl.robots.parser import DEFAULT_PARSE_LIMIT, parse
-from polite_crawl.robots.pins import Pins
-from polite_crawl.robots.rules import Rules
+from polite_crawl.origin.compact import Doc, Library, Read, digest_of
+from polite_crawl.origin.entry import Entry, FileState
+from polite_crawl.origin.fetch import FetchResult
+from polite_crawl.origin.pins import Pins
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from polite_crawl.core.context import Origin
-    from polite_crawl.robots.persist import RobotsDiskCache
+    from polite_crawl.origin.disk import OriginDiskCache
 
 __all__ = [
     "DEFAULT_MAX_ORIGINS",
@@ -36,56 +37,22 @@ __all__ = [
     "Doc",
     "Entry",
     "FetchResult",
+    "FileState",
     "OriginStore",
     "Pins",
     "Read",
-    "RobotsEntry",
-    "RobotsState",
-    "RobotsStore",
-    "classify",
     "classify_with",
-    "robots_reader",
 ]
 
 MAX_TTL = 24 * 3600.0  # RFC 9309 §2.4: SHOULD NOT use a cached copy for more than 24 hours
 MAX_REDIRECTS = 5  # §2.3.1.2: follow at least five; more is treated as unreachable (see docs)
-# §2.3.1.4 lets a crawler keep using a cached copy while robots.txt is unreachable. We do so for
-# a week at most, and never when the site answered 429: that asks us to slow down, not go on.
+# §2.3.1.4 lets a crawler keep using a cached copy while robots.txt is unreachable. We do so, for
+# every origin file, for a week at most, and never when the site answered 429: that asks us to
+# slow down, not go on.
 MAX_FALLBACK_AGE = 7 * 24 * 3600.0
 # Origins cached per file (POLITE_CRAWL_ORIGIN_CACHE_SIZE): about 50 MB for robots.txt at the
 # measured cost per origin (docs/benchmarks.md).
 DEFAULT_MAX_ORIGINS = 100_000
-
-
-RobotsEntry = Entry[Rules]
-
-
-def robots_reader(token: str) -> Callable[[bytes, int], Read[Rules]]:
-    def read(body: bytes, limit: int) -> Read[Rules]:
-        robots = parse(body, limit)
-        return Read(Rules(robots, token), robots.truncated, robots.invalid_utf8)
-
-    return read
-
-
-def classify(
-    result: FetchResult,
-    token: str,
-    *,
-    limit: int = DEFAULT_PARSE_LIMIT,
-    ttl: float = MAX_TTL,
-    failures: int = 0,
-    backoff: float = 60.0,
-    max_backoff: float = 3600.0,
-) -> RobotsEntry:
-    return classify_with(
-        result,
-        Library(robots_reader(token), limit),
-        ttl=ttl,
-        failures=failures,
-        backoff=backoff,
-        max_backoff=max_backoff,
-    )
 
 
 def classify_with(
@@ -109,13 +76,11 @@ def classify_with(
     fetched = (result.robots_url, final_url, status, result.error, result.fetched_at, digest)
     if content is not None:
         life = min(ttl, result.max_age) if result.max_age is not None else ttl
-        return Entry(RobotsState.PARSED, *fetched, result.fetched_at + life, content)
+        return Entry(FileState.PARSED, *fetched, result.fetched_at + life, content)
     if ok and status is not None and 400 <= status < 500 and status != 429:
-        return Entry(RobotsState.UNAVAILABLE, *fetched, result.fetched_at + ttl)
+        return Entry(FileState.UNAVAILABLE, *fetched, result.fetched_at + ttl)
     wait = min(max_backoff, backoff * (2**failures))
-    return Entry(
-        RobotsState.UNREACHABLE, *fetched, result.fetched_at + wait, failures=failures + 1
-    )
+    return Entry(FileState.UNREACHABLE, *fetched, result.fetched_at + wait, failures=failures + 1)
 
 
 # One int object per HTTP status instead of one per fetch (ints above 256 are not shared).
@@ -136,11 +101,11 @@ class OriginStore(Generic[Doc]):
         path: str,
         read: Callable[[bytes, int], Read[Doc]],
         *,
-        limit: int = DEFAULT_PARSE_LIMIT,
+        limit: int,  # bytes read of each file (POLITE_CRAWL_ROBOTS_PARSE_LIMIT serves all)
         ttl: float = MAX_TTL,
         backoff: float = 60.0,
         clock: Callable[[], float],
-        disk: RobotsDiskCache | None = None,
+        disk: OriginDiskCache | None = None,
         max_origins: int = DEFAULT_MAX_ORIGINS,
         pins: Pins | None = None,
     ) -> None:
@@ -180,10 +145,10 @@ class OriginStore(Generic[Doc]):
         previous = self._entries.get(origin)
         failures = previous.failures if previous else 0
         entry = self._classify(result, failures)
-        if entry.state is RobotsState.UNREACHABLE:
+        if entry.state is FileState.UNREACHABLE:
             good = None
             if previous is not None:
-                good = previous.fallback if previous.state is RobotsState.UNREACHABLE else previous
+                good = previous.fallback if previous.state is FileState.UNREACHABLE else previous
             if good is not None and result.fetched_at - good.fetched_at <= MAX_FALLBACK_AGE:
                 entry = _with_fallback(entry, good, usable=result.status != 429)
         elif self.disk is not None:  # only answers actually received are kept across runs
@@ -225,14 +190,6 @@ class OriginStore(Generic[Doc]):
 
     def __len__(self) -> int:
         return len(self._entries)
-
-
-class RobotsStore(OriginStore[Rules]):
-    """robots.txt entries, read for one product token (options: those of OriginStore)."""
-
-    def __init__(self, token: str, **options: Any) -> None:
-        super().__init__("/robots.txt", robots_reader(token), **options)
-        self.token = token
 
 
 def _with_fallback(entry: Entry[Doc], good: Entry[Doc], *, usable: bool) -> Entry[Doc]:

@@ -1,13 +1,16 @@
-"""A small on-disk store of robots.txt fetches (stdlib sqlite3), so that a restarted crawl does
-not fetch thousands of robots.txt files again. Only answers that were actually received are
-kept (2xx and 4xx); an unreachable origin is always asked again."""
+"""A small on-disk store of origin-file fetches (robots.txt, tdmrep.json, ai.txt; stdlib
+sqlite3), so that a restarted crawl does not fetch thousands of them again. Only answers that
+were actually received are kept (2xx and 4xx); an unreachable origin is always asked again.
+
+The table is still named `robots` and robots.txt rows are keyed by origin alone, as when
+robots.txt was the only file kept: caches written by earlier versions stay readable."""
 
 from __future__ import annotations
 
 import sqlite3
 from typing import TYPE_CHECKING
 
-from polite_crawl.robots.state import FetchResult
+from polite_crawl.origin.fetch import FetchResult
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -26,11 +29,11 @@ CREATE TABLE IF NOT EXISTS robots (
 """
 
 
-class RobotsCacheError(ValueError):
+class OriginCacheError(ValueError):
     pass
 
 
-class RobotsDiskCache:
+class OriginDiskCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
@@ -39,7 +42,7 @@ class RobotsDiskCache:
             self._db.execute(_SCHEMA)
             self._db.execute("SELECT origin, status FROM robots LIMIT 1").fetchall()
         except (sqlite3.Error, OSError) as exc:
-            raise RobotsCacheError(f"{path}: not a usable robots.txt cache ({exc})") from None
+            raise OriginCacheError(f"{path}: not a usable robots.txt cache ({exc})") from None
 
     def load(self, key: str) -> FetchResult | None:
         """key: the origin for robots.txt, the file's URL for other origin-level files."""
@@ -50,7 +53,7 @@ class RobotsDiskCache:
                 (key,),
             ).fetchone()
         except sqlite3.Error:
-            return None  # a damaged row is a cache miss: robots.txt is fetched again
+            return None  # a damaged row is a cache miss: the file is fetched again
         if row is None:
             return None
         robots_url, final_url, status, body, hops, max_age, fetched_at = row

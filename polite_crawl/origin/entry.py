@@ -1,4 +1,4 @@
-"""One origin-level file fetch as the per-origin caches keep it (see state.py for what each
+"""One origin-level file fetch as the per-origin caches keep it (see store.py for what each
 state means). A million of these must fit in memory: an entry keeps no body (the audit
 evidence store keeps the bytes), shares its content with every origin that served the same
 bytes, and keeps one URL string unless the fetch was redirected."""
@@ -9,35 +9,24 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Generic
 
-from polite_crawl.robots.compact import Content, Doc
+from polite_crawl.origin.compact import Content, Doc
+from polite_crawl.origin.fetch import FetchResult
 
 
-class RobotsState(str, Enum):
+class FileState(str, Enum):
+    """What a fetch of an origin file came to (the values are stats keys and record values)."""
+
     PARSED = "parsed"
     UNAVAILABLE = "unavailable"
     UNREACHABLE = "unreachable"
 
 
-@dataclass(frozen=True, slots=True)
-class FetchResult:
-    """What the Scrapy shell saw when it fetched robots.txt (after following redirects)."""
-
-    robots_url: str
-    final_url: str
-    status: int | None  # None: no HTTP answer at all
-    body: bytes = b""
-    error: str | None = None  # network error, timeout, redirect loop, too many hops
-    hops: int = 0
-    max_age: float | None = None  # from Cache-Control, when the server sent one
-    fetched_at: float = 0.0
-
-
-_UNREACHABLE = RobotsState.UNREACHABLE  # read once per module: in_force runs per request
+_UNREACHABLE = FileState.UNREACHABLE  # read once per module: in_force runs per request
 
 
 @dataclass(frozen=True, slots=True)
 class Entry(Generic[Doc]):
-    state: RobotsState
+    state: FileState
     robots_url: str
     redirected_to: str | None  # the final URL when it is not the file's own
     status: int | None

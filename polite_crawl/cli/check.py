@@ -1,28 +1,110 @@
 """`polite-crawl check URL`: explain the gate's decision for one URL.
 
-The live mode runs a real Scrapy crawl with the add-on (so proxies, TLS settings and the user
-agent apply) whose spider sends nothing but the preflights the decision needs.
+The offline mode decides without any network, robots.txt read from `--robots-file`. The live
+mode runs a real Scrapy crawl with the add-on (so proxies, TLS settings and the user agent
+apply) whose spider sends nothing but the preflights the decision needs.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import scrapy
 
-from polite_crawl import gatekeeper, project_settings
+from polite_crawl import __version__
+from polite_crawl.core import assembly
+from polite_crawl.core.config import load
 from polite_crawl.core.gate import Pending
-from polite_crawl.robots.state import FetchResult
-from polite_crawl.startup import load
+from polite_crawl.core.purposes import Purpose
+from polite_crawl.origin.store import FetchResult
+from polite_crawl.settings import SettingsError
+from polite_crawl.shell import project_settings
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import AsyncIterator, Mapping
 
-    from polite_crawl.core.context import Purpose
     from polite_crawl.core.decision import Decision
+
+EXIT_OK, EXIT_DENIED, EXIT_USAGE = 0, 1, 2
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = sub.add_parser(
+        "check", help="explain the decision for one URL (fetches only robots.txt and the like)"
+    )
+    check.add_argument("url")
+    check.add_argument(
+        "--purpose",
+        action="append",
+        default=[],
+        dest="purposes",
+        help="a declared purpose (repeatable); default: the project's",
+    )
+    check.add_argument(
+        "--ua", help="robots.txt product token; default: the project's, or 'polite-crawl'"
+    )
+    check.add_argument(
+        "--robots-file",
+        type=Path,
+        help="judge against this local robots.txt instead of fetching it",
+    )
+    check.add_argument("--json", action="store_true", help="print the decision as JSON")
+
+
+def run(args: argparse.Namespace, settings: Any, process: Any) -> int:
+    """`settings`/`process`: the project's, when run as `scrapy polite check`."""
+    project = settings if settings is not None else {}
+    raw = args.purposes or project.get("POLITE_CRAWL_PURPOSES") or []
+    if isinstance(raw, str):
+        raw = raw.split(",")
+    try:
+        purposes = frozenset(Purpose(str(p).strip()) for p in raw)
+    except ValueError as exc:
+        valid = ", ".join(p.value for p in Purpose)
+        return _fail(f"{exc}; valid purposes: {valid}")
+    if not purposes:
+        return _fail("declare what the crawl is for with --purpose (repeatable)")
+    overrides: dict[str, Any] = {
+        "POLITE_CRAWL_PURPOSES": sorted(p.value for p in purposes),
+        "LOG_LEVEL": "ERROR",
+    }
+    token = args.ua or project.get("POLITE_CRAWL_USER_AGENT_TOKEN")
+    if token or settings is None:
+        token = token or "polite-crawl"
+        overrides["POLITE_CRAWL_USER_AGENT_TOKEN"] = token
+        overrides["USER_AGENT"] = f"{token}/{__version__} (polite-crawl check)"
+    body = None
+    if args.robots_file is not None:
+        try:
+            body = args.robots_file.read_bytes()
+        except OSError as exc:
+            return _fail(f"cannot read {args.robots_file}: {exc.strerror or exc}")
+    with tempfile.TemporaryDirectory() as tmp:
+        values = {k: project[k] for k in project if k.startswith("POLITE_CRAWL_")}
+        values["USER_AGENT"] = project.get("USER_AGENT")
+        values.update(overrides, POLITE_CRAWL_AUDIT_DIR=tmp)
+        values.pop("LOG_LEVEL")
+        try:
+            decision = offline(args.url, values, body, str(args.robots_file))
+        except SettingsError as exc:
+            return _fail(str(exc))
+    if decision is None:  # robots.txt must be fetched: ask the gate inside a real crawl
+        decision = live(args.url, overrides, process)
+        if decision is None:
+            return _fail("the crawl did not start; see the log above")
+    print(as_json(args.url, decision) if args.json else render(args.url, decision, purposes))
+    return EXIT_OK if decision.allowed else EXIT_DENIED
+
+
+def _fail(message: str) -> int:
+    print(f"polite-crawl check: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def offline(
@@ -33,9 +115,9 @@ def offline(
     config = load(values)
     if config is None:
         return None
-    keeper = gatekeeper.build(config, persist=False)
-    ctx = keeper.context(url)
-    decision = keeper.decide(ctx)
+    decider = assembly.build(config, persist=False)
+    ctx = decider.context(url)
+    decision = decider.decide(ctx)
     asked: set[str] = set()
     while (
         isinstance(decision, Pending)
@@ -47,11 +129,11 @@ def offline(
             if kind == "robots":
                 result = FetchResult(source, source, 200, robots, fetched_at=time.time())
             else:  # other origin files are not read offline: fail closed, and say why
-                url = ctx.origin.url(keeper.files[kind].path)
+                url = ctx.origin.url(decider.files[kind].path)
                 error = "not fetched: an offline check reads only the robots.txt file given"
                 result = FetchResult(url, url, None, error=error, fetched_at=time.time())
-            keeper.files[kind].record(ctx.origin, result)
-        decision = keeper.decide(ctx)
+            decider.files[kind].record(ctx.origin, result)
+        decision = decider.decide(ctx)
     return None if isinstance(decision, Pending) else decision
 
 
@@ -63,7 +145,7 @@ class CheckSpider(scrapy.Spider):
     target_url: str = ""
 
     async def start(self) -> AsyncIterator[Any]:
-        from polite_crawl.middlewares import PoliteDownloaderMiddleware
+        from polite_crawl.shell.decide import PoliteDownloaderMiddleware
 
         assert self.crawler.engine is not None
         for mw in self.crawler.engine.downloader.middleware.middlewares:

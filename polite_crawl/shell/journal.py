@@ -12,20 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Union
 
 from scrapy.exceptions import IgnoreRequest
-from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.reactor import is_asyncio_reactor_installed
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 
-from polite_crawl import exitstatus
 from polite_crawl.audit.logfile import AuditError, sync_fds
 from polite_crawl.audit.syncer import SyncHelper, SyncHelperError
+from polite_crawl.shell import exitstatus
+from polite_crawl.shell._compat import close_spider
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable
 
     from scrapy.crawler import Crawler
     from twisted.python.failure import Failure
@@ -94,34 +96,91 @@ async def _wait(waiter: Deferred[None]) -> None:
     await maybe_deferred_to_future(waiter)
 
 
+SyncDone = Callable[[AuditError | None], None]
+
+
+class _HelperSync:
+    """fdatasync in a helper process (audit/syncer.py): one request per batch, its answer read
+    as reactor I/O. `done` is called once per request, and also if the helper breaks between
+    batches (the next batch could not be made durable: fail now)."""
+
+    def __init__(self, helper: SyncHelper, done: SyncDone) -> None:
+        self._helper = helper
+        self._done = done
+        self._answers: _Answers | None = _Answers(helper, self._answered)
+        _reactor().addReader(self._answers)
+
+    def start(self, fds: list[int]) -> None:
+        try:
+            self._helper.request(fds)
+        except SyncHelperError as exc:
+            self._answered(exc)
+
+    def _answered(self, error: OSError | None) -> None:
+        if error is None:
+            self._done(None)
+            return
+        self.close()  # a helper that failed once is never asked again
+        self._done(AuditError(error.errno, f"cannot sync the audit log: {error}"))
+
+    def close(self) -> None:
+        answers, self._answers = self._answers, None
+        if answers is not None:
+            _reactor().removeReader(answers)
+            self._helper.close()
+
+
+class _ThreadSync:
+    """fdatasync in a worker thread: where no helper process could start."""
+
+    def __init__(self, done: SyncDone) -> None:
+        self._done = done
+
+    def start(self, fds: list[int]) -> None:
+        deferToThread(sync_fds, fds).addCallbacks(lambda _: self._done(None), self._failed)
+
+    def _failed(self, failure: Failure) -> None:
+        exc = failure.value
+        self._done(exc if isinstance(exc, AuditError) else AuditError(0, str(exc)))
+
+    def close(self) -> None:
+        pass
+
+
 class DurableAudit:
+    """The crawl's write-ahead journal. Its state, and what a crash at each point leaves:
+
+    - `_waiting`: requests whose records are appended (in the store's buffer or the file) but
+      not yet in a sync. A crash here loses nothing that was sent: none of them has gone on.
+    - `_in_sync`: the requests of the batch being synced, None when no sync runs. A crash here
+      leaves their records written, maybe not durable; none of them has gone on, so the log
+      holds every record of every request sent (after the crash, `audit recover` seals it).
+    - `_scheduled`: a commit is due at the end of this reactor turn.
+    - `failure`: once set, nothing more is written, synced or let through; every waiting and
+      later request fails with IgnoreRequest, and the crawl closes.
+    A request goes on only once its batch's sync answered without error (_sync_done).
+    """
+
     def __init__(self, crawler: Crawler, store: AuditStore, *, durable: bool) -> None:
         self.crawler = crawler
         self.store = store
         self.durable = durable
         self.failure: AuditError | None = None
-        self._waiters: list[Waiter] = []
+        self._waiting: list[Waiter] = []
+        self._in_sync: list[Waiter] | None = None
+        self._scheduled = False
+        self._idle: list[Deferred[None]] = []  # close() waiting for a sync to end
         # Under the asyncio reactor (Scrapy's default) a request waits on a bare asyncio future:
         # a Deferred turned into one costs about 7 us more per allowed request.
         self._futures = is_asyncio_reactor_installed()
-        self._turn_pending = False  # a commit is scheduled for the end of this turn
-        self._syncing = False
-        self._idle: list[Deferred[None]] = []
-        self._helper: SyncHelper | None = None
-        self._answers: _Answers | None = None
-        self._in_flight: list[Waiter] = []
-        if durable:
-            self._start_helper()
+        self._sync: _HelperSync | _ThreadSync | None = self._start_sync() if durable else None
 
-    def _start_helper(self) -> None:
-        # fdatasync in a helper process (see audit/syncer.py); a worker thread if none starts.
+    def _start_sync(self) -> _HelperSync | _ThreadSync:
         try:
-            self._helper = SyncHelper()
+            return _HelperSync(SyncHelper(), self._sync_done)
         except SyncHelperError as exc:
             logger.warning("polite_crawl: %(error)s; syncing in a thread", {"error": exc})
-            return
-        self._answers = _Answers(self._helper, self._answered)
-        _reactor().addReader(self._answers)
+            return _ThreadSync(self._sync_done)
 
     def write(self, platform: str | None, record: dict[str, Any]) -> Awaitable[None] | None:
         """Append; return what to await until the record is durable (it raises IgnoreRequest if
@@ -132,10 +191,10 @@ class DurableAudit:
             return None
         if self._futures:
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._waiters.append(future)
+            self._waiting.append(future)
             return future
         waiter: Deferred[None] = Deferred()
-        self._waiters.append(waiter)
+        self._waiting.append(waiter)
         return _wait(waiter)
 
     def write_soon(self, platform: str | None, record: dict[str, Any]) -> None:
@@ -163,8 +222,8 @@ class DurableAudit:
     def _schedule(self) -> None:
         # One sync per reactor turn, however many records were written in it. (A longer window
         # measured no faster: a waiting request holds a downloader slot, so latency costs too.)
-        if not self._turn_pending:
-            self._turn_pending = True
+        if not self._scheduled:
+            self._scheduled = True
             _reactor().callLater(0, self._commit)
 
     def _flush(self) -> None:
@@ -175,13 +234,13 @@ class DurableAudit:
             raise
 
     def _commit(self) -> None:
-        # Group commit: one write, and one fdatasync in the helper process (or the fallback
-        # thread), for every record appended so far; the crawl goes on meanwhile, and records
-        # appended during the sync wait for the next one.
-        self._turn_pending = False
-        if self._syncing:
-            return  # _synced starts the next batch
-        waiters, self._waiters = self._waiters, []
+        # Group commit: one write, and one fdatasync, for every record appended so far; the
+        # crawl goes on meanwhile, and records appended during the sync wait for the next one.
+        self._scheduled = False
+        if self._in_sync is not None:
+            return  # _sync_done starts the next batch
+        batch, self._waiting = self._waiting, []
+        fds: list[int] = []
         if self.failure is None:
             try:
                 self.store.flush()
@@ -189,70 +248,37 @@ class DurableAudit:
             except AuditError as exc:
                 self._fail(exc)
         if self.failure is not None:
-            self._refuse(waiters)  # after any failure nothing more is written, synced or sent
+            self._refuse(batch)  # after any failure nothing more is written, synced or sent
             return
-        if not fds and not waiters:
+        if not fds and not batch:
             self._checkpoints()
             return
-        self._syncing = True
-        if self._helper is not None:
-            self._in_flight = waiters
-            try:
-                self._helper.request(fds)
-            except SyncHelperError as exc:
-                self._answered(exc)
-            return
-        done = deferToThread(sync_fds, fds)
-        done.addCallbacks(
-            self._synced, self._sync_failed, callbackArgs=(waiters,), errbackArgs=(waiters,)
-        )
+        assert self._sync is not None  # records to sync or requests waiting: durable mode
+        self._in_sync = batch
+        self._sync.start(fds)  # may answer at once (_sync_done) when it cannot start
 
-    def _settle(self) -> None:
-        self._syncing = False
+    def _sync_done(self, error: AuditError | None) -> None:
+        batch, self._in_sync = self._in_sync or [], None
+        if error is not None:
+            self._fail(error)  # first: close() must find the failure when it wakes
+        else:
+            self._checkpoints()  # a failure here refuses this batch too: nothing goes on after
+        if self.failure is not None:
+            self._refuse(batch)
+        else:
+            for waiter in batch:
+                _release(waiter)  # durable: these requests may go on now
+            if self._waiting or self.store.unsynced():
+                self._schedule()
         idle, self._idle = self._idle, []
-        for waiter in idle:
+        for waiter in idle:  # last: close() may go on now
             waiter.callback(None)
 
-    def _refuse(self, waiters: list[Waiter]) -> None:
+    def _refuse(self, batch: list[Waiter]) -> None:
         assert self.failure is not None
-        for waiter in [*waiters, *self._waiters]:
+        for waiter in [*batch, *self._waiting]:
             _release(waiter, self.failure)
-        self._waiters = []
-
-    def _synced(self, _: object, waiters: list[Waiter]) -> None:
-        self._checkpoints()  # a failure here refuses this batch too: nothing is sent after one
-        if self.failure is not None:
-            self._refuse(waiters)
-        else:
-            for waiter in waiters:
-                _release(waiter)
-            if self._waiters or self.store.unsynced():
-                self._schedule()
-        self._settle()  # last: close() may go on now
-
-    def _answered(self, error: OSError | None) -> None:
-        waiters, self._in_flight = self._in_flight, []
-        if error is None:
-            self._synced(None, waiters)
-            return
-        self._stop_helper()
-        self._sync_error(AuditError(error.errno, f"cannot sync the audit log: {error}"), waiters)
-
-    def _stop_helper(self) -> None:
-        answers, self._answers = self._answers, None
-        if answers is not None:
-            _reactor().removeReader(answers)
-        if self._helper is not None:
-            self._helper.close()
-
-    def _sync_failed(self, failure: Failure, waiters: list[Waiter]) -> None:
-        exc = failure.value
-        self._sync_error(exc if isinstance(exc, AuditError) else AuditError(0, str(exc)), waiters)
-
-    def _sync_error(self, error: AuditError, waiters: list[Waiter]) -> None:
-        self._fail(error)  # first: close() must find the failure when it wakes
-        self._refuse(waiters)
-        self._settle()
+        self._waiting = []
 
     def _checkpoints(self) -> None:
         try:
@@ -267,22 +293,19 @@ class DurableAudit:
         logger.error(
             "polite_crawl: the audit log failed, closing the crawl: %(error)s", {"error": exc}
         )
-        engine = self.crawler.engine
-        if engine is None:
+        if self.crawler.engine is None:
             return
         exitstatus.failed_at_the_end(self.crawler)
-        if hasattr(engine, "close_spider_async"):  # Scrapy >= 2.14
-            deferred_from_coro(engine.close_spider_async(reason=CLOSE_REASON))
-        elif self.crawler.spider is not None:
-            engine.close_spider(self.crawler.spider, reason=CLOSE_REASON)
+        close_spider(self.crawler, CLOSE_REASON)
 
     async def close(self, end: dict[str, Any]) -> None:
         # A sync still running (helper or thread) holds the logs' fds: let it finish first.
-        while self._syncing:
+        while self._in_sync is not None:
             idle: Deferred[None] = Deferred()
             self._idle.append(idle)
             await maybe_deferred_to_future(idle)
-        self._stop_helper()
+        if self._sync is not None:
+            self._sync.close()
         if self.failure is not None:
             self.store.abandon()
             return

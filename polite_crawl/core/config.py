@@ -1,7 +1,9 @@
 """Start-up: everything the crawl needs validated before its first request, in one Config.
 
-Settings (settings.py), the robots.txt product token and the spider's purposes, the platform
-policies and consent grants. Any problem is one ERROR line and a SettingsError.
+Settings (the POLITE_CRAWL_* model in polite_crawl/settings.py), the robots.txt product token
+and the spider's purposes, the platform policies and consent grants. Any problem is one ERROR
+line and a SettingsError. Scrapy-free: the add-on, the middleware and `polite-crawl check` load
+the same Config from a mapping of settings (Scrapy's Settings is one).
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from polite_crawl.origin.disk import OriginCacheError, OriginDiskCache
 from polite_crawl.policy.loader import PolicyError, load_all, load_consents
 from polite_crawl.policy.resolver import Resolver
-from polite_crawl.robots.persist import RobotsCacheError, RobotsDiskCache
 from polite_crawl.settings import (
     PoliteSettings,
     SettingsError,
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from polite_crawl.core.context import Purpose
+    from polite_crawl.core.purposes import Purpose
     from polite_crawl.policy.consent import Grant
     from polite_crawl.policy.loader import LoadedPolicy
 
@@ -126,13 +128,13 @@ def stale_policies(config: Config, today: datetime.date) -> list[str]:
     ]
 
 
-def open_robots_cache(path: Path | None) -> RobotsDiskCache | None:
+def open_origin_cache(path: Path | None) -> OriginDiskCache | None:
     """The on-disk robots.txt cache, or a SettingsError naming the setting."""
     if path is None:
         return None
     try:
-        return RobotsDiskCache(path)
-    except RobotsCacheError as exc:
+        return OriginDiskCache(path)
+    except OriginCacheError as exc:
         logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": exc})
         raise SettingsError(
             f"{setting_name('robots_cache_path')} = {str(path)!r}: {exc}"

@@ -19,26 +19,32 @@ from polite_crawl.core.checks.robots import RobotsCheck
 from polite_crawl.core.checks.scheme import WEB_SCHEMES, SchemeCheck
 from polite_crawl.core.checks.signals import SignalsCheck
 from polite_crawl.core.checks.tos import TosCheck
-from polite_crawl.core.context import Kind, RequestContext
+from polite_crawl.core.config import open_origin_cache
+from polite_crawl.core.context import RequestContext
 from polite_crawl.core.decision import Reason
 from polite_crawl.core.gate import Gate
+from polite_crawl.core.purposes import Kind
+from polite_crawl.origin.store import Doc, OriginStore, Pins, Read
 from polite_crawl.policy.resolver import Resolver
-from polite_crawl.robots.state import Doc, OriginStore, Pins, Read, robots_reader
+from polite_crawl.robots.reader import robots_reader
 from polite_crawl.signals.tdmrep import read_tdmrep
-from polite_crawl.startup import open_robots_cache
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from polite_crawl.core.config import Config
     from polite_crawl.core.decision import Decision
     from polite_crawl.core.gate import Pending
     from polite_crawl.robots.rules import Rules
     from polite_crawl.signals.memory import Inherited
-    from polite_crawl.startup import Config
 
 
 @dataclass
-class Gatekeeper:
+class Decider:
+    """Decides one request: builds its context from the Config and asks the core's Gate. The
+    Gate and its checks, the origin stores the preflights fill, and the platform resolver, as
+    build() put them together."""
+
     config: Config
     gate: Gate
     store: OriginStore[Rules]  # robots.txt
@@ -90,11 +96,11 @@ class Gatekeeper:
 
 def build(
     config: Config, *, clock: Callable[[], float] = time.time, persist: bool = True
-) -> Gatekeeper:
+) -> Decider:
     settings = config.settings
-    disk = open_robots_cache(settings.robots_cache_path) if persist else None
+    disk = open_origin_cache(settings.robots_cache_path) if persist else None
     # One set of holds for all three stores: an origin waiting for its tdmrep.json keeps its
-    # robots.txt entry too (see robots/pins.py).
+    # robots.txt entry too (see origin/pins.py).
     pins = Pins()
 
     # robots.txt's cache settings serve every origin-level file: they are read the same way.
@@ -134,4 +140,4 @@ def build(
         ]
     )
     files: dict[str, OriginStore[Any]] = {"robots": store, "tdmrep": tdm_store, "aitxt": ai_store}
-    return Gatekeeper(config, gate, store, resolver, files)
+    return Decider(config, gate, store, resolver, files)

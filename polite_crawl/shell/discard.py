@@ -9,9 +9,11 @@ into a `discard` decision. A new response check is one module and one line here.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from polite_crawl.audit.logfile import AuditError
 from polite_crawl.core.decision import Decision, Outcome, Verdict
 from polite_crawl.core.response_checks import (
     Fetched,
@@ -23,14 +25,18 @@ from polite_crawl.core.response_checks import (
 )
 from polite_crawl.core.response_checks import c2pa_training_mining as c2pa
 from polite_crawl.core.response_checks import xmp_data_mining as xmp
+from polite_crawl.exceptions import PolicyViolation
+from polite_crawl.shell import records
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from scrapy import Request
     from scrapy.http import Headers, Response
 
-    from polite_crawl.core.context import Purpose
     from polite_crawl.core.decision import CheckResult
+    from polite_crawl.core.purposes import Purpose
+    from polite_crawl.shell.crawl import CrawlState
     from polite_crawl.signals.memory import Inherited
 
 RESPONSE_CHECKS: tuple[ResponseCheck, ...] = (
@@ -94,3 +100,31 @@ def judge_response(
 ) -> Decision | None:
     """A discard decision when the response's own signals forbid a declared purpose."""
     return judge(fetched(response, inherited, token, purposes))
+
+
+def unless_allowed(state: CrawlState, request: Request, response: Response) -> Response:
+    """The response, unless its own signals forbid a declared purpose: then it was fetched, and
+    is discarded unread (PolicyViolation), recorded; in report-only mode recorded and kept."""
+    if state.files.owns(request):
+        return response
+    config = state.config
+    decision = judge_response(
+        response, state.memory.lookup(request.url), config.token, config.purposes
+    )
+    if decision is None:
+        return response
+    ctx = state.decider.context(request.url, request.method)
+    reason = decision.reason.value
+    with contextlib.suppress(AuditError):  # a failure has closed the crawl already
+        state.audit.write_soon(
+            ctx.platform.id if ctx.platform else None,
+            records.decision(
+                ctx, decision, mode=state.settings.mode, enforced=state.enforce, via=None
+            ),
+        )
+    if not state.enforce:
+        state.stats.inc_value(f"polite_crawl/report_only/would_discard/{reason}")
+        return response
+    state.counts.add(f"discard/{reason}")
+    state.stats.inc_value(f"polite_crawl/discarded/{reason}")
+    raise PolicyViolation(request.url, decision)

@@ -1,4 +1,5 @@
-"""`polite-crawl policies list | show ID | validate DIR | schema`."""
+"""`polite-crawl policies list | show ID | validate DIR | schema`: the command line over
+polite_crawl/policy/."""
 
 from __future__ import annotations
 

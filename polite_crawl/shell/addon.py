@@ -9,15 +9,14 @@ from typing import TYPE_CHECKING
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.settings import SETTINGS_PRIORITIES
 
-from polite_crawl import exitstatus, project_settings
-from polite_crawl.dnsguard import DnsGuard
-from polite_crawl.middlewares import PoliteDownloaderMiddleware, PoliteSpiderMiddleware
-from polite_crawl.preflight import DECODER_PRIORITY, PreflightDecoder
-from polite_crawl.recorder import PRIORITY as RECORDER_PRIORITY
-from polite_crawl.recorder import PoliteResponseRecorder
+from polite_crawl.core.config import load
 from polite_crawl.settings import SettingsError
-from polite_crawl.startup import load
-from polite_crawl.wirehandler import ORIGINAL_SETTING, WireHandler
+from polite_crawl.shell import decoder, exitstatus, fetched, project_settings
+from polite_crawl.shell.crawl import keep_config
+from polite_crawl.shell.decide import DecisionMiddleware
+from polite_crawl.shell.dnsguard import DnsGuard
+from polite_crawl.shell.links import LinksMiddleware
+from polite_crawl.shell.wire import ORIGINAL_SETTING, WireHandler
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -62,6 +61,7 @@ class Addon:
         if config is None:
             logger.warning("polite_crawl is disabled (POLITE_CRAWL_ENABLED = False)")
             return
+        keep_config(self.crawler, config, settings)  # the crawl starts from it: read once
         if settings.getbool("ROBOTSTXT_OBEY"):
             logger.info(
                 "polite_crawl: ROBOTSTXT_OBEY is on; Scrapy's RobotsTxtMiddleware is disabled "
@@ -73,24 +73,24 @@ class Addon:
         for name in ("DOWNLOADER_MIDDLEWARES_BASE", "DOWNLOADER_MIDDLEWARES"):
             settings.set_in_component_priority_dict(name, RobotsTxtMiddleware, None)
         settings.set_in_component_priority_dict(
-            "DOWNLOADER_MIDDLEWARES", PoliteDownloaderMiddleware, DOWNLOADER_PRIORITY
+            "DOWNLOADER_MIDDLEWARES", DecisionMiddleware, DOWNLOADER_PRIORITY
         )
         settings.set_in_component_priority_dict(
-            "SPIDER_MIDDLEWARES", PoliteSpiderMiddleware, SPIDER_PRIORITY
+            "SPIDER_MIDDLEWARES", LinksMiddleware, SPIDER_PRIORITY
         )
         settings.set_in_component_priority_dict(
-            "DOWNLOADER_MIDDLEWARES", PoliteResponseRecorder, RECORDER_PRIORITY
+            "DOWNLOADER_MIDDLEWARES", fetched.FetchedRecorder, fetched.PRIORITY
         )
         # Names whose DNS answer is internal, when Scrapy resolves names itself (dnsguard.py).
         settings.set_in_component_priority_dict("EXTENSIONS", DnsGuard, 0)
         wrap_download_handlers(settings)
         settings.set_in_component_priority_dict(
-            "DOWNLOADER_MIDDLEWARES", PreflightDecoder, DECODER_PRIORITY
+            "DOWNLOADER_MIDDLEWARES", decoder.PreflightDecoder, decoder.PRIORITY
         )
 
 
 def wrap_download_handlers(settings: BaseSettings) -> None:
-    """Put the wire check in front of the download handler of every scheme (wirehandler.py),
+    """Put the wire check in front of the download handler of every scheme (shell/wire.py),
     remembering the handler it replaces: whatever the downloader middlewares after the gate do,
     the request that reaches a handler is compared with what was decided."""
     merged = dict(settings.getwithbase("DOWNLOAD_HANDLERS"))

@@ -1,4 +1,5 @@
-"""`polite-crawl audit verify PATH | export --platform ID -o OUT PATH | stats PATH`.
+"""`polite-crawl audit verify PATH | export --platform ID -o OUT PATH | stats PATH |
+report --platform ID -o OUT PATH`: the command line over polite_crawl/audit/.
 
 verify exits 0 when everything checks out, 1 on the first invalid file and line, 2 on a usage
 error (a path that is not an audit directory or export bundle).
@@ -163,7 +164,7 @@ def export(path: Path, platform: str, out: Path, policy_dirs: list[Path]) -> int
     name = found.id if found else platform
     files = {p.sha256: p.path for p in policies.values()}
     try:
-        seal(path, name)
+        bundle.seal(path, name)
         manifest = bundle.export(path, name, out, files)
     except Invalid as exc:
         print(f"polite-crawl audit export: {exc}", file=sys.stderr)
@@ -173,24 +174,6 @@ def export(path: Path, platform: str, out: Path, policy_dirs: list[Path]) -> int
         f"(key sha256:{manifest['fingerprint']})"
     )
     return EXIT_OK
-
-
-def seal(path: Path, platform: str) -> None:
-    """Sign what a crashed crawl left unsigned (and repair a torn tail) before exporting."""
-    from polite_crawl.audit.keys import SigningKeyError
-    from polite_crawl.audit.logfile import AuditError
-    from polite_crawl.audit.store import AuditStore
-
-    if not (path / "logs" / platform / ENTRIES).exists():
-        return  # bundle.export says what is missing
-    try:
-        store = AuditStore(path, contact=None, create_key=False)
-        try:
-            store.seal(platform)
-        finally:
-            store.release()
-    except (AuditError, SigningKeyError) as exc:
-        raise Invalid(str(path / "logs" / platform), str(exc)) from None
 
 
 def stats(path: Path) -> int:

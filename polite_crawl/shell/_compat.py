@@ -1,0 +1,59 @@
+"""Every probe of the Scrapy version in one place, as named capabilities (2.13 to 2.19)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from scrapy.core.downloader.handlers import DownloadHandlers
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+
+async def engine_download(crawler: Crawler, request: Request) -> Response:
+    """Download through the engine (downloader middlewares apply, the spider is not called)."""
+    engine = crawler.engine
+    assert engine is not None
+    if hasattr(engine, "download_async"):  # Scrapy >= 2.14
+        return await engine.download_async(request)
+    return await maybe_deferred_to_future(engine.download(request))  # Scrapy 2.13
+
+
+# Scrapy >= 2.14: download handlers are coroutines (2.13: they return Deferreds, take the spider).
+ASYNC_DOWNLOAD_HANDLERS = hasattr(DownloadHandlers, "download_request_async")
+
+
+def close_spider(crawler: Crawler, reason: str) -> None:
+    """Ask the engine to close the crawl's spider (no-op before the engine exists)."""
+    engine = crawler.engine
+    if engine is None:
+        return
+    if hasattr(engine, "close_spider_async"):  # Scrapy >= 2.14
+        deferred_from_coro(engine.close_spider_async(reason=reason))
+    elif crawler.spider is not None:
+        engine.close_spider(crawler.spider, reason=reason)
+
+
+def slot_jitter(slot: Any) -> float:
+    """The fraction by which a downloader slot randomises its delay."""
+    jitter = getattr(slot, "jitter", None)  # Scrapy >= 2.19
+    if jitter is not None:
+        return float(jitter)
+    return 0.5 if getattr(slot, "randomize_delay", False) else 0.0  # Scrapy < 2.19
+
+
+def default_jitter(crawler: Crawler, per_slot: dict[str, Any]) -> float:
+    """The jitter a slot not created yet will get, from its DOWNLOAD_SLOTS entry or the
+    crawl's settings."""
+    if "jitter" in per_slot:
+        return float(per_slot["jitter"])
+    if "randomize_delay" in per_slot:
+        return 0.5 if per_slot["randomize_delay"] else 0.0
+    assert crawler.engine is not None
+    resolved = getattr(crawler.engine.downloader, "_jitter", None)  # Scrapy >= 2.19
+    if resolved is not None:
+        return float(resolved)
+    return 0.5 if crawler.settings.getbool("RANDOMIZE_DOWNLOAD_DELAY") else 0.0

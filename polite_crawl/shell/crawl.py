@@ -1,0 +1,242 @@
+"""One crawl's state, shared by every polite_crawl component of that crawl.
+
+Scrapy builds each component on its own (the downloader middleware, the spider middleware, the
+download handler, ...). They meet here, through `state_of(crawler)`, instead of reaching into
+each other: the validated configuration (loaded once), the assembled checks, the audit journal,
+the origin-file fetcher, what pages said about the URLs they link, the decisions awaiting the
+wire, the wire pacer and the counts. The decision middleware starts it (`CrawlState.start`),
+since a crawl that cannot start must fail there, before anything is built or sent; the other
+components look it up when they first need it, and do nothing when there is none (polite_crawl
+disabled).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import weakref
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from scrapy import Request, signals
+
+from polite_crawl.audit.logfile import AuditError
+from polite_crawl.audit.store import AuditStore
+from polite_crawl.core import assembly
+from polite_crawl.core.config import load, stale_policies
+from polite_crawl.settings import SettingsError, setting_name
+from polite_crawl.shell import project_settings, records
+from polite_crawl.shell.counts import DecisionCounts
+from polite_crawl.shell.journal import DurableAudit
+from polite_crawl.shell.pacing import WirePacer
+from polite_crawl.shell.preflight import OriginFileFetcher
+from polite_crawl.signals.memory import SignalMemory
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+    # typing.Self requires Python 3.11
+    from typing_extensions import Self
+
+    from polite_crawl.core.config import Config
+    from polite_crawl.core.context import Origin
+    from polite_crawl.core.wire import Ticket
+    from polite_crawl.origin.store import Entry, FetchResult
+
+logger = logging.getLogger(__name__)
+
+_STATES: weakref.WeakKeyDictionary[Crawler, CrawlState] = weakref.WeakKeyDictionary()
+# The add-on's validated configuration, with the settings it was read from: reused when the
+# crawler's final settings are the same (the usual crawl), read again when a component after
+# the add-on changed one of them.
+_CONFIGS: weakref.WeakKeyDictionary[Crawler, tuple[Config, tuple[Any, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def state_of(crawler: Crawler) -> CrawlState | None:
+    """The crawl's state, once the decision middleware has started it (None: polite_crawl is
+    not running in this crawl)."""
+    return _STATES.get(crawler)
+
+
+def keep_config(crawler: Crawler, config: Config, values: Mapping[str, Any]) -> None:
+    """The add-on validated config from these settings: the crawl starts from it."""
+    _CONFIGS[crawler] = (config, _read_from(values, crawler))
+
+
+def _read_from(values: Mapping[str, Any], crawler: Crawler) -> tuple[Any, ...]:
+    # Everything load() reads: polite_crawl's settings, USER_AGENT and the spider's user agent.
+    names = sorted(k for k in values if str(k).startswith("POLITE_CRAWL_"))
+    return (
+        tuple((name, repr(values[name])) for name in names),
+        repr(values.get("USER_AGENT")),
+        repr(getattr(crawler.spider, "user_agent", None)),
+    )
+
+
+def _config_for(crawler: Crawler) -> Config | None:
+    kept = _CONFIGS.get(crawler)
+    if kept is not None and kept[1] == _read_from(crawler.settings, crawler):
+        return kept[0]
+    # Not through the add-on (the middleware listed by hand), or changed since: read now.
+    token = project_settings.project_product_token(crawler.settings)
+    return load(crawler.settings, crawler.spider, project_token=token)
+
+
+class CrawlComponent:
+    """Base of the components that consult the crawl's state: Scrapy builds them from the
+    crawler, and they look the state up when they need it (None: polite_crawl is off)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    @property
+    def state(self) -> CrawlState | None:
+        return _STATES.get(self.crawler)
+
+
+class CrawlState:
+    def __init__(self, crawler: Crawler, config: Config) -> None:
+        self.crawler = crawler
+        self.config = config
+        self.settings = config.settings
+        assert crawler.stats is not None
+        self.stats: StatsCollector = crawler.stats
+        self.enforce = self.settings.mode == "enforce"
+        self.decider = assembly.build(config)
+        self.audit = DurableAudit(
+            crawler, _open_store(config), durable=self.settings.audit_durability == "fsync"
+        )
+        self.files = OriginFileFetcher(
+            crawler,
+            self.decider.files,
+            self._file_fetched,
+            user_agent=config.user_agent,
+            hop_refusal=self.decider.hop_refusal,
+        )
+        self.counts = DecisionCounts()
+        self.memory = SignalMemory()  # what pages said about the URLs they link
+        # What was decided about each request let through, until it reaches the wire (by
+        # object identity, like the preflight exemption: nothing spider code can forge).
+        self.tickets: weakref.WeakKeyDictionary[Request, Ticket] = weakref.WeakKeyDictionary()
+        self.pacer = WirePacer()
+        crawler.signals.connect(self._spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def start(cls, crawler: Crawler) -> CrawlState | None:
+        """The crawl's state, built once (None: POLITE_CRAWL_ENABLED is False). A problem
+        raises SettingsError, naming the setting."""
+        state = _STATES.get(crawler)
+        if state is None:
+            config = _config_for(crawler)
+            if config is None:
+                return None
+            state = _STATES[crawler] = cls(crawler, config)
+        return state
+
+    def platform_of(self, url: str) -> str | None:
+        """The policy id whose log records about url go to (None: the _sites log)."""
+        loaded = self.decider.resolver.resolve((urlsplit(url).hostname or "").lower())
+        return loaded.id if loaded else None
+
+    def _spider_opened(self) -> None:
+        config, settings = self.config, self.settings
+        source = (
+            "POLITE_CRAWL_USER_AGENT_TOKEN"
+            if settings.user_agent_token
+            else ("derived from USER_AGENT")
+        )
+        purposes = sorted(p.value for p in config.purposes)
+        logger.info(
+            "polite_crawl: mode=%(mode)s purposes=%(purposes)s robots.txt product token=%(token)r "
+            "(%(source)s), %(policies)d platform policies, %(grants)d consent grants",
+            {
+                "mode": settings.mode,
+                "token": config.token,
+                "source": source,
+                "purposes": ",".join(purposes),
+                "policies": len(config.policies),
+                "grants": len(config.grants),
+            },
+        )
+        today = datetime.datetime.now(datetime.timezone.utc).date()
+        for stale in stale_policies(config, today):
+            logger.warning(
+                "polite_crawl: policy %(policy)s is older than POLITE_CRAWL_POLICY_MAX_AGE_DAYS "
+                "= %(days)d; platform terms change, review it",
+                {"policy": stale, "days": settings.policy_max_age_days},
+            )
+        # What every log this run touches starts with: who crawled, for what, under which rules.
+        self.audit.store.run_start = {
+            "purposes": purposes,
+            "token": config.token,
+            "mode": settings.mode,
+            "user_agent": config.user_agent,
+            "contact": settings.contact,
+            "policies": {p.id: p.sha256 for p in config.policies.values()},
+            "consents_sha256": config.consents_sha256,
+            "key": self.audit.store.fingerprint,
+        }
+
+    async def _spider_closed(self, reason: str) -> None:
+        for kind, store in self.decider.files.items():  # a bounded cache says what it forgot
+            if store.evictions:
+                self.stats.set_value(f"polite_crawl/origin_cache/evicted/{kind}", store.evictions)
+        await self.audit.close({"reason": reason, "counts": self.counts.as_dict()})
+        if self.decider.store.disk is not None:
+            self.decider.store.disk.close()
+        logger.info("polite_crawl: %(summary)s", {"summary": self.counts.summary()})
+
+    def _file_fetched(
+        self, kind: str, origin: Origin, result: FetchResult, entry: Entry[Any]
+    ) -> None:
+        # The file's bytes are kept by sha256, and the fetch is logged where the origin's
+        # decisions are: an export for a platform carries the robots.txt its decisions cite.
+        if result.body:
+            self.audit.keep_evidence(result.body, entry.sha256)
+        platform = self.decider.resolver.resolve(origin.host)
+        self.audit.write_soon(
+            platform.id if platform else None, records.preflight(kind, result, entry)
+        )
+        # The host's pace is known from now on (its robots.txt Crawl-delay, its policy's
+        # min_delay): the next origin file (tdmrep.json, ai.txt) waits for it like a page.
+        # Read from the robots.txt in force after every origin file: it may have come from the
+        # persisted cache, with no preflight of its own to teach the pacer.
+        delays = [platform.policy.rule_for(p).min_delay for p in self.config.purposes if platform]
+        robots = entry if kind == "robots" else self.decider.store.get(origin)
+        governing = robots.in_force() if robots is not None else None
+        rules = governing.rules if governing is not None else None
+        if rules is not None and rules.crawl_delay is not None:
+            delays.append(min(rules.crawl_delay, self.settings.robots_max_crawl_delay))
+        self.pacer.learn(origin.host.rstrip("."), max(delays, default=0.0))
+
+
+def _open_store(config: Config) -> AuditStore:
+    settings = config.settings
+    try:
+        store = AuditStore(
+            settings.audit_dir,
+            contact=settings.contact,
+            checkpoint_every=settings.audit_checkpoint_every,
+            checkpoint_seconds=settings.audit_checkpoint_seconds,
+            redact_params=frozenset(settings.audit_redact_params),
+            buffered=True,  # one write() per reactor turn: see journal.py
+        )
+    except (AuditError, ValueError) as exc:
+        message = f"{setting_name('audit_dir')} = {str(settings.audit_dir)!r}: {exc}"
+        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
+        raise SettingsError(message) from None
+    logger.info(
+        "polite_crawl: audit log in %(dir)s, signing key sha256:%(fp)s",
+        {"dir": settings.audit_dir, "fp": store.fingerprint},
+    )
+    return store
