@@ -128,6 +128,7 @@ class CrawlState:
         # object identity, like the preflight exemption: nothing spider code can forge).
         self.tickets: weakref.WeakKeyDictionary[Request, Ticket] = weakref.WeakKeyDictionary()
         self.pacer = WirePacer()
+        self.warned_wire: set[str] = set()  # wire.* reasons warned about, once per crawl
         crawler.signals.connect(self._spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
 

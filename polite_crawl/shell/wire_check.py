@@ -69,8 +69,8 @@ def on_wire(state: CrawlState, request: Request) -> Ticket | None:
     except AuditError as exc:
         raise not_sent(exc) from None
     code = reason.value
-    if code not in _warned:
-        _warned.add(code)
+    if code not in state.warned_wire:
+        state.warned_wire.add(code)
         logger.warning(
             "polite_crawl: %(url)s changed after the gate decided it (%(reason)s: %(what)s); "
             "a downloader middleware after polite_crawl's changes what is sent",
@@ -83,6 +83,3 @@ def on_wire(state: CrawlState, request: Request) -> Ticket | None:
     state.counts.add(f"deny/{code}")
     state.stats.inc_value(f"polite_crawl/denied/{code}")
     raise PolicyViolation(request.url, decision)
-
-
-_warned: set[str] = set()  # reasons warned about once per process
