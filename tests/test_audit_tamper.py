@@ -133,16 +133,24 @@ def test_a_flipped_byte(copy: Path) -> None:
     assert "does not match its hash (modified)" in proc.stderr
 
 
-def _rewrite(path: Path, index: int, change: dict[str, object], *, chain: bool) -> None:
-    """Change record `index` and re-hash it (and, with chain, every later record): a forger who
-    knows the format but not the signing key."""
+def _rewrite(
+    path: Path,
+    index: int,
+    change: dict[str, object],
+    *,
+    chain: bool,
+    more: dict[int, dict[str, object]] | None = None,
+) -> None:
+    """Change record `index` (and those in `more`) and re-hash it (and, with chain, every later
+    record): a forger who knows the format but not the signing key."""
     out = lines(path)
     records = [json.loads(line) for line in out]
+    changes = {index: change, **(more or {})}
     prev = records[index]["prev"]
-    for i in range(index, len(records) if chain else index + 1):
+    last = max(changes) + 1
+    for i in range(index, len(records) if chain else last):
         record = {k: v for k, v in records[i].items() if k != "hash"}
-        if i == index:
-            record.update(change)
+        record.update(changes.get(i, {}))
         record["prev"] = prev
         line, prev = encode(record)
         out[i] = line
@@ -151,6 +159,24 @@ def _rewrite(path: Path, index: int, change: dict[str, object], *, chain: bool) 
 
 def _index(path: Path, needle: str) -> int:
     return next(i for i, line in enumerate(lines(path)) if needle.encode() in line)
+
+
+def _allow_instead_of_deny(path: Path) -> None:
+    """A refusal turned into an allow, every later record re-hashed and the run's counts made to
+    agree: all that the records alone can show is gone; only the signatures are left."""
+    index = _index(path, '"decision":"deny"')
+    end = _index(path, '"type":"run.end"')
+    counts = json.loads(lines(path)[end])["counts"]
+    counts["decision/deny"] -= 1
+    counts["decision/allow"] = counts.get("decision/allow", 0) + 1
+    counts = {k: v for k, v in counts.items() if v}
+    _rewrite(
+        path,
+        index,
+        {"decision": "allow", "reason": "robots.allowed"},
+        chain=True,
+        more={end: {"counts": counts}},
+    )
 
 
 def test_a_changed_decision_even_rehashed(copy: Path) -> None:
@@ -166,8 +192,7 @@ def test_a_changed_decision_even_rehashed(copy: Path) -> None:
 
 def test_a_changed_decision_with_the_whole_chain_rehashed(copy: Path) -> None:
     path = copy / "logs" / "reddit" / "entries.jsonl"
-    index = _index(path, '"decision":"deny"')
-    _rewrite(path, index, {"decision": "allow", "reason": "robots.allowed"}, chain=True)
+    _allow_instead_of_deny(path)
 
     proc = verify(copy)
 
@@ -252,28 +277,21 @@ def test_a_replaced_key(copy: Path, audited: Path) -> None:
 def test_a_log_re_signed_with_another_key_fails_against_the_pinned_key(
     copy: Path, audited: Path
 ) -> None:
-    # A forger rewrites the log and re-signs every checkpoint with a key of their own, and
-    # replaces public.key: only a key pinned from elsewhere catches it.
-    from polite_crawl.audit import keys, note
-    from polite_crawl.audit.merkle import Frontier
+    # A forger rewrites the log and re-signs it with a key of their own (with polite_crawl
+    # itself: a store opened on the forged directory signs what it finds), and replaces
+    # public.key: only a key pinned from elsewhere catches it.
+    from polite_crawl.audit.store import AuditStore
 
     path = copy / "logs" / "reddit" / "entries.jsonl"
-    index = _index(path, '"decision":"deny"')
-    _rewrite(path, index, {"decision": "allow"}, chain=True)
-    (copy / "signing.key").unlink()
-    (copy / "public.key").unlink()
-    forged = keys.load_or_create(copy)
-    frontier = Frontier()
-    for line in lines(path):
-        frontier.append(line.rstrip(b"\n"))
-    origin = json.loads(lines(path)[0])["log"]
-    checkpoint = note.sign(note.Checkpoint(origin, frontier.size, frontier.root()), origin, forged)
-    (path.parent / "checkpoints.log").write_text(
-        json.dumps({"size": frontier.size, "note": checkpoint}) + "\n"
-    )
-
+    _allow_instead_of_deny(path)
+    for name in ("signing.key", "public.key", "heads.log", "logs/reddit/checkpoints.log"):
+        (copy / name).unlink()
     for other in ("_sites", "twitter"):  # leave only the forged log
         shutil.rmtree(copy / "logs" / other)
+    store = AuditStore(copy, contact=None)
+    store.seal("reddit")
+    store.release()
+
     unpinned = verify(copy)
     pinned = verify(copy, "--key", str(audited / "public.key"))
 
@@ -380,14 +398,31 @@ def test_a_deleted_or_emptied_log(copy: Path, remove: str) -> None:
     assert "reddit/entries.jsonl" in proc.stderr
 
 
+def _cited(copy: Path, needle: str) -> Path:
+    """The evidence file named by the first record holding needle (a digest follows it)."""
+    text = (copy / "logs" / "reddit" / "entries.jsonl").read_text()
+    at = text.index(needle) + len(needle)
+    return copy / "evidence" / text[at : at + 64]
+
+
 def test_changed_robots_evidence(copy: Path) -> None:
-    evidence = next((copy / "evidence").iterdir())
+    evidence = _cited(copy, '"sha256":"')
     evidence.write_bytes(b"User-agent: *\nAllow: /\n")
 
     proc = verify(copy)
 
     assert proc.returncode == 1
-    assert "the robots.txt bytes do not match their sha256" in proc.stderr
+    assert "the evidence bytes do not match their sha256" in proc.stderr
+
+
+def test_a_changed_policy_file_in_the_evidence(copy: Path) -> None:
+    evidence = _cited(copy, '"policy_sha256":"')
+    evidence.write_bytes(evidence.read_bytes().replace(b'"consent-required"', b'"allowed"'))
+
+    proc = verify(copy)
+
+    assert proc.returncode == 1
+    assert f"evidence/{evidence.name}: the evidence bytes do not match" in proc.stderr
 
 
 def test_a_bundle_with_an_unlisted_or_escaping_file(audited: Path, tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from polite_crawl.audit.logfile import CHECKPOINTS, ENTRIES
 from polite_crawl.audit.parse import _fields
 from polite_crawl.audit.record import RecordError, decode, encode
 from polite_crawl.audit.store import AuditStore
-from polite_crawl.audit.verify import Invalid, LogReport, verify_log
+from polite_crawl.audit.verify import Invalid, LogReport, check_evidence, verify_log
 from polite_crawl.cli.main import main
 
 ROBOTS = b"User-agent: *\nDisallow: /private\n"
@@ -96,7 +96,9 @@ def verdict(audit: Path, platform: str = "reddit") -> LogReport | Invalid:
     """The library verifier's answer: a report, or Invalid naming the file (and the line)."""
     log = audit / "logs" / platform
     try:
-        return verify_log(log, platform, PUBLIC, evidence=audit / "evidence")
+        report = verify_log(log, platform, PUBLIC)
+        check_evidence(audit / "evidence", report.evidence | report.policies, "evidence")
+        return report
     except Invalid as exc:
         invalid = exc
     match = re.fullmatch(

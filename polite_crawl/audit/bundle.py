@@ -1,9 +1,10 @@
 """Audit directories and export bundles: finding logs, keys, sealing a crashed crawl's log and
 writing one platform's export.
 
-An export holds that platform's log byte for byte, its signed checkpoints, the public key, the
-robots.txt bytes and policy files its decisions cite (by sha256), a manifest of sha256 sums and
-a README for the platform. No other platform's or site's log is in it.
+An export holds that platform's log byte for byte, its signed checkpoints, the directory's
+signed heads (which name no log), the public key, the robots.txt bytes and policy files its
+decisions cite (by sha256), a manifest of sha256 sums, a README for the platform and the format
+specification (FORMAT.md, a copy of docs/format.md). No other platform's or site's log is in it.
 """
 
 from __future__ import annotations
@@ -11,19 +12,31 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from polite_crawl.audit import keys
+from polite_crawl.audit.heads import HEADS
 from polite_crawl.audit.logfile import CHECKPOINTS, ENTRIES, AuditError
 from polite_crawl.audit.record import decode
 from polite_crawl.audit.store import AuditStore
-from polite_crawl.audit.verify import Invalid
+from polite_crawl.audit.verify import EMPTY_SHA256, Invalid
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from polite_crawl.audit.verify import LogReport
 
 MANIFEST = "manifest.json"
 FORMAT = "polite-crawl-audit-export/v1"
+SPEC = "FORMAT.md"
+
+
+def spec_source() -> Path:
+    """docs/format.md: in a wheel, where the build put it (pyproject.toml force-include); in a
+    source checkout, the file itself."""
+    packaged = Path(__file__).with_name(SPEC)
+    if packaged.is_file():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "docs" / "format.md"
 
 
 def sha256_file(path: Path) -> str:
@@ -68,7 +81,8 @@ def read_manifest(bundle: Path) -> dict[str, Any]:
     return manifest
 
 
-def check_manifest(bundle: Path) -> None:
+def check_files(bundle: Path) -> None:
+    """M1, M2: the bundle's files are exactly those its manifest lists, with their sha256."""
     manifest = read_manifest(bundle)
     files = manifest.get("files")
     if not isinstance(files, dict):
@@ -93,6 +107,31 @@ def check_manifest(bundle: Path) -> None:
             raise Invalid(str(path), "listed in the manifest but missing")
         if sha256_file(path) != digest:
             raise Invalid(str(path), "does not match the sha256 in the manifest")
+
+
+def check_fields(bundle: Path, report: LogReport, public: bytes) -> None:
+    """M3, M4: the manifest's other fields say what the bundle holds (the manifest is not signed:
+    nothing in it is believed unchecked)."""
+    manifest = read_manifest(bundle)
+    where = str(bundle / MANIFEST)
+    expected = {
+        "platform": report.platform,
+        "origin": report.origin,
+        "records": report.records,
+        "public_key": public.hex(),
+        "fingerprint": keys.fingerprint(public),
+    }
+    for name, value in expected.items():
+        if manifest.get(name) != value or type(manifest.get(name)) is not type(value):
+            raise Invalid(where, f"{name} says {manifest.get(name)!r}, the bundle holds {value!r}")
+    try:
+        own = keys.read_public(bundle / keys.PUBLIC_FILE)
+    except keys.SigningKeyError as exc:
+        raise Invalid(str(bundle / keys.PUBLIC_FILE), str(exc)) from None
+    if own != public:
+        raise Invalid(
+            str(bundle / keys.PUBLIC_FILE), "is not the operator's key the bundle is verified with"
+        )
 
 
 def public_key(path: Path, pinned: Path | None, fingerprint: str | None = None) -> bytes:
@@ -131,25 +170,49 @@ fetched there, and every response it received, in order. It was produced by poli
   Each line carries the sha256 of its own content and of the line before it.
 - `checkpoints.log`: signed checkpoints (C2SP signed-note / tlog-checkpoint format, Ed25519)
   over the RFC 6962 Merkle tree of the lines. The last one covers the whole log.
-- `public.key`: the operator's public key. Its fingerprint is
-  `sha256:{fingerprint}`. Compare it with the one the operator gave you separately.
+- `heads.log`: signed heads over all of the operator's logs at each checkpoint round. They
+  name no other log; they show that this log was never cut back while the others went on.
+- `public.key`: the operator's public key.
 - `evidence/`: the robots.txt bodies the decisions cite, named by their sha256.
-- `policies/`: the platform policy files the crawl used, named by their sha256.
-- `manifest.json`: the sha256 of every file here.
+- `policies/`: the platform policy files the decisions applied, named by their sha256.
+- `manifest.json`: the sha256 of every file here, and what the export holds.
+- `FORMAT.md`: the specification of every file and of every rule a verifier enforces.
 
-## How to verify
+## 1. Get the operator's key, separately
+
+Everything here is signed with the operator's Ed25519 key, whose fingerprint is
+`sha256:{fingerprint}`. Do not trust that line or the `public.key` in this folder: a forger
+would replace them together with the log. Get the fingerprint (or the `public.key` file) from
+the operator through another channel: their crawler's web page (the product token's URL), an
+e-mail you can check, or your contract with them. Keep it: every later export must verify
+against the same key.
+
+## 2. Verify with polite_crawl
 
 ```sh
 pip install polite-crawl
-polite-crawl audit verify . --fingerprint sha256:<the fingerprint the operator gave you>
+polite-crawl audit verify . --fingerprint sha256:<the fingerprint you obtained>
 ```
 
-Get the fingerprint (or the public key file) from the operator through another channel: the
-`public.key` in this folder could have been replaced together with the log.
+Exit status 0 means every line, the chain, every checkpoint and head signature, the Merkle
+roots, the evidence and policy files, the manifest and the rules check out (nothing fetched
+without an allow decision or after a refusal; every robots.txt cited was fetched and at most
+24 hours old); 1 names the first file and line that does not.
 
-Exit status 0 means every line, the chain, every checkpoint signature, the Merkle roots and
-the rules (nothing fetched after a refusal; every robots.txt cited was fetched and at most
-24 hours old) check out; 1 names the first file and line that does not.
+Keep what you verified, so that the next export can be checked against it (a log cut back or
+rewritten since then fails):
+
+```sh
+polite-crawl audit checkpoints . -o {platform}-checkpoints.json
+polite-crawl audit verify NEXT-EXPORT --fingerprint sha256:... --since {platform}-checkpoints.json
+```
+
+## 3. Verify without polite_crawl
+
+`FORMAT.md` specifies every byte: how a line is hashed, the Merkle tree, the signed notes, the
+heads, the manifest, and each rule, with worked examples. A verifier needs SHA-256, Ed25519 and
+a JSON parser (Python's standard library and `cryptography` are enough; polite_crawl's own test
+suite holds one such verifier of under 400 lines, written from that text alone).
 
 Log origin: `{origin}`. Records: {records}. Contains no other site's or platform's records.
 """
@@ -179,15 +242,23 @@ def export(
         raise Invalid(str(source), f"no log for platform {platform!r} (logs: {known})")
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source / ENTRIES, out / ENTRIES)
-    if (source / CHECKPOINTS).exists():
-        shutil.copyfile(source / CHECKPOINTS, out / CHECKPOINTS)
+    for name in (CHECKPOINTS,):
+        if (source / name).exists():
+            shutil.copyfile(source / name, out / name)
+    if (audit_dir / HEADS).exists():
+        shutil.copyfile(audit_dir / HEADS, out / HEADS)
     shutil.copyfile(audit_dir / keys.PUBLIC_FILE, out / keys.PUBLIC_FILE)
+    shutil.copyfile(spec_source(), out / SPEC)
     origin, records, robots, policies = _cited(out / ENTRIES)
     for digest in sorted(robots):
         _copy_cited(audit_dir / "evidence" / digest, out / "evidence" / digest, digest)
     for digest in sorted(policies):
-        if digest in policy_files:
-            _copy_cited(policy_files[digest], out / "policies" / f"{digest}.toml", digest)
+        # The bytes the crawl read (kept as evidence at its start), else a file known here with
+        # the same sha256; neither: verify names the policy missing.
+        target = out / "policies" / f"{digest}.toml"
+        _copy_cited(audit_dir / "evidence" / digest, target, digest)
+        if not target.exists() and digest in policy_files:
+            _copy_cited(policy_files[digest], target, digest)
     public = keys.read_public(out / keys.PUBLIC_FILE)
     (out / "README.md").write_text(
         README.format(
@@ -230,6 +301,7 @@ def _cited(entries: Path) -> tuple[str, int, set[str], set[str]]:
             origin = origin or str(record.get("log"))
             if record.get("type") == "preflight":
                 robots.add(str((record.get("evidence") or {}).get("sha256")))
+            robots.discard(EMPTY_SHA256)
             tos = (
                 (record.get("evidence") or {}).get("tos")
                 if record.get("type") == "decision"

@@ -65,3 +65,66 @@ def tree_root(leaves: list[bytes]) -> bytes:
     while k * 2 < len(leaves):
         k *= 2
     return node_hash(tree_root(leaves[:k]), tree_root(leaves[k:]))
+
+
+def _subtree(hashes: list[bytes], lo: int, hi: int) -> bytes:
+    """MTH(D[lo:hi]) from the leaf hashes."""
+    if hi - lo == 1:
+        return hashes[lo]
+    k = 1
+    while k * 2 < hi - lo:
+        k *= 2
+    return node_hash(_subtree(hashes, lo, lo + k), _subtree(hashes, lo + k, hi))
+
+
+def consistency_proof(hashes: list[bytes], m: int) -> list[bytes]:
+    """RFC 6962 §2.1.2 PROOF(m, D[n]) for n = len(hashes) leaf hashes, 0 < m <= n."""
+    proof: list[bytes] = []
+
+    def sub(m: int, lo: int, hi: int, complete: bool) -> None:
+        if m == hi - lo:
+            if not complete:
+                proof.append(_subtree(hashes, lo, hi))
+            return
+        k = 1
+        while k * 2 < hi - lo:
+            k *= 2
+        if m <= k:
+            sub(m, lo, lo + k, complete)
+            proof.append(_subtree(hashes, lo + k, hi))
+        else:
+            sub(m - k, lo + k, hi, False)
+            proof.append(_subtree(hashes, lo, lo + k))
+
+    sub(m, 0, len(hashes), True)
+    return proof
+
+
+def verify_consistency(
+    first: int, second: int, first_root: bytes, second_root: bytes, proof: list[bytes]
+) -> bool:
+    """RFC 9162 §2.1.4.2: does the tree of `second` leaves extend the one of `first`?"""
+    if first == second:
+        return not proof and first_root == second_root
+    if first == 0:
+        return not proof  # every tree extends the empty one
+    if first > second or not proof:
+        return False
+    path = list(proof)
+    if first & (first - 1) == 0:  # an exact power of 2: its root is a node of the proof
+        path.insert(0, first_root)
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node_hash(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return fr == first_root and sr == second_root and sn == 0

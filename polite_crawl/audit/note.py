@@ -58,20 +58,30 @@ class Checkpoint:
         return f"{self.origin}\n{self.size}\n{base64.b64encode(self.root).decode()}\n"
 
 
-def sign(checkpoint: Checkpoint, name: str, key: Ed25519PrivateKey) -> str:
-    text = checkpoint.body()
+def sign_text(text: str, name: str, key: Ed25519PrivateKey) -> str:
+    """A signed note of `text` (which ends with a newline) by `key` under the key name `name`."""
     public = key.public_key().public_bytes_raw()
     sig = key.sign(text.encode())
     line = f"{_DASH} {name} {base64.b64encode(key_id(name, public) + sig).decode()}\n"
     return text + "\n" + line
 
 
-def open_note(note: str, name: str, public: bytes) -> Checkpoint:
-    """Verify a signed checkpoint against one known key; return what it commits to."""
-    text, sep, sigs = note.partition("\n\n")
+def sign(checkpoint: Checkpoint, name: str, key: Ed25519PrivateKey) -> str:
+    return sign_text(checkpoint.body(), name, key)
+
+
+def note_text(note: str) -> str:
+    """The signed text of a note (up to the blank line), not yet verified."""
+    text, sep, _ = note.partition("\n\n")
     if not sep or not text:
         raise NoteError("not a signed note (no blank line before the signatures)")
-    text += "\n"
+    return text + "\n"
+
+
+def open_text(note: str, name: str, public: bytes) -> str:
+    """Verify a signed note against one known key; return the text it signs."""
+    text = note_text(note)
+    sigs = note[len(text) + 1 :]
     verified = False
     kid = key_id(name, public)
     for line in sigs.splitlines():
@@ -91,8 +101,17 @@ def open_note(note: str, name: str, public: bytes) -> Checkpoint:
         verified = True
     if not verified:
         raise NoteError(f"no signature by the expected key {name}")
-    lines = text.splitlines()
-    if len(lines) < 3 or not lines[1].isdigit():
+    return text
+
+
+def open_note(note: str, name: str, public: bytes) -> Checkpoint:
+    """Verify a signed checkpoint against one known key; return what it commits to."""
+    return parse_checkpoint(open_text(note, name, public))
+
+
+def parse_checkpoint(text: str) -> Checkpoint:
+    lines = text.split("\n")
+    if len(lines) != 4 or lines[3] or not is_decimal(lines[1]):
         raise NoteError("not a checkpoint (origin, size, root)")
     try:
         root = base64.b64decode(lines[2], validate=True)
@@ -101,3 +120,13 @@ def open_note(note: str, name: str, public: bytes) -> Checkpoint:
     if len(root) != 32:
         raise NoteError("the checkpoint root is not a SHA-256 hash")
     return Checkpoint(lines[0], int(lines[1]), root)
+
+
+def is_decimal(text: str) -> bool:
+    """ASCII digits with no leading zero (but "0"): one spelling per number, as signed."""
+    return text.isascii() and text.isdigit() and (text == "0" or not text.startswith("0"))
+
+
+def commitment(body: str) -> str:
+    """What a head lists for a checkpoint: the sha256 (hex) of its body."""
+    return hashlib.sha256(body.encode()).hexdigest()

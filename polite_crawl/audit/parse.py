@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from polite_crawl.audit.merkle import leaf_hash
-from polite_crawl.audit.record import RecordError, decode
+from polite_crawl.audit.record import VERSION, RecordError, decode
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -41,11 +41,30 @@ class Fields(NamedTuple):
     robots_url: str | None  # decision: the robots.txt it cites; preflight: the one fetched
     robots_sha: str | None
     fetched_at: float | None  # preflight only
+    platform: tuple[Any] | None  # (the record's platform field,) when it has one
+    policy_sha: str | None  # decision: the sha256 of the policy file it applied
+    counts: Any  # run.end: the counts it states
 
 
 def _broken(message: str) -> Fields:
     return Fields(
-        None, None, message, None, None, None, None, None, None, False, None, None, None, None
+        None,
+        None,
+        message,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        False,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
     )
 
 
@@ -61,16 +80,24 @@ def _fields(line: bytes) -> Fields:
 
 
 def _extract(line: bytes, record: dict[str, Any], digest: str) -> Fields:
+    if record.get("v") != VERSION or isinstance(record.get("v"), bool):
+        return _broken(f"format version {record.get('v')!r}, not {VERSION}")
     kind = record.get("type")
-    ts = url = decision = robots_url = robots_sha = fetched_at = None
+    ts = url = decision = robots_url = robots_sha = fetched_at = policy_sha = counts = None
     lets_go = False
     if kind == "decision":
         url, decision = record.get("url"), record.get("decision")
         lets_go = decision == "allow" or record.get("enforced") is False
-        robots = (record.get("evidence") or {}).get("robots")
+        evidence = record.get("evidence") or {}
+        robots = evidence.get("robots")
         if isinstance(robots, dict) and "sha256" in robots:
             robots_url, robots_sha = robots.get("robots_url"), robots.get("sha256")
             ts = _epoch(record.get("ts"))
+        tos = evidence.get("tos")
+        if isinstance(tos, dict) and tos.get("policy_sha256") is not None:
+            policy_sha = str(tos["policy_sha256"])
+    elif kind == "run.end":
+        counts = record.get("counts")
     elif kind == "preflight":
         ev = record.get("evidence") or {}
         robots_url, robots_sha = ev.get("robots_url"), ev.get("sha256")
@@ -92,6 +119,9 @@ def _extract(line: bytes, record: dict[str, Any], digest: str) -> Fields:
         robots_url,
         robots_sha,
         fetched_at,
+        (record["platform"],) if "platform" in record else None,
+        policy_sha,
+        counts,
     )
 
 

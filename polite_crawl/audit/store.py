@@ -1,9 +1,11 @@
 """All the logs of one audit directory: one per platform policy id, `_sites` for hosts no policy
 claims, plus the signing key, the evidence store (robots.txt bytes by sha256) and checkpoints.
 
-    <audit dir>/signing.key  public.key  LOCK
+    <audit dir>/signing.key  public.key  LOCK  heads.log
                 logs/<platform>/entries.jsonl  checkpoints.log
                 evidence/<sha256>
+
+The byte-level format of every file is specified in docs/format.md.
 
 A store holds the directory's LOCK (dirlock.py) from its opening until close(), abandon() or
 release(): one crawl (or export) per audit directory at a time.
@@ -15,9 +17,11 @@ import datetime
 import functools
 import os
 import time
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from polite_crawl.audit import dirlock, keys, note
+from polite_crawl.audit.heads import HeadLog, scan_commitments
 from polite_crawl.audit.logfile import AuditError, LogFile
 from polite_crawl.audit.redact import DEFAULT_REDACT_PARAMS, redact_url
 
@@ -49,13 +53,18 @@ def _second_prefix(seconds: int) -> str:
 
 
 def operator_of(contact: str | None, public: bytes) -> str:
-    """The operator part of log origins: the contact's domain, else the key's fingerprint."""
+    """The operator part of log origins: the contact's domain, else the key's fingerprint. A
+    domain with other characters than [a-z0-9.-] is not used: an origin is a signed note's key
+    name, which may hold no whitespace or "+" (docs/format.md §2)."""
     if contact:
         address = contact.removeprefix("mailto:").split("://", 1)[-1]
         host = address.split("@")[-1].split("/")[0].split(":")[0].lower()
-        if host:
+        if host and _DOMAIN_CHARS.issuperset(host):
             return host
     return "operator-" + keys.fingerprint(public)[:16]
+
+
+_DOMAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
 
 
 class AuditStore:
@@ -100,6 +109,22 @@ class AuditStore:
         self.logs: dict[str, LogFile] = {}
         self._last_checkpoint: dict[str, tuple[int, float]] = {}
         self.run_start: dict[str, Any] = {}
+        # sha256 -> bytes of files a record may cite (policy files) and not yet kept as evidence
+        self.citable: dict[str, bytes] = {}
+        # What each log's run.end counts: its records since this run's run.start.
+        self._counts: dict[str, Counter[str]] = {}
+        try:
+            # Every log's checkpoints, this run's or not: a head covers the whole directory.
+            known = scan_commitments(directory / "logs")
+            self.heads = HeadLog(directory, self.key, f"{self.operator}/polite-crawl/head")
+            self.heads.check(known)
+        except AuditError:
+            self.release()
+            raise
+        except OSError as exc:
+            self.release()
+            raise AuditError(exc.errno, f"cannot read {directory}: {exc.strerror}") from None
+        self._latest = {name: listed[-1] for name, listed in known.items() if listed}
 
     @property
     def fingerprint(self) -> str:
@@ -117,6 +142,7 @@ class AuditStore:
             self.checkpoint(platform)
         log.close()
         del self.logs[platform]
+        self.sign_head()  # also after a crash between a checkpoint and its head
         return log.size
 
     def log(self, platform: str | None, *, announce: bool = True) -> LogFile:
@@ -136,7 +162,14 @@ class AuditStore:
         return log
 
     def _append(self, log: LogFile, record: dict[str, Any]) -> int:
-        return log.append(record, now_rfc3339(self.clock))
+        seq = log.append(record, now_rfc3339(self.clock))
+        kind = record.get("type")
+        if kind == "run.start":
+            self._counts[log.directory.name] = Counter()
+        counts = self._counts.get(log.directory.name)
+        if counts is not None:
+            counts[f"decision/{record.get('decision')}" if kind == "decision" else str(kind)] += 1
+        return seq
 
     def append(self, platform: str | None, record: dict[str, Any]) -> LogFile:
         log = self.logs.get(platform or NO_PLATFORM) or self.log(platform)
@@ -147,6 +180,13 @@ class AuditStore:
         if isinstance(via, str) and (redacted := redact_url(via, params)) is not via:
             record = {**record, "via": redacted}
         evidence = record.get("evidence")
+        if isinstance(evidence, dict) and self.citable:
+            tos = evidence.get("tos")
+            if isinstance(tos, dict) and (digest := tos.get("policy_sha256")) in self.citable:
+                # Kept (and synced) before the first record citing it is written: a log never
+                # cites evidence that a crash could leave unkept.
+                self.keep_evidence(self.citable[digest], str(digest))
+                del self.citable[digest]
         if isinstance(evidence, dict) and ("robots_url" in evidence or "final_url" in evidence):
             evidence = {
                 k: redact_url(v, self.redact_params)
@@ -192,19 +232,29 @@ class AuditStore:
 
     def checkpoints_due(self) -> None:
         now = self.clock()
+        signed = False
         for name, log in self.logs.items():
             size, at = self._last_checkpoint[name]
             if log.size > size and (
                 log.size - size >= self.checkpoint_every or now - at >= self.checkpoint_seconds
             ):
                 self.checkpoint(name)
+                signed = True
+        if signed:
+            self.sign_head()
 
     def checkpoint(self, name: str) -> None:
+        """Sign a checkpoint of one log (the caller signs the head after its round)."""
         log = self.logs[name]
         log.sync()
         cp = note.Checkpoint(log.origin, log.size, log.frontier.root())
         log.add_checkpoint(note.sign(cp, log.origin, self.key))
         self._last_checkpoint[name] = (log.size, self.clock())
+        self._latest[name] = note.commitment(cp.body())
+
+    def sign_head(self) -> None:
+        """A head over every log's latest checkpoint, unless the last head says the same."""
+        self.heads.sign(self._latest, now_rfc3339(self.clock))
 
     def release(self) -> None:
         """Give up the directory's lock (once every log is closed)."""
@@ -220,15 +270,23 @@ class AuditStore:
         self.release()
 
     def close(self, end: dict[str, Any]) -> None:
+        """end: what run.end says besides the counts of its own log's records (a log never
+        reports on another)."""
         errors: list[str] = []
         for name, log in self.logs.items():
             try:
-                self._append(log, {"type": "run.end", **end})
+                counts = dict(sorted(self._counts.get(name, Counter()).items()))
+                self._append(log, {"type": "run.end", **end, "counts": counts})
                 self.checkpoint(name)
             except AuditError as exc:
                 errors.append(str(exc))
             finally:
                 log.close()
+        if not any(log.failed for log in self.logs.values()):
+            try:
+                self.sign_head()
+            except AuditError as exc:
+                errors.append(str(exc))
         self.release()
         if errors:
             raise AuditError(0, "; ".join(errors))

@@ -4,7 +4,10 @@ For each log: every line's own hash, the chain (`prev`), the sequence, the log's
 (its origin must name the directory it sits in), the Merkle root at every signed checkpoint,
 each checkpoint's Ed25519 signature against the pinned public key, and the semantic rules
 (nothing fetched after an enforced refusal; every robots.txt a decision cites was fetched,
-recorded, and at most 24 hours old). The first problem found is reported as file:line.
+recorded, and at most 24 hours old; a record's platform is its log's; run.end counts its own
+log's records). The first problem found is reported as file:line. docs/format.md specifies every
+rule; heads (verify_heads.py), export manifests (bundle.py) and kept checkpoints (since.py) are
+checked beside this.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from typing import TYPE_CHECKING
 
 from polite_crawl.audit.logfile import CHECKPOINTS, ENTRIES
 from polite_crawl.audit.merkle import Frontier
-from polite_crawl.audit.note import NoteError, open_note
+from polite_crawl.audit.note import NoteError, commitment, open_note
 from polite_crawl.audit.parse import Fields, parsed_lines
 from polite_crawl.audit.record import GENESIS
+from polite_crawl.audit.store import NO_PLATFORM
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -43,6 +47,11 @@ class LogReport:
     signed_size: int = 0
     decisions: dict[str, int] = field(default_factory=dict)
     recovered: list[int] = field(default_factory=list)  # line numbers of log.recovered records
+    # (size, commitment, root) of every checkpoint, oldest first (docs/format.md §4, §5)
+    signed: list[tuple[int, str, bytes]] = field(default_factory=list)
+    evidence: set[str] = field(default_factory=set)  # robots.txt bytes cited, by sha256
+    policies: set[str] = field(default_factory=set)  # policy files cited, by sha256
+    leaves: list[bytes] | None = None  # every leaf hash, when a consistency proof is wanted
 
     def summary(self) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(self.decisions.items())) or "none"
@@ -61,13 +70,25 @@ class LogReport:
 class _Semantics:
     """What the records must say about each other."""
 
-    def __init__(self, where: str) -> None:
+    def __init__(self, where: str, platform: str) -> None:
         self.where = where
+        self.platform = None if platform == NO_PLATFORM else platform
         self.robots: dict[tuple[str, str], float] = {}  # (robots_url, sha256) -> fetched_at
         self.allowed: set[str] = set()
         self.refused: set[str] = set()
+        self.policies: set[str] = set()
+        self.run: dict[str, int] | None = None  # counts since the latest run.start
 
     def check(self, number: int, f: Fields) -> None:
+        if f.platform is not None and f.platform[0] != self.platform:
+            raise Invalid(
+                f"{self.where}:{number}",
+                f"a record of platform {f.platform[0]!r} in the log of "
+                f"{self.platform or NO_PLATFORM!r}",
+            )
+        self._count(number, f)
+        if f.policy_sha is not None:
+            self.policies.add(f.policy_sha)
         if f.kind == "preflight":
             self.robots[(str(f.robots_url), str(f.robots_sha))] = f.fetched_at or 0.0
         elif f.kind == "decision":
@@ -110,8 +131,27 @@ class _Semantics:
                     f"{self.where}:{number}", f"{url} was fetched without an allow decision"
                 )
 
+    def _count(self, number: int, f: Fields) -> None:
+        """run.end states how many records of each kind its run wrote to this log."""
+        if f.kind == "run.start":
+            self.run = {}
+        elif f.kind == "run.end":
+            if self.run is None:
+                raise Invalid(f"{self.where}:{number}", "a run.end without a run.start before it")
+            if f.counts != self.run:
+                raise Invalid(
+                    f"{self.where}:{number}",
+                    f"run.end counts {f.counts!r} but the run wrote {self.run!r} to this log",
+                )
+            self.run = None
+            return
+        if self.run is not None:
+            key = f"decision/{f.decision}" if f.kind == "decision" else str(f.kind)
+            self.run[key] = self.run.get(key, 0) + 1
+
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+_HEX = frozenset("0123456789abcdef")
 
 
 def verify_log(
@@ -120,9 +160,13 @@ def verify_log(
     public: bytes,
     *,
     progress: bool = False,
-    evidence: Path | None = None,
+    keep_leaves: bool = False,
 ) -> LogReport:
+    """One log's records, chain, checkpoints and rules. The evidence its records cite is
+    listed in the report (report.evidence, report.policies) for the caller to find."""
     report = LogReport(platform)
+    if keep_leaves:
+        report.leaves = []
     entries = directory / ENTRIES
     try:
         size = entries.stat().st_size
@@ -148,7 +192,7 @@ def verify_log(
     roots: dict[int, bytes] = {}
     frontier = Frontier()
     prev = GENESIS
-    semantics = _Semantics(str(entries))
+    semantics = _Semantics(str(entries), platform)
     for number, f in enumerate(parsed_lines(entries, size), start=1):
         where = f"{entries}:{number}"
         if f.digest is None or f.leaf is None:
@@ -182,6 +226,8 @@ def verify_log(
             report.recovered.append(number)
         leaf, digest = f.leaf, f.digest
         frontier.append_hash(leaf)
+        if report.leaves is not None:
+            report.leaves.append(leaf)
         if frontier.size in wanted:
             roots[frontier.size] = frontier.root()
         prev = digest
@@ -191,21 +237,23 @@ def verify_log(
         print(file=sys.stderr)
     report.records = frontier.size
     _check_checkpoints(directory / CHECKPOINTS, report, roots, public)
-    if evidence is not None:
-        _check_evidence(evidence, {sha for _, sha in semantics.robots})
+    report.evidence = {sha for _, sha in semantics.robots} - {EMPTY_SHA256}
+    report.policies = semantics.policies
     return report
 
 
-def _check_evidence(directory: Path, digests: set[str]) -> None:
-    """The robots.txt bytes the decisions rest on are kept by sha256: present and unchanged."""
-    for digest in sorted(digests - {EMPTY_SHA256}):
-        path = directory / digest
+def check_evidence(directory: Path, digests: set[str], what: str, suffix: str = "") -> None:
+    """Bytes records cite, kept by sha256 (docs/format.md E1): present and unchanged."""
+    for digest in sorted(digests):
+        if len(digest) != 64 or not _HEX.issuperset(digest):
+            raise Invalid(str(directory), f"a record cites {digest[:80]!r}, not a sha256")
+        path = directory / f"{digest}{suffix}"
         try:
             data = path.read_bytes()
         except OSError:
-            raise Invalid(str(path), "the robots.txt a preflight recorded is missing") from None
+            raise Invalid(str(path), f"the {what} a record cites is missing") from None
         if hashlib.sha256(data).hexdigest() != digest:
-            raise Invalid(str(path), "the robots.txt bytes do not match their sha256 (changed)")
+            raise Invalid(str(path), f"the {what} bytes do not match their sha256 (changed)")
 
 
 def _last_byte(path: Path, size: int) -> bytes:
@@ -244,6 +292,12 @@ def _check_checkpoints(
         data = path.read_bytes()
     except OSError as exc:
         raise Invalid(str(path), f"cannot read ({exc.strerror or exc})") from None
+    if data and not data.endswith(b"\n"):
+        lines = data.count(b"\n")
+        raise Invalid(
+            f"{path}:{lines + 1}",
+            "torn tail: the last line is incomplete (no newline)",
+        )
     # Damaged bytes (not UTF-8, nested too deeply) are reported on their line, not raised.
     for number, raw in enumerate(data.splitlines(), start=1):
         where = f"{path}:{number}"
@@ -256,6 +310,8 @@ def _check_checkpoints(
             raise Invalid(where, f"not a checkpoint ({exc})") from None
         if checkpoint.origin != report.origin:
             raise Invalid(where, f"a checkpoint of {checkpoint.origin!r}, not of this log")
+        if entry.get("size") != checkpoint.size:
+            raise Invalid(where, "its size field does not match the size it signs")
         if checkpoint.size < last:
             raise Invalid(where, "checkpoints go backwards")
         if checkpoint.size > report.records:
@@ -272,6 +328,7 @@ def _check_checkpoints(
             )
         last = checkpoint.size
         report.checkpoints += 1
+        report.signed.append((checkpoint.size, commitment(checkpoint.body()), checkpoint.root))
     report.signed_size = last
     if last < report.records:
         raise Invalid(

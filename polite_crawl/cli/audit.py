@@ -1,5 +1,6 @@
-"""`polite-crawl audit verify PATH | export --platform ID -o OUT PATH | stats PATH |
-report --platform ID -o OUT PATH`: the command line over polite_crawl/audit/.
+"""`polite-crawl audit verify PATH [--since FILE] | export --platform ID -o OUT PATH |
+checkpoints PATH -o FILE | stats PATH | report --platform ID -o OUT PATH`: the command line over
+polite_crawl/audit/.
 
 verify exits 0 when everything checks out, 1 on the first invalid file and line, 2 on a usage
 error (a path that is not an audit directory or export bundle).
@@ -16,7 +17,8 @@ from typing import TYPE_CHECKING
 from polite_crawl.audit import bundle
 from polite_crawl.audit.logfile import ENTRIES
 from polite_crawl.audit.record import RecordError, decode
-from polite_crawl.audit.verify import Invalid, verify_log
+from polite_crawl.audit.verify import Invalid
+from polite_crawl.audit.whole import verify_path
 
 if TYPE_CHECKING:
     import argparse
@@ -30,6 +32,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     verify = asub.add_parser("verify", help="check an audit directory or an export bundle")
     verify.add_argument("path", type=Path)
     _pin_options(verify)
+    verify.add_argument(
+        "--since",
+        type=Path,
+        metavar="FILE",
+        help="checkpoints kept earlier (audit checkpoints -o FILE): the logs must extend them",
+    )
+    kept = asub.add_parser(
+        "checkpoints", help="write the latest signed checkpoints and head, for a platform to keep"
+    )
+    kept.add_argument("path", type=Path)
+    kept.add_argument("-o", "--output", type=Path, required=True)
+    kept.add_argument("--platform", help="only this platform's checkpoint (and the head)")
+    _pin_options(kept)
     export = asub.add_parser("export", help="write one platform's verifiable bundle")
     export.add_argument("path", type=Path)
     export.add_argument("--platform", required=True)
@@ -50,7 +65,9 @@ def _pin_options(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, policy_dirs: list[Path]) -> int:
     if args.audit_command == "verify":
-        return verify(args.path, args.key, args.fingerprint)
+        return verify(args.path, args.key, args.fingerprint, args.since)
+    if args.audit_command == "checkpoints":
+        return checkpoints(args.path, args.output, args.platform, args.key, args.fingerprint)
     if args.audit_command == "export":
         return export(args.path, args.platform, args.output, policy_dirs)
     if args.audit_command == "report":
@@ -77,15 +94,8 @@ def report(
         )
         return EXIT_USAGE
     try:
-        if bundle.is_bundle(path):
-            bundle.check_manifest(path)
-        result = verify_log(
-            dirs[name],
-            name,
-            bundle.public_key(path, pinned, fingerprint),
-            evidence=_evidence_dir(path),
-        )
-        verification = (True, result.summary())
+        reports, _ = verify_path(path, pinned, fingerprint, only=name)
+        verification = (True, reports[0].summary())
     except Invalid as exc:
         verification = (False, str(exc))
     summary = write_report(dirs[name], name, out, verification)
@@ -107,11 +117,9 @@ def _policy_id(platform: str) -> str:
     return found.id if found else platform
 
 
-def _evidence_dir(path: Path) -> Path:
-    return path / "evidence"
-
-
-def verify(path: Path, pinned: Path | None, fingerprint: str | None = None) -> int:
+def verify(
+    path: Path, pinned: Path | None, fingerprint: str | None = None, since: Path | None = None
+) -> int:
     if not path.exists():
         print(f"polite-crawl audit verify: {path}: no such file or directory", file=sys.stderr)
         return EXIT_USAGE
@@ -123,21 +131,49 @@ def verify(path: Path, pinned: Path | None, fingerprint: str | None = None) -> i
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if since is not None and not since.is_file():
+        print(f"polite-crawl audit verify: {since}: no such file", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        dirs = bundle.log_dirs(path)
-        if bundle.is_bundle(path):
-            bundle.check_manifest(path)
-        public = bundle.public_key(path, pinned, fingerprint)
-        reports = [
-            verify_log(d, name, public, progress=sys.stderr.isatty(), evidence=_evidence_dir(path))
-            for name, d in dirs.items()
-        ]
+        reports, public = verify_path(
+            path, pinned, fingerprint, since=since, progress=sys.stderr.isatty()
+        )
     except Invalid as exc:
         print(f"INVALID {exc.where}: {exc.problem}", file=sys.stderr)
         return EXIT_INVALID if dirs_exist(path) else EXIT_USAGE
     for report in reports:
         print(f"ok  {report.summary()}")
-    print(f"verified {len(reports)} log(s) with key sha256:{_fingerprint(public)}")
+    extends = f", extending the checkpoints kept in {since}" if since is not None else ""
+    print(f"verified {len(reports)} log(s) with key sha256:{_fingerprint(public)}{extends}")
+    return EXIT_OK
+
+
+def checkpoints(
+    path: Path, out: Path, platform: str | None, pinned: Path | None, fingerprint: str | None
+) -> int:
+    """What a platform keeps. Written only from a directory or an export that verifies (an
+    export against the operator's key obtained separately), so that what is kept is worth
+    keeping."""
+    from polite_crawl.audit.since import kept_file
+
+    try:
+        reports, public = verify_path(path, pinned, fingerprint)
+        dirs = bundle.log_dirs(path)
+        if platform is not None:
+            name = _policy_id(platform)
+            if name not in dirs:
+                known = ", ".join(dirs) or "none"
+                raise Invalid(str(path), f"no log for {name!r} (logs: {known})")
+            dirs = {name: dirs[name]}
+        kept = kept_file(path, dirs, public)
+    except Invalid as exc:
+        print(f"polite-crawl audit checkpoints: INVALID {exc}", file=sys.stderr)
+        return EXIT_INVALID if dirs_exist(path) else EXIT_USAGE
+    out.write_text(json.dumps(kept, indent=2, sort_keys=True) + "\n")
+    print(
+        f"wrote {out}: the latest checkpoints of {len(kept['checkpoints'])} of {len(reports)} "
+        f"log(s) and head {kept['head']['n']}; verify later exports with --since {out}"
+    )
     return EXIT_OK
 
 

@@ -140,12 +140,11 @@ def render(web: MockWeb, result: CrawlResult) -> str:
 
 def verified(audit_dir: Path) -> str:
     """The demo checks its own audit log, as a platform would check an export."""
-    from polite_crawl.audit import bundle
-    from polite_crawl.audit.verify import Invalid, verify_log
+    from polite_crawl.audit.verify import Invalid
+    from polite_crawl.audit.whole import verify_path
 
     try:
-        public = bundle.public_key(audit_dir, None)
-        reports = [verify_log(d, name, public) for name, d in bundle.log_dirs(audit_dir).items()]
+        reports, _ = verify_path(audit_dir, None, None)
     except Invalid as exc:
         return f"audit log INVALID: {exc}"
     logs = ", ".join(f"{r.platform} ({r.records})" for r in reports)

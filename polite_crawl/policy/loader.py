@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,9 @@ class LoadedPolicy:
     policy: Policy
     path: Path
     sha256: str
+    # The bytes the sha256 is of: kept as audit evidence when a crawl starts, so that the file
+    # a decision cites is the one that was read, even if it changes on disk afterwards.
+    raw: bytes = field(default=b"", repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -80,7 +83,7 @@ def load_policy(path: Path) -> LoadedPolicy:
         raise PolicyError(
             f"{path}: field id: {policy.id!r} must match the file name ({path.stem!r})"
         )
-    return LoadedPolicy(policy, path, hashlib.sha256(raw).hexdigest())
+    return LoadedPolicy(policy, path, hashlib.sha256(raw).hexdigest(), raw)
 
 
 def load_dir(directory: Path) -> list[LoadedPolicy]:

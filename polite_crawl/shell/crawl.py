@@ -176,6 +176,9 @@ class CrawlState:
                 "= %(days)d; platform terms change, review it",
                 {"policy": stale, "days": settings.policy_max_age_days},
             )
+        # The policy files decisions may cite, as read: the first decision citing one keeps its
+        # bytes as evidence, so an export carries the very file that was applied.
+        self.audit.store.citable = {p.sha256: p.raw for p in config.policies.values()}
         # What every log this run touches starts with: who crawled, for what, under which rules.
         self.audit.store.run_start = {
             "purposes": purposes,
@@ -192,7 +195,9 @@ class CrawlState:
         for kind, store in self.decider.files.items():  # a bounded cache says what it forgot
             if store.evictions:
                 self.stats.set_value(f"polite_crawl/origin_cache/evicted/{kind}", store.evictions)
-        await self.audit.close({"reason": reason, "counts": self.counts.as_dict()})
+        # Each log's run.end counts that log's own records (the store's), not the crawl's: an
+        # export for one platform says nothing about the others.
+        await self.audit.close({"reason": reason})
         if self.decider.store.disk is not None:
             self.decider.store.disk.close()
         logger.info("polite_crawl: %(summary)s", {"summary": self.counts.summary()})

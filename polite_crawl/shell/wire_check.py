@@ -65,7 +65,9 @@ def on_wire(state: CrawlState, request: Request) -> Ticket | None:
         platforms.add(ticket.platform)
     try:
         for platform in sorted(platforms, key=lambda p: p or ""):
-            state.audit.write_soon(platform, record)
+            # Each log's copy names that log's platform (docs/format.md R3): in the allow's log
+            # it is the refusal of what that platform's decision let go.
+            state.audit.write_soon(platform, {**record, "platform": platform})
     except AuditError as exc:
         raise not_sent(exc) from None
     code = reason.value
