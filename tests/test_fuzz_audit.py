@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from polite_crawl.audit.keys import read_public
 from polite_crawl.audit.logfile import CHECKPOINTS, ENTRIES
-from polite_crawl.audit.parse import _fields
+from polite_crawl.audit.parse import Fields, _fields
 from polite_crawl.audit.record import RecordError, decode, encode
 from polite_crawl.audit.store import AuditStore
 from polite_crawl.audit.verify import Invalid, LogReport, check_evidence, verify_log
@@ -239,7 +239,7 @@ def test_any_line_decodes_or_is_refused_as_a_record_error(line: bytes) -> None:
     for candidate in (line, _with_own_hash(line)):
         with contextlib.suppress(RecordError):
             decode(candidate)
-        fields = _fields(candidate)
+        fields = Fields._make(_fields(candidate))
         assert (fields.digest is None) == (fields.error is not None)
 
 

@@ -46,29 +46,16 @@ class Fields(NamedTuple):
     counts: Any  # run.end: the counts it states
 
 
-def _broken(message: str) -> Fields:
-    return Fields(
-        None,
-        None,
-        message,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        False,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-    )
+def _broken(message: str) -> tuple[Any, ...]:
+    return (None, None, message, *_NOTHING)
 
 
-def _fields(line: bytes) -> Fields:
+_NOTHING = (None,) * 6 + (False,) + (None,) * 7  # the fields after error, for a broken line
+
+
+def _fields(line: bytes) -> tuple[Any, ...]:
+    """The Fields of one line, as a plain tuple: tuples cross the process boundary several times
+    faster than objects, and a NamedTuple would be copied into one first."""
     try:
         record, digest = decode(line)
         return _extract(line, record, digest)
@@ -79,14 +66,19 @@ def _fields(line: bytes) -> Fields:
         return _broken(f"a field has the wrong type ({exc})")
 
 
-def _extract(line: bytes, record: dict[str, Any], digest: str) -> Fields:
-    if record.get("v") != VERSION or isinstance(record.get("v"), bool):
-        return _broken(f"format version {record.get('v')!r}, not {VERSION}")
+def _extract(line: bytes, record: dict[str, Any], digest: str) -> tuple[Any, ...]:
+    version = record.get("v")
+    if version != VERSION or type(version) is not int:
+        return _broken(f"format version {version!r}, not {VERSION}")
     kind = record.get("type")
+    if type(kind) is not str:
+        kind = str(kind)  # counted by its text, as the writer counts it (run.end)
     ts = url = decision = robots_url = robots_sha = fetched_at = policy_sha = counts = None
     lets_go = False
     if kind == "decision":
         url, decision = record.get("url"), record.get("decision")
+        if type(decision) is not str:
+            decision = str(decision)
         lets_go = decision == "allow" or record.get("enforced") is False
         evidence = record.get("evidence") or {}
         robots = evidence.get("robots")
@@ -104,7 +96,7 @@ def _extract(line: bytes, record: dict[str, Any], digest: str) -> Fields:
         fetched_at = float(ev.get("fetched_at") or 0)
     elif kind == "fetched":
         url = record.get("url")
-    return Fields(
+    return (
         digest,
         leaf_hash(line),
         None,
@@ -136,11 +128,10 @@ def parse_range(path: str, start: int, end: int) -> list[tuple[Any, ...]]:
     with open(path, "rb") as fh:
         fh.seek(start)
         data = fh.read(end - start)
-    # Plain tuples: they cross the process boundary several times faster than objects.
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()  # the newline that ends the last line
-    return [tuple(_fields(line)) for line in lines]
+    return [_fields(line) for line in lines]
 
 
 def _ranges(path: Path, size: int) -> list[tuple[int, int]]:

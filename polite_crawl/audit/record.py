@@ -39,6 +39,7 @@ def encode(record: dict[str, Any]) -> tuple[bytes, str]:
 _HASH_FIELD = b',"hash":"'
 _TAIL_LEN = len(_HASH_FIELD) + 64 + 2  # ,"hash":"<64 hex>"}
 _HEX = frozenset(b"0123456789abcdef")
+_DECODER = json.JSONDecoder()
 
 
 def decode(line: bytes) -> tuple[dict[str, Any], str]:
@@ -47,19 +48,21 @@ def decode(line: bytes) -> tuple[dict[str, Any], str]:
         # Canonical JSON never holds a raw CR; readers that split on it would see other lines.
         raise RecordError("the line holds a carriage return (not written by polite_crawl)")
     tail = line[-_TAIL_LEN:]
-    if (
-        len(tail) != _TAIL_LEN
-        or not tail.startswith(_HASH_FIELD)
-        or not tail.endswith(b'"}')
-        or not _HEX.issuperset(tail[len(_HASH_FIELD) : -2])
-    ):
+    if len(tail) != _TAIL_LEN or not tail.startswith(_HASH_FIELD) or not tail.endswith(b'"}'):
         raise RecordError("the line does not end with its hash")
-    digest = tail[len(_HASH_FIELD) : -2].decode()
     body = line[:-_TAIL_LEN] + b"}"
-    if hashlib.sha256(body).hexdigest() != digest:
+    digest = hashlib.sha256(body).hexdigest()
+    if digest.encode() != tail[len(_HASH_FIELD) : -2]:
+        # The computed digest is lowercase hex: a stored one that is not never matches.
+        if not _HEX.issuperset(tail[len(_HASH_FIELD) : -2]):
+            raise RecordError("the line does not end with its hash")
         raise RecordError("the line's content does not match its hash (modified)")
     try:
-        record = json.loads(body)
+        # As UTF-8 text, never as the UTF-16/32 json.loads would guess from bytes.
+        text = body.decode("utf-8")
+        record, end = _DECODER.raw_decode(text)
+        if end != len(text):
+            raise ValueError(f"extra data at character {end}")
     except ValueError as exc:
         raise RecordError(f"not JSON ({exc})") from None
     except RecursionError:

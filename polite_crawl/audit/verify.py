@@ -16,7 +16,7 @@ import hashlib
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from polite_crawl.audit.logfile import CHECKPOINTS, ENTRIES
 from polite_crawl.audit.merkle import Frontier
@@ -77,7 +77,8 @@ class _Semantics:
         self.allowed: set[str] = set()
         self.refused: set[str] = set()
         self.policies: set[str] = set()
-        self.run: dict[str, int] | None = None  # counts since the latest run.start
+        # counts since the latest run.start, by (type, decision): named only at its run.end
+        self.run: dict[tuple[Any, Any], int] | None = None
 
     def check(self, number: int, f: Fields) -> None:
         if f.platform is not None and f.platform[0] != self.platform:
@@ -86,7 +87,16 @@ class _Semantics:
                 f"a record of platform {f.platform[0]!r} in the log of "
                 f"{self.platform or NO_PLATFORM!r}",
             )
-        self._count(number, f)
+        kind = f.kind
+        if kind == "run.end":
+            self._end(number, f)
+        else:
+            run = self.run
+            if kind == "run.start":
+                run = self.run = {}
+            if run is not None:
+                key = (kind, f.decision)
+                run[key] = run.get(key, 0) + 1
         if f.policy_sha is not None:
             self.policies.add(f.policy_sha)
         if f.kind == "preflight":
@@ -131,23 +141,20 @@ class _Semantics:
                     f"{self.where}:{number}", f"{url} was fetched without an allow decision"
                 )
 
-    def _count(self, number: int, f: Fields) -> None:
+    def _end(self, number: int, f: Fields) -> None:
         """run.end states how many records of each kind its run wrote to this log."""
-        if f.kind == "run.start":
-            self.run = {}
-        elif f.kind == "run.end":
-            if self.run is None:
-                raise Invalid(f"{self.where}:{number}", "a run.end without a run.start before it")
-            if f.counts != self.run:
-                raise Invalid(
-                    f"{self.where}:{number}",
-                    f"run.end counts {f.counts!r} but the run wrote {self.run!r} to this log",
-                )
-            self.run = None
-            return
-        if self.run is not None:
-            key = f"decision/{f.decision}" if f.kind == "decision" else str(f.kind)
-            self.run[key] = self.run.get(key, 0) + 1
+        if self.run is None:
+            raise Invalid(f"{self.where}:{number}", "a run.end without a run.start before it")
+        wrote = {
+            f"decision/{decision}" if kind == "decision" else str(kind): n
+            for (kind, decision), n in self.run.items()
+        }
+        if f.counts != wrote:
+            raise Invalid(
+                f"{self.where}:{number}",
+                f"run.end counts {f.counts!r} but the run wrote {wrote!r} to this log",
+            )
+        self.run = None
 
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -194,28 +201,27 @@ def verify_log(
     prev = GENESIS
     semantics = _Semantics(str(entries), platform)
     for number, f in enumerate(parsed_lines(entries, size), start=1):
-        where = f"{entries}:{number}"
         if f.digest is None or f.leaf is None:
-            raise Invalid(where, str(f.error))
+            raise Invalid(f"{entries}:{number}", str(f.error))
         if number == 1:
             report.origin = str(f.log)
             if not report.origin.endswith(f"/polite-crawl/{platform}"):
                 raise Invalid(
-                    where,
+                    f"{entries}:{number}",
                     f"this is the log of {report.origin!r}, not of platform "
                     f"{platform!r}: logs were swapped or renamed",
                 )
         if f.log != report.origin:
-            raise Invalid(where, f"record of another log ({f.log!r})")
+            raise Invalid(f"{entries}:{number}", f"record of another log ({f.log!r})")
         if f.seq != number - 1:
             raise Invalid(
-                where,
+                f"{entries}:{number}",
                 f"sequence {f.seq} where {number - 1} was expected: "
                 "a record was deleted, inserted or moved",
             )
         if f.prev != prev:
             raise Invalid(
-                where,
+                f"{entries}:{number}",
                 "does not follow the previous record: a record was deleted, inserted or moved",
             )
         semantics.check(number, f)
