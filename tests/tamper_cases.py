@@ -24,6 +24,20 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+REDDIT = "https://www.reddit.com"
+# A consent grant, so that the crawl's decisions cite Reddit's policy file (evidence to tamper).
+GRANT = f"""[[grant]]
+id = "reddit-research"
+platform = "reddit"
+purposes = ["research"]
+granted_by = "Reddit"
+evidence_url = "https://example.org/g.pdf"
+evidence_sha256 = "{"ab" * 32}"
+valid_from = 2026-01-01
+valid_until = 2099-12-31
+"""
+
+
 @dataclass(frozen=True)
 class Sample:
     """The two states of the crawled directory, and scratch space."""

@@ -10,6 +10,7 @@ import subprocess
 from typing import TYPE_CHECKING
 
 import pytest
+from tamper_cases import GRANT, REDDIT
 
 from polite_crawl.audit.record import encode
 from polite_crawl.testing.crawl import run_cli, run_crawl
@@ -17,18 +18,6 @@ from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-REDDIT = "https://www.reddit.com"
-GRANT = f"""[[grant]]
-id = "reddit-research"
-platform = "reddit"
-purposes = ["research"]
-granted_by = "Reddit"
-evidence_url = "https://example.org/g.pdf"
-evidence_sha256 = "{"ab" * 32}"
-valid_from = 2026-01-01
-valid_until = 2099-12-31
-"""
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from polite_crawl.audit.logfile import CHECKPOINTS, AuditError
+from polite_crawl.audit.logfile import CHECKPOINTS, AuditError, append_note
 from polite_crawl.audit.note import (
     NoteError,
     commitment,
@@ -173,15 +173,6 @@ class HeadLog:
             time = max(time, previous.time)  # a clock stepped back never makes heads go back
             head = Head(self.origin, previous.n + 1, body_hash(previous), time, commitments)
         note = sign_text(head.body(), head.origin, self.key)
-        line = json.dumps({"n": head.n, "note": note}, ensure_ascii=True).encode() + b"\n"
-        try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            try:
-                os.write(fd, line)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            raise AuditError(exc.errno, f"cannot write {self.path}: {exc.strerror}") from None
+        append_note(self.path, {"n": head.n, "note": note})
         self.last = head
         return True

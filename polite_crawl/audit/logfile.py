@@ -40,6 +40,24 @@ def sync_fds(fds: list[int]) -> None:
             raise AuditError(exc.errno, f"cannot sync the audit log: {exc.strerror}") from None
 
 
+def append_note(path: Path, entry: dict[str, Any]) -> None:
+    """Append one signed note as one JSON line (a note itself spans several lines) and fsync it.
+    A crash mid-write leaves a line without its newline: the verifier calls it a torn tail, and
+    the next store cuts it off (a note never completed was never relied on)."""
+    line = json.dumps(entry, ensure_ascii=True).encode() + b"\n"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            written = 0
+            while written < len(line):
+                written += os.write(fd, line[written:])
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise AuditError(exc.errno, f"cannot write {path}: {exc.strerror}") from None
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -224,18 +242,7 @@ class LogFile:
         self.dirty = False
 
     def add_checkpoint(self, note: str) -> None:
-        # One JSON object per line: a signed note itself spans several lines.
-        path = self.directory / CHECKPOINTS
-        line = json.dumps({"size": self.size, "note": note}, ensure_ascii=True).encode() + b"\n"
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            try:
-                os.write(fd, line)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            raise AuditError(exc.errno, f"cannot write {path}: {exc.strerror}") from None
+        append_note(self.directory / CHECKPOINTS, {"size": self.size, "note": note})
 
     def abandon(self) -> None:
         """Close without syncing or writing: after a failure, a retried fsync may report data
