@@ -77,15 +77,14 @@ class SignatureParams:
         return now + margin < self.expires
 
     def record(self) -> dict[str, object]:
-        """The parameters as the audit log keeps them (with the base's hash, added by the
-        caller): plain JSON values."""
+        """The parameters as an allow record keeps them, plain JSON values; the caller adds
+        `base_sha256` (SignedHeaders.base_sha256). The tag is always `web-bot-auth`."""
         return {
             "label": self.label,
-            "keyid": self.keyid,
+            "nonce": self.nonce,
             "created": self.created,
             "expires": self.expires,
-            "nonce": self.nonce,
-            "tag": self.tag,
+            "keyid": self.keyid,
             "components": list(self.components),
         }
 

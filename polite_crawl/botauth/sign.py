@@ -10,10 +10,11 @@ What a crawl keeps of a signature is `SignedHeaders.base_sha256` with the parame
 signature bytes: until it expires a signature is a bearer token for that request, and the audit
 log is read by the platforms.
 
-Cost (measured by tests/test_botauth_sign.py, which prints it): about 0.25 ms of CPU per
-request on this project's 2-core machine, of which the Ed25519 signature is about 35 us and
-the library's `prepare` the rest (http-sf checks strings character by character, some 40
-serializations per base). See docs/bot-auth.md, "Cost".
+Cost (tests/test_botauth_sign.py prints it): about 0.28 ms of CPU per request on this
+project's 2-core machine: 0.20 ms in the library's `prepare` (http-sf checks every string it
+serializes character by character, some 40 serializations per base), 35 us for Ed25519, 3 us
+for `fresh_params`, the rest here. That is above the 2 % of a crawl's CPU aimed at (well under
+0.1 ms); see docs/bot-auth.md, "Cost".
 
 Pure (no I/O) and thread-safe: a Signer holds only the key and a library signer without state;
 each call builds its own message and base.
