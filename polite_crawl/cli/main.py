@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from polite_crawl.cli import audit, check, policies
+from polite_crawl.cli import audit, botauth, check, policies
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("version", help="print the version")
     policies.add_parser(sub)
     audit.add_parser(sub)
+    botauth.add_parser(sub)
     return parser
 
 
@@ -37,6 +38,8 @@ def main(argv: Sequence[str] | None = None, *, settings: Any = None, process: An
         return EXIT_OK if result.returncode == 0 else EXIT_DENIED
     if args.command == "check":
         return check.run(args, settings, process)
+    if args.command == "bot-auth":
+        return botauth.run(args, settings)
     project_dirs = [
         Path(d) for d in (settings.getlist("POLITE_CRAWL_POLICY_DIRS") if settings else [])
     ]
