@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
             "ratio B / A (baseline add-on / baseline add-on)",
         ),
         ("crawl_cpu", ["--rounds", "1", "--hosts", "2", "--pages", "5"], "CPU ratio"),
+        ("botauth_sign", ["--requests", "50", "--rounds", "1"], "bot-auth signing:"),
     ],
 )
 def test_a_benchmark_runs_and_prints_its_figure(
