@@ -236,7 +236,8 @@ def check_rules(log: Log, root: Path, export: bool) -> None:  # R1-R5 (§9) and 
                 at = robots.get((field(cited, "robots_url", "str", w), robots_sha))
                 need(at is not None, f"{w}: cites a robots.txt no earlier preflight holds (R2)")
                 age = parse_ts(rec["ts"], w) - (at or 0.0)
-                need(-60 <= age <= 86460, f"{w}: robots.txt age {age:.6g}s out of range (R2)")
+                top = 691260 if cited.get("unreachable_since") is not None else 86460
+                need(-60 <= age <= top, f"{w}: robots.txt age {age:.6g}s out of range (R2)")
             tos = field(ev, "tos", "dict", w, optional=True) or {}
             if (policy := field(tos, "policy_sha256", "hex", w, optional=True)) is not None:
                 policies.add(policy)
@@ -308,7 +309,12 @@ def verify_export(path: Path, key: bytes) -> tuple[Log, list[str]]:
     files, paths = field(m, "files", "dict", w), list(path.rglob("*"))
     bad = [p.name for p in paths if p.is_symlink() or not (p.is_dir() or p.is_file())]
     need(not bad, f"export: {bad[:1]} is a link or not a regular file (M2)")
-    present = {p.relative_to(path).as_posix() for p in paths if p.is_file()} - {"manifest.json"}
+    body = open_note(read(path / "manifest.sig", "M0").decode(), None, key, "manifest.sig")[0]
+    sig = body.split("\n")
+    need(len(sig) == 3 and sig[0].endswith("/polite-crawl/export"), "manifest.sig: body (M0)")
+    need(sig[1] == sha(read(path / "manifest.json", w)), "manifest.sig: not this manifest (M0)")
+    present = {p.relative_to(path).as_posix() for p in paths if p.is_file()}
+    present -= {"manifest.json", "manifest.sig"}
     diff = sorted(set(files) ^ present)[:3]
     need(not diff, f"{w}: files listed and files present differ at {diff} (M2)")
     for rel, digest in sorted(files.items()):

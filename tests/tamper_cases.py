@@ -14,9 +14,12 @@ import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from polite_crawl.audit.bundle import sha256_file
+from polite_crawl.audit import note
+from polite_crawl.audit.bundle import sign_manifest
+from polite_crawl.audit.keys import load_or_create
 from polite_crawl.audit.record import encode
 from polite_crawl.audit.store import AuditStore
+from polite_crawl.audit.verify import sha256_file
 from polite_crawl.testing.crawl import run_cli
 
 if TYPE_CHECKING:
@@ -127,15 +130,18 @@ def resign(audit: Path, *platforms: str) -> None:
         store.release()
 
 
-def remanifest(bundle: Path) -> None:
-    """Recompute an export's file list after changing its files (the manifest is not signed)."""
+def remanifest(bundle: Path, signer: Path | None = None) -> None:
+    """Recompute an export's file list after changing its files; with signer (an audit directory
+    holding the operator's signing.key), sign the new manifest as the key holder would."""
     manifest = json.loads((bundle / "manifest.json").read_text())
     manifest["files"] = {
         p.relative_to(bundle).as_posix(): sha256_file(p)
         for p in sorted(bundle.rglob("*"))
-        if p.is_file() and p.name != "manifest.json"
+        if p.is_file() and p.name not in ("manifest.json", "manifest.sig")
     }
     (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    if signer is not None:
+        sign_manifest(bundle, str(manifest["origin"]), load_or_create(signer, create=False))
 
 
 def reddit(audit: Path) -> Path:
@@ -314,17 +320,36 @@ def fetched_after_a_refusal(s: Sample) -> Target:
 # --- exports (§8) --------------------------------------------------------------------------
 
 
-def export_cut_back(s: Sample) -> Target:
-    """The issue's case, in an export: first N lines, checkpoints up to N, manifest redone."""
-    out = export(s, s.later, "x-cut-back")
+def _cut_export(s: Sample, name: str, *, heads: bool) -> Path:
+    """The issue's case, in an export: first N lines, checkpoints up to N (and, with heads, the
+    heads up to the last that holds checkpoint N), the manifest's records and files redone."""
+    out = export(s, s.later, name)
     checkpoints = out / "checkpoints.log"
     kept = lines(checkpoints)[:2]
     size = json.loads(kept[-1])["size"]
     (out / "entries.jsonl").write_bytes(b"".join(lines(out / "entries.jsonl")[:size]))
     checkpoints.write_bytes(b"".join(kept))
+    if heads:
+        body = note.note_text(json.loads(kept[-1])["note"])
+        mine = note.commitment(body)
+        held = [i for i, line in enumerate(lines(out / "heads.log")) if mine.encode() in line]
+        (out / "heads.log").write_bytes(b"".join(lines(out / "heads.log")[: held[-1] + 1]))
     manifest = json.loads((out / "manifest.json").read_text())
     manifest["records"] = size
     (out / "manifest.json").write_text(json.dumps(manifest))
+    return out
+
+
+def export_cut_back(s: Sample) -> Target:
+    """By the key holder, heads kept: the later heads no longer hold the log."""
+    out = _cut_export(s, "x-cut-back", heads=False)
+    remanifest(out, s.later)
+    return Target(out)
+
+
+def export_cut_back_with_heads(s: Sample) -> Target:
+    """Without the key, heads cut back too: consistent, but the manifest's signature is gone."""
+    out = _cut_export(s, "x-cut-back-heads", heads=True)
     remanifest(out)
     return Target(out)
 
@@ -333,22 +358,55 @@ def export_policy_swapped(s: Sample) -> Target:
     out = export(s, s.later, "x-policy")
     policy = next((out / "policies").iterdir())
     policy.write_bytes(policy.read_bytes().replace(b'"consent-required"', b'"allowed"'))
-    remanifest(out)
+    remanifest(out, s.later)
     return Target(out)
 
 
 def export_policy_missing(s: Sample) -> Target:
     out = export(s, s.later, "x-no-policy")
     shutil.rmtree(out / "policies")
-    remanifest(out)
+    remanifest(out, s.later)
     return Target(out)
 
 
 def export_heads_removed(s: Sample) -> Target:
     out = export(s, s.later, "x-no-heads")
     (out / "heads.log").unlink()
+    remanifest(out, s.later)
+    return Target(out)
+
+
+def export_manifest_redone_without_the_key(s: Sample) -> Target:
+    out = export(s, s.later, "x-keyless")
+    (out / "evidence" / "extra").write_bytes(b"slipped in")
     remanifest(out)
     return Target(out)
+
+
+def export_unsigned(s: Sample) -> Target:
+    out = export(s, s.later, "x-unsigned")
+    (out / "manifest.sig").unlink()
+    return Target(out)
+
+
+def export_with_a_fifo(s: Sample) -> Target:
+    import os
+
+    out = export(s, s.later, "x-fifo")
+    evidence = next((out / "evidence").iterdir())
+    evidence.unlink()
+    os.mkfifo(evidence)
+    return Target(out)
+
+
+def emptied_directory(s: Sample) -> Target:
+    """Every log and the heads deleted: a kept checkpoint still names them."""
+    kept = keep(s, s.later, "kept-emptied.json")
+    d = copy(s, "emptied")
+    shutil.rmtree(d / "logs")
+    (d / "logs").mkdir()
+    (d / "heads.log").unlink()
+    return Target(d, kept)
 
 
 def export_evidence_changed(s: Sample) -> Target:
@@ -364,11 +422,17 @@ def export_unlisted_file(s: Sample) -> Target:
 
 
 def _manifest_edit(field: str, value: object) -> Callable[[Sample], Target]:
+    """The key holder edits a field and signs the manifest again: the field is checked itself."""
+
     def make(s: Sample) -> Target:
         out = export(s, s.later, f"x-manifest-{field}")
         manifest = json.loads((out / "manifest.json").read_text())
         manifest[field] = value
         (out / "manifest.json").write_text(json.dumps(manifest))
+        if field != "origin":
+            sign_manifest(out, str(manifest["origin"]), load_or_create(s.later, create=False))
+        else:
+            sign_manifest(out, "x/polite-crawl/reddit", load_or_create(s.later, create=False))
         return Target(out)
 
     return make
@@ -456,8 +520,19 @@ CASES: dict[str, Case] = {
     "fetched after a refusal (re-signed)": Case(
         "R1", "was fetched after an enforced refusal", fetched_after_a_refusal
     ),
-    "export cut back, manifest redone": Case(
+    "export cut back, manifest redone (re-signed)": Case(
         "H3", "no longer holds the log of reddit", export_cut_back
+    ),
+    "export and its heads cut back, manifest redone (no key)": Case(
+        "M0", "signs another manifest", export_cut_back_with_heads
+    ),
+    "export file added, manifest redone (no key)": Case(
+        "M0", "signs another manifest", export_manifest_redone_without_the_key
+    ),
+    "export signature removed": Case("M0", "the export is not signed", export_unsigned),
+    "export holding a FIFO": Case("M2", "not a regular file", export_with_a_fifo),
+    "every log and the heads deleted (kept checkpoint)": Case(
+        "S2", "it was deleted since it was kept", emptied_directory
     ),
     "export policy file swapped, manifest redone": Case(
         "E1", "the policy file bytes do not match", export_policy_swapped

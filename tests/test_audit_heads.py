@@ -148,3 +148,62 @@ def test_checkpoints_for_one_platform_and_verify_since(tmp_path: Path) -> None:
     assert list(data["checkpoints"]) == ["reddit"]
     assert data["format"] == "polite-crawl-checkpoints/v1"
     assert since.returncode == 0, since.stderr
+
+
+def test_seal_signs_what_a_crash_left_in_logs_no_later_crawl_touches(tmp_path: Path) -> None:
+    write(tmp_path)
+    twitter = tmp_path / "logs" / "twitter"
+    # A crash: records written after the last checkpoint, one of them torn, and no head for them.
+    store = AuditStore(tmp_path, contact=None)
+    store.append("twitter", {"type": "note", "i": 99})
+    store.flush()
+    store.abandon()
+    with open(twitter / "entries.jsonl", "ab") as fh:
+        fh.write(b'{"half a rec')
+    assert "not signed" in verify(tmp_path)[1] or "torn tail" in verify(tmp_path)[1]
+
+    proc = run_cli("audit", "seal", str(tmp_path))
+
+    assert proc.returncode == 0, proc.stderr
+    assert "twitter:" in proc.stdout
+    assert verify(tmp_path)[0] == 0
+
+
+def test_verify_refuses_a_directory_a_crawl_is_writing(tmp_path: Path) -> None:
+    from polite_crawl.audit import dirlock
+
+    write(tmp_path)
+    fd = dirlock.lock_directory(tmp_path)
+    try:
+        code, text = verify(tmp_path)
+    finally:
+        dirlock.release(fd)
+
+    assert code == 2
+    assert "a crawl is writing" in text
+    assert verify(tmp_path)[0] == 0
+
+
+def test_a_torn_checkpoint_line_is_cut_off_when_the_log_opens(tmp_path: Path) -> None:
+    write(tmp_path)
+    checkpoints = tmp_path / "logs" / "reddit" / "checkpoints.log"
+    whole = checkpoints.read_bytes()
+    checkpoints.write_bytes(whole + b'{"size": 99, "note": "half')
+    assert "torn tail" in verify(tmp_path)[1]
+
+    write(tmp_path)
+
+    assert checkpoints.read_bytes().startswith(whole)
+    assert verify(tmp_path)[0] == 0
+
+
+def test_a_missing_signing_key_is_never_replaced_by_a_new_one(tmp_path: Path) -> None:
+    write(tmp_path)
+    public = (tmp_path / "public.key").read_bytes()
+    (tmp_path / "signing.key").unlink()
+
+    with pytest.raises(ValueError, match=r"no signing key, but .*public.key names the key"):
+        AuditStore(tmp_path, contact=None)
+
+    assert (tmp_path / "public.key").read_bytes() == public
+    assert not (tmp_path / "signing.key").exists()

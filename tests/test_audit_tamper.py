@@ -454,7 +454,10 @@ def test_a_wrong_field_type_is_reported_not_crashed_on(copy: Path) -> None:
 
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
-    assert f"entries.jsonl:{index + 1}: a field has the wrong type" in proc.stderr
+    assert (
+        f"entries.jsonl:{index + 1}: a robots.txt preflight whose fetched_at is not a number"
+        in proc.stderr
+    )
 
 
 def test_redaction_of_fragments_path_parameters_and_signed_urls() -> None:

@@ -200,7 +200,7 @@ def write_manifest(out: Path, platform: str = "twitter", **changes: Any) -> None
     files = {
         p.relative_to(out).as_posix(): sha(p.read_bytes())
         for p in sorted(out.rglob("*"))
-        if p.is_file() and p.name != "manifest.json"
+        if p.is_file() and p.name not in ("manifest.json", "manifest.sig")
     }
     records = len((out / "entries.jsonl").read_bytes().splitlines())
     manifest = {
@@ -213,6 +213,14 @@ def write_manifest(out: Path, platform: str = "twitter", **changes: Any) -> None
         "records": records,
     } | changes
     write(out / "manifest.json", json.dumps(manifest, indent=2))
+    sign_manifest(out)
+
+
+def sign_manifest(out: Path) -> None:
+    """M0: the operator signs the manifest's sha256."""
+    name = f"{OPERATOR}/polite-crawl/export"
+    digest = sha((out / "manifest.json").read_bytes())
+    write(out / "manifest.sig", SIGNER.note(f"{name}\n{digest}\n", name))
 
 
 def kept(root: Path, platforms: list[str], logs_dir: bool = True) -> dict[str, Any]:
@@ -310,7 +318,7 @@ def test_since(directory: Path, export: Path, tmp_path: Path) -> None:
 
 def test_wrong_key(directory: Path, export: Path) -> None:
     invalid(directory, "signature", key=Signer(b"\x03" * 32).pk)
-    invalid(export, "M4", key=Signer(b"\x03" * 32).pk)
+    invalid(export, "manifest.sig", key=Signer(b"\x03" * 32).pk)  # M0 comes first
 
 
 def test_flipped_byte(directory: Path, export: Path) -> None:

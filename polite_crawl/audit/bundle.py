@@ -9,7 +9,6 @@ specification (FORMAT.md, a copy of docs/format.md). No other platform's or site
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -18,14 +17,21 @@ from typing import TYPE_CHECKING, Any
 from polite_crawl.audit import keys
 from polite_crawl.audit.heads import HEADS
 from polite_crawl.audit.logfile import CHECKPOINTS, ENTRIES, AuditError
+from polite_crawl.audit.note import open_text, sign_text
 from polite_crawl.audit.record import decode
 from polite_crawl.audit.store import AuditStore
-from polite_crawl.audit.verify import EMPTY_SHA256, Invalid
+from polite_crawl.audit.verify import EMPTY_SHA256, Invalid, sha256_file
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from polite_crawl.audit.verify import LogReport
 
 MANIFEST = "manifest.json"
+# The operator's signature over manifest.json (a signed note naming its sha256): what binds every
+# file of the export, whose sha256 the manifest lists, to the operator's key.
+SIGNATURE = "manifest.sig"
+EXPORT_SUFFIX = "/polite-crawl/export"
 FORMAT = "polite-crawl-audit-export/v1"
 SPEC = "FORMAT.md"
 
@@ -37,14 +43,6 @@ def spec_source() -> Path:
     if packaged.is_file():
         return packaged
     return Path(__file__).resolve().parents[2] / "docs" / "format.md"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def is_bundle(path: Path) -> bool:
@@ -72,13 +70,44 @@ def log_dirs(path: Path) -> dict[str, Path]:
 
 def read_manifest(bundle: Path) -> dict[str, Any]:
     where = str(bundle / MANIFEST)
+    if (bundle / MANIFEST).is_symlink() or not (bundle / MANIFEST).is_file():
+        raise Invalid(where, "not a regular file")
     try:
         manifest = json.loads((bundle / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise Invalid(where, f"unreadable manifest ({exc})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise Invalid(where, f"not a {FORMAT} manifest")
+    platform = manifest.get("platform")
+    if not isinstance(platform, str) or not platform or "/" in platform or platform[0] == ".":
+        raise Invalid(where, f"platform {platform!r} is not a platform id")
     return manifest
+
+
+def check_signature(bundle: Path, public: bytes) -> None:
+    """M0: manifest.sig, a signed note by the operator's key, names manifest.json's sha256.
+    Without it anyone could cut an export back (with its heads) and list the files anew."""
+    where = str(bundle / SIGNATURE)
+    path = bundle / SIGNATURE
+    if path.is_symlink() or not path.is_file():
+        raise Invalid(where, "missing: the export is not signed")
+    try:
+        note = path.read_text(encoding="utf-8")
+        name = note.split("\n", 1)[0]
+        body = open_text(note, name, public).split("\n")
+    except (OSError, ValueError) as exc:  # NoteError and UnicodeDecodeError are ValueErrors
+        raise Invalid(where, f"{exc}: not signed by this key, or altered") from None
+    if not name.endswith(EXPORT_SUFFIX) or len(body) != 3 or body[2]:
+        raise Invalid(where, "not an export signature (origin, manifest sha256)")
+    if body[1] != sha256_file(bundle / MANIFEST):
+        raise Invalid(where, "signs another manifest: manifest.json was changed")
+
+
+def sign_manifest(bundle: Path, origin: str, key: Ed25519PrivateKey) -> None:
+    operator = origin.rsplit("/polite-crawl/", 1)[0]
+    name = operator + EXPORT_SUFFIX
+    text = f"{name}\n{sha256_file(bundle / MANIFEST)}\n"
+    (bundle / SIGNATURE).write_text(sign_text(text, name, key))
 
 
 def check_files(bundle: Path) -> None:
@@ -87,11 +116,14 @@ def check_files(bundle: Path) -> None:
     files = manifest.get("files")
     if not isinstance(files, dict):
         raise Invalid(str(bundle / MANIFEST), "no file list")
-    present = {
-        p.relative_to(bundle).as_posix()
-        for p in bundle.rglob("*")
-        if (p.is_file() or p.is_symlink()) and p.name != MANIFEST
-    }
+    present: set[str] = set()
+    for p in bundle.rglob("*"):
+        name = p.relative_to(bundle).as_posix()
+        if p.is_symlink() or not (p.is_dir() or p.is_file()):
+            # A FIFO would block a reader for ever; a link could point anywhere.
+            raise Invalid(str(p), "not a regular file or directory")
+        if p.is_file() and name not in (MANIFEST, SIGNATURE):
+            present.add(name)
     if present != set(files):
         extra, missing = sorted(present - set(files)), sorted(set(files) - present)
         raise Invalid(
@@ -240,6 +272,10 @@ def export(
     if not (source / ENTRIES).exists():
         known = ", ".join(sorted(log_dirs(audit_dir))) or "none"
         raise Invalid(str(source), f"no log for platform {platform!r} (logs: {known})")
+    try:
+        key = keys.load_or_create(audit_dir, create=False)
+    except keys.SigningKeyError as exc:
+        raise Invalid(str(audit_dir), str(exc)) from None
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source / ENTRIES, out / ENTRIES)
     for name in (CHECKPOINTS,):
@@ -268,7 +304,7 @@ def export(
     files = {
         p.relative_to(out).as_posix(): sha256_file(p)
         for p in sorted(out.rglob("*"))
-        if p.is_file() and p.name != MANIFEST
+        if p.is_file() and p.relative_to(out).as_posix() not in (MANIFEST, SIGNATURE)
     }
     manifest = {
         "format": FORMAT,
@@ -280,6 +316,7 @@ def export(
         "files": files,
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    sign_manifest(out, origin, key)
     return manifest
 
 

@@ -49,6 +49,24 @@ def lock_directory(directory: Path) -> int:
     return fd
 
 
+def busy(directory: Path) -> str | None:
+    """Who holds the directory's lock now (a crawl writing to it), or None; creates nothing, so
+    a read-only copy can be asked too."""
+    try:
+        fd = os.open(directory / LOCK_FILE, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+            return _holder(fd)
+        return None
+    finally:
+        os.close(fd)
+    return None
+
+
 def release(fd: int) -> None:
     with contextlib.suppress(OSError):
         os.close(fd)

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from polite_crawl.audit.logfile import CHECKPOINTS, AuditError, append_note
+from polite_crawl.audit.logfile import CHECKPOINTS, AuditError, append_note, cut_torn_tail
 from polite_crawl.audit.note import (
     NoteError,
     commitment,
@@ -114,13 +113,12 @@ class HeadLog:
         self.key = key
         self.origin = origin  # replaced by the first head's: a directory keeps its head origin
         self.last: Head | None = None
+        cut_torn_tail(self.path)  # a head whose write a crash interrupted was never complete
         try:
             data = self.path.read_bytes() if self.path.exists() else b""
         except OSError as exc:
             raise AuditError(exc.errno, f"cannot read {self.path}: {exc.strerror}") from None
-        end = data.rfind(b"\n") + 1
-        if end < len(data):
-            self._cut(end)  # a head whose write a crash interrupted was never complete
+        end = len(data)
         if end:
             last = data[:end].rsplit(b"\n", 2)[-2]
             public = key.public_key().public_bytes_raw()
@@ -133,17 +131,6 @@ class HeadLog:
                     f"{self.path}: the last head is damaged or not ours ({exc}); refusing to sign",
                 ) from None
             self.origin = self.last.origin
-
-    def _cut(self, end: int) -> None:
-        try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CLOEXEC)
-            try:
-                os.ftruncate(fd, end)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            raise AuditError(exc.errno, f"cannot repair {self.path}: {exc.strerror}") from None
 
     def check(self, known: dict[str, list[str]]) -> None:
         """Refuse to sign over a directory that lost what the last head committed to: a log cut

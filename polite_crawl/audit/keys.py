@@ -30,6 +30,13 @@ def fingerprint(public: bytes) -> str:
 
 def load_or_create(directory: Path, *, create: bool = True) -> Ed25519PrivateKey:
     path = directory / KEY_FILE
+    if not path.exists() and (directory / PUBLIC_FILE).exists():
+        # A new key would sign nothing the published one verifies: never make one silently.
+        raise SigningKeyError(
+            f"{path}: no signing key, but {directory / PUBLIC_FILE} names the key this "
+            "directory's logs are signed with; restore signing.key from your backup (or start a "
+            "new audit directory, with a new key to publish)"
+        )
     if not path.exists() and not create:
         raise SigningKeyError(
             f"{path}: no signing key (export signs with the crawl's own key; it is never replaced)"

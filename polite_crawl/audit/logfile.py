@@ -29,6 +29,37 @@ CHECKPOINTS = "checkpoints.log"
 class AuditError(OSError):
     """The log cannot be written or trusted; the crawl must stop."""
 
+    def __str__(self) -> str:
+        # Most are not system errors: no "[Errno 0]" before the message.
+        return str(self.strerror) if not self.errno else super().__str__()
+
+
+def cut_torn_tail(path: Path) -> bool:
+    """Cut an append-only file of signed notes back to its last newline, if a crash left a
+    line unfinished (that note was never complete, so never relied on). Returns whether it
+    cut."""
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            return False
+        with open(path, "rb") as fh:
+            fh.seek(size - 1)
+            if fh.read(1) == b"\n":
+                return False
+            fh.seek(0)
+            end = fh.read().rfind(b"\n") + 1
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.ftruncate(fd, end)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise AuditError(exc.errno, f"cannot repair {path}: {exc.strerror}") from None
+    return True
+
 
 def sync_fds(fds: list[int]) -> None:
     """fdatasync each fd (in the fallback worker thread, when no sync helper process runs)."""
@@ -93,6 +124,8 @@ class LogFile:
         self.dirty = False
         self.failed = False  # a write failed: nothing more is written or signed
         self.repaired: dict[str, Any] | None = None
+        # A crash (or a full disk) inside a checkpoint's write leaves its line unfinished.
+        cut_torn_tail(directory / CHECKPOINTS)
         self._replay()
         self.signed_size = self._last_signed_size()
 

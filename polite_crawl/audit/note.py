@@ -84,7 +84,10 @@ def open_text(note: str, name: str, public: bytes) -> str:
     sigs = note[len(text) + 1 :]
     verified = False
     kid = key_id(name, public)
-    for line in sigs.splitlines():
+    lines = sigs.split("\n")
+    if not sigs.endswith("\n") or not sigs.strip():
+        raise NoteError("not a signed note (no signature lines, or no final newline)")
+    for line in lines[:-1]:
         if not line.startswith(_DASH + " "):
             raise NoteError(f"malformed signature line {line!r}")
         sig_name, _, b64 = line[2:].rpartition(" ")
@@ -123,8 +126,14 @@ def parse_checkpoint(text: str) -> Checkpoint:
 
 
 def is_decimal(text: str) -> bool:
-    """ASCII digits with no leading zero (but "0"): one spelling per number, as signed."""
-    return text.isascii() and text.isdigit() and (text == "0" or not text.startswith("0"))
+    """ASCII digits with no leading zero (but "0"): one spelling per number, as signed. At most
+    19 digits: a log never holds more records, and Python refuses to read 4,300 digits."""
+    return (
+        0 < len(text) <= 19
+        and text.isascii()
+        and text.isdigit()
+        and (text == "0" or not text.startswith("0"))
+    )
 
 
 def commitment(body: str) -> str:

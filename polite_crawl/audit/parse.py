@@ -7,6 +7,7 @@ whole file in memory.
 from __future__ import annotations
 
 import datetime
+import math
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -44,13 +45,14 @@ class Fields(NamedTuple):
     platform: tuple[Any] | None  # (the record's platform field,) when it has one
     policy_sha: str | None  # decision: the sha256 of the policy file it applied
     counts: Any  # run.end: the counts it states
+    fallback: bool  # decision: rests on a last good robots.txt while the file is unreachable
 
 
 def _broken(message: str) -> tuple[Any, ...]:
     return (None, None, message, *_NOTHING)
 
 
-_NOTHING = (None,) * 6 + (False,) + (None,) * 7  # the fields after error, for a broken line
+_NOTHING = (None,) * 6 + (False,) + (None,) * 7 + (False,)  # the fields after error
 
 
 def _fields(line: bytes) -> tuple[Any, ...]:
@@ -74,16 +76,24 @@ def _extract(line: bytes, record: dict[str, Any], digest: str) -> tuple[Any, ...
     if type(kind) is not str:
         kind = str(kind)  # counted by its text, as the writer counts it (run.end)
     ts = url = decision = robots_url = robots_sha = fetched_at = policy_sha = counts = None
-    lets_go = False
+    lets_go = fallback = False
+    seq = record.get("seq")
+    if type(seq) is not int:
+        return _broken(f"seq {seq!r} is not an integer")
     if kind == "decision":
         url, decision = record.get("url"), record.get("decision")
+        if type(url) is not str:
+            return _broken("a decision without a url string")
         if type(decision) is not str:
             decision = str(decision)
         lets_go = decision == "allow" or record.get("enforced") is False
         evidence = record.get("evidence") or {}
         robots = evidence.get("robots")
-        if isinstance(robots, dict) and "sha256" in robots:
+        if isinstance(robots, dict) and robots.get("sha256") is not None:
             robots_url, robots_sha = robots.get("robots_url"), robots.get("sha256")
+            if type(robots_url) is not str or type(robots_sha) is not str:
+                return _broken("the robots.txt a decision cites has no url or sha256 string")
+            fallback = robots.get("unreachable_since") is not None
             ts = _epoch(record.get("ts"))
         tos = evidence.get("tos")
         if isinstance(tos, dict) and tos.get("policy_sha256") is not None:
@@ -91,11 +101,24 @@ def _extract(line: bytes, record: dict[str, Any], digest: str) -> tuple[Any, ...
     elif kind == "run.end":
         counts = record.get("counts")
     elif kind == "preflight":
+        # Every origin file's body is evidence (robots_sha); only a robots.txt one is what
+        # decisions' R2 age is measured from (robots_url, fetched_at).
         ev = record.get("evidence") or {}
-        robots_url, robots_sha = ev.get("robots_url"), ev.get("sha256")
-        fetched_at = float(ev.get("fetched_at") or 0)
+        robots_sha = ev.get("sha256")
+        if type(robots_sha) is not str:
+            return _broken("a preflight without a sha256 string")
+        if record.get("kind") == "robots":
+            robots_url = ev.get("robots_url")
+            at: Any = ev.get("fetched_at")
+            if type(at) not in (int, float) or not math.isfinite(at):
+                return _broken("a robots.txt preflight whose fetched_at is not a number")
+            if type(robots_url) is not str:
+                return _broken("a robots.txt preflight without a url string")
+            fetched_at = float(at)
     elif kind == "fetched":
         url = record.get("url")
+        if type(url) is not str:
+            return _broken("a fetched record without a url string")
     return (
         digest,
         leaf_hash(line),
@@ -114,12 +137,16 @@ def _extract(line: bytes, record: dict[str, Any], digest: str) -> tuple[Any, ...
         (record["platform"],) if "platform" in record else None,
         policy_sha,
         counts,
+        fallback,
     )
 
 
 def _epoch(value: Any) -> float:
+    text = str(value)
+    if not text.endswith("Z"):
+        return float("inf")  # a time without its zone could be any: never shown fresh
     try:
-        return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+        return datetime.datetime.fromisoformat(text[:-1] + "+00:00").timestamp()
     except ValueError:
         return float("inf")  # an unreadable time can never be shown fresh
 

@@ -60,7 +60,7 @@ class Kept:
         where = str(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
             raise Invalid(where, f"not a kept-checkpoints file ({exc})") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise Invalid(where, f"not a {FORMAT} file")
@@ -82,6 +82,8 @@ class Kept:
                 f"{exc}: the kept checkpoints are not signed by this key (the key was "
                 "replaced, or the file altered)",
             ) from None
+        except (ValueError, TypeError) as exc:  # a lone surrogate cannot even be encoded
+            raise Invalid(where, f"not a kept-checkpoints file ({exc})") from None
 
 
 def check_since(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from polite_crawl.audit.logfile import CHECKPOINTS, ENTRIES
-from polite_crawl.audit.merkle import Frontier
+from polite_crawl.audit.merkle import EMPTY_ROOT, Frontier
 from polite_crawl.audit.note import NoteError, commitment, open_note
 from polite_crawl.audit.parse import Fields, parsed_lines
 from polite_crawl.audit.record import GENESIS
@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 MAX_ROBOTS_AGE = 24 * 3600.0
+# While robots.txt is unreachable, the crawler decides on its last good copy for up to this long
+# (origin/store.py MAX_FALLBACK_AGE; RFC 9309 §2.4 allows a cached copy past 24 hours then), and
+# the failed fetch itself is in force for up to a day: a decision on a fallback copy may cite a
+# fetch up to both apart.
+MAX_FALLBACK_AGE = 7 * 24 * 3600.0
 _PROGRESS_EVERY = 100_000
 
 
@@ -77,6 +82,7 @@ class _Semantics:
         self.allowed: set[str] = set()
         self.refused: set[str] = set()
         self.policies: set[str] = set()
+        self.evidence: set[str] = set()  # the origin files' bodies preflights recorded
         # counts since the latest run.start, by (type, decision): named only at its run.end
         self.run: dict[tuple[Any, Any], int] | None = None
 
@@ -100,7 +106,9 @@ class _Semantics:
         if f.policy_sha is not None:
             self.policies.add(f.policy_sha)
         if f.kind == "preflight":
-            self.robots[(str(f.robots_url), str(f.robots_sha))] = f.fetched_at or 0.0
+            self.evidence.add(str(f.robots_sha))
+            if f.robots_url is not None:
+                self.robots[(str(f.robots_url), str(f.robots_sha))] = f.fetched_at or 0.0
         elif f.kind == "decision":
             url = str(f.url)
             if f.robots_sha is not None:
@@ -117,11 +125,13 @@ class _Semantics:
                         f"{self.where}:{number}",
                         "the decision is older than the robots.txt fetch it cites",
                     )
-                if age > MAX_ROBOTS_AGE + 60:
+                limit = MAX_ROBOTS_AGE + (MAX_FALLBACK_AGE if f.fallback else 0.0)
+                if age > limit + 60:
                     raise Invalid(
                         f"{self.where}:{number}",
                         f"the decision rests on a robots.txt {age / 3600:.1f} hours "
-                        "old (RFC 9309 allows 24)",
+                        "old (RFC 9309 allows 24, or 8 days on a last good copy while "
+                        "the file is unreachable)",
                     )
             # An allow, or a refusal in report-only mode (not enforced), lets the request go.
             if f.lets_go:
@@ -243,9 +253,18 @@ def verify_log(
         print(file=sys.stderr)
     report.records = frontier.size
     _check_checkpoints(directory / CHECKPOINTS, report, roots, public)
-    report.evidence = {sha for _, sha in semantics.robots} - {EMPTY_SHA256}
+    report.evidence = semantics.evidence - {EMPTY_SHA256}
     report.policies = semantics.policies
     return report
+
+
+def sha256_file(path: Path) -> str:
+    """Hashed in pieces: an evidence file may be large, and is never read whole."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def check_evidence(directory: Path, digests: set[str], what: str, suffix: str = "") -> None:
@@ -254,11 +273,14 @@ def check_evidence(directory: Path, digests: set[str], what: str, suffix: str = 
         if len(digest) != 64 or not _HEX.issuperset(digest):
             raise Invalid(str(directory), f"a record cites {digest[:80]!r}, not a sha256")
         path = directory / f"{digest}{suffix}"
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            # A FIFO would block the reader for ever; a link could point anywhere.
+            raise Invalid(str(path), f"the {what} is not a regular file")
         try:
-            data = path.read_bytes()
+            actual = sha256_file(path)
         except OSError:
             raise Invalid(str(path), f"the {what} a record cites is missing") from None
-        if hashlib.sha256(data).hexdigest() != digest:
+        if actual != digest:
             raise Invalid(str(path), f"the {what} bytes do not match their sha256 (changed)")
 
 
@@ -289,8 +311,8 @@ def _check_checkpoints(
         if report.records:
             raise Invalid(
                 str(path),
-                "missing: no checkpoint signs this log (the crawl did not "
-                "close; the next crawl or an export signs it)",
+                "missing: no checkpoint signs this log (the crawl did not close; the next "
+                "crawl writing to it, or polite-crawl audit seal, signs it)",
             )
         return
     last = 0
@@ -305,7 +327,7 @@ def _check_checkpoints(
             "torn tail: the last line is incomplete (no newline)",
         )
     # Damaged bytes (not UTF-8, nested too deeply) are reported on their line, not raised.
-    for number, raw in enumerate(data.splitlines(), start=1):
+    for number, raw in enumerate(data.split(b"\n")[:-1], start=1):
         where = f"{path}:{number}"
         try:
             entry = json.loads(raw.decode("utf-8"))
@@ -316,7 +338,8 @@ def _check_checkpoints(
             raise Invalid(where, f"not a checkpoint ({exc})") from None
         if checkpoint.origin != report.origin:
             raise Invalid(where, f"a checkpoint of {checkpoint.origin!r}, not of this log")
-        if entry.get("size") != checkpoint.size:
+        size = entry.get("size")
+        if type(size) is not int or size != checkpoint.size or b"\r" in raw:
             raise Invalid(where, "its size field does not match the size it signs")
         if checkpoint.size < last:
             raise Invalid(where, "checkpoints go backwards")
@@ -326,7 +349,8 @@ def _check_checkpoints(
                 f"signs {checkpoint.size} records but the log has "
                 f"{report.records}: records were removed from the end",
             )
-        if checkpoint.size and roots.get(checkpoint.size) != checkpoint.root:
+        root = roots.get(checkpoint.size) if checkpoint.size else EMPTY_ROOT
+        if root != checkpoint.root:
             raise Invalid(
                 where,
                 f"the records up to {checkpoint.size} do not hash to the signed "
@@ -340,6 +364,6 @@ def _check_checkpoints(
         raise Invalid(
             f"{path.parent / ENTRIES}:{last + 1}",
             f"{report.records - last} records "
-            "after the last checkpoint are not signed (the crawl did not close; the "
-            "next crawl or an export signs them)",
+            "after the last checkpoint are not signed (the crawl did not close; "
+            "polite-crawl audit seal signs them, as does the next crawl writing to this log)",
         )

@@ -42,6 +42,8 @@ def read_heads(path: Path, public: bytes) -> list[Head]:
             entry = json.loads(raw.decode("utf-8"))
             head = open_head(str(entry["note"]), public)
             n = entry["n"]
+            if type(n) is not int or b"\r" in raw:
+                raise ValueError(f"n {n!r} is not a head number")
         except NoteError as exc:
             raise Invalid(where, f"{exc}: signed by another key, or altered") from None
         except (ValueError, KeyError, TypeError, RecursionError) as exc:
@@ -110,6 +112,6 @@ def _check_log(path: Path, heads: list[Head], report: LogReport) -> None:
         raise Invalid(
             f"{path}:{len(heads)}",
             f"the last head does not hold the last checkpoint of {report.platform} (the crawl "
-            "stopped between them, or heads were cut back; the next crawl or an export signs "
-            "a head)",
+            "stopped between them, or heads were cut back; polite-crawl audit seal, the next "
+            "crawl or an export signs a head)",
         )

@@ -34,6 +34,8 @@ def verify_path(
     if export:
         bundle.check_files(path)
     public = bundle.public_key(path, pinned, fingerprint)
+    if export:
+        bundle.check_signature(path, public)
     kept = Kept(since, public) if since is not None else None
     names = [only] if only is not None else list(dirs)
     reports = {
@@ -48,7 +50,10 @@ def verify_path(
         else:
             check_evidence(path / "evidence", report.evidence | report.policies, "evidence")
     if not reports and not (path / HEADS).exists():
-        return [], public  # a directory no crawl has written to yet
+        # A directory no crawl has written to yet, or one emptied: only a kept checkpoint tells.
+        if kept is not None:
+            check_since(kept, reports, [], export=None)
+        return [], public
     heads = check_heads(
         path / HEADS,
         list(reports.values()),

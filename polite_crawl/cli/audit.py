@@ -38,6 +38,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="FILE",
         help="checkpoints kept earlier (audit checkpoints -o FILE): the logs must extend them",
     )
+    seal = asub.add_parser(
+        "seal",
+        help="after a crash: mend torn tails and sign every log's unsigned records and a head",
+    )
+    seal.add_argument("path", type=Path)
     kept = asub.add_parser(
         "checkpoints", help="write the latest signed checkpoints and head, for a platform to keep"
     )
@@ -66,6 +71,8 @@ def _pin_options(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, policy_dirs: list[Path]) -> int:
     if args.audit_command == "verify":
         return verify(args.path, args.key, args.fingerprint, args.since)
+    if args.audit_command == "seal":
+        return seal(args.path)
     if args.audit_command == "checkpoints":
         return checkpoints(args.path, args.output, args.platform, args.key, args.fingerprint)
     if args.audit_command == "export":
@@ -134,6 +141,16 @@ def verify(
     if since is not None and not since.is_file():
         print(f"polite-crawl audit verify: {since}: no such file", file=sys.stderr)
         return EXIT_USAGE
+    from polite_crawl.audit.dirlock import busy
+
+    holder = busy(path)
+    if holder is not None:
+        print(
+            f"polite-crawl audit verify: a crawl is writing {path} ({holder}); its last records "
+            "are not signed yet: verify it once the crawl has ended",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         reports, public = verify_path(
             path, pinned, fingerprint, since=since, progress=sys.stderr.isatty()
@@ -145,6 +162,31 @@ def verify(
         print(f"ok  {report.summary()}")
     extends = f", extending the checkpoints kept in {since}" if since is not None else ""
     print(f"verified {len(reports)} log(s) with key sha256:{_fingerprint(public)}{extends}")
+    return EXIT_OK
+
+
+def seal(path: Path) -> int:
+    """What the next crawl would do to each log on opening it, for all of them now: a crash
+    leaves logs that later crawls may never touch unsigned (and the directory unverifiable)."""
+    from polite_crawl.audit.store import AuditStore
+
+    if not (path / "logs").is_dir():
+        print(f"polite-crawl audit seal: {path}: not an audit directory", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        store = AuditStore(path, contact=None, create_key=False)
+    except (OSError, ValueError) as exc:  # AuditError, SigningKeyError
+        print(f"polite-crawl audit seal: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        for name in sorted(bundle.log_dirs(path)):
+            if (path / "logs" / name / ENTRIES).exists():
+                print(f"{name}: {store.seal(name)} records, signed")
+    except (OSError, ValueError) as exc:
+        print(f"polite-crawl audit seal: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        store.release()
     return EXIT_OK
 
 

@@ -154,7 +154,8 @@ class DurableAudit:
       not yet in a sync. A crash here loses nothing that was sent: none of them has gone on.
     - `_in_sync`: the requests of the batch being synced, None when no sync runs. A crash here
       leaves their records written, maybe not durable; none of them has gone on, so the log
-      holds every record of every request sent (after the crash, `audit recover` seals it).
+      holds every record of every request sent (after the crash, `polite-crawl audit seal`
+      signs it).
     - `_scheduled`: a commit is due at the end of this reactor turn.
     - `failure`: once set, nothing more is written, synced or let through; every waiting and
       later request fails with IgnoreRequest, and the crawl closes.
