@@ -116,3 +116,28 @@ def test_tampering_is_caught_by_both_verifiers(sample: Sample, name: str) -> Non
     assert code == 1, text
     assert case.message in text, text
     assert spec is not None, f"the specification's verifier accepts: {name}"
+
+
+def test_the_export_readme_commands_work_as_written(sample: Sample) -> None:
+    import re
+    import shlex
+
+    out = export(sample, sample.later, "readme-export")
+    later = export(sample, sample.later, "readme-next-export")
+    fingerprint = "sha256:" + (sample.later / "public.key").read_text().split("sha256:")[1].strip()
+    readme = (out / "README.md").read_text()
+    commands = [
+        line.replace("\\\n", " ")
+        for block in re.findall(r"```sh\n(.*?)```", readme, re.S)
+        for line in block.replace("\\\n", " ").splitlines()
+        if line.startswith("polite-crawl ")
+    ]
+    assert len(commands) == 3, commands
+
+    for command in commands:
+        command = re.sub(r"sha256:<[^>]*>", fingerprint, command)
+        command = command.replace("NEXT-EXPORT", str(later))
+        proc = run_cli(*shlex.split(command)[1:], cwd=out)
+
+        assert proc.returncode == 0, (command, proc.stdout, proc.stderr)
+    assert ours(out, sample.public_key, None)[0] == 0  # keeping a checkpoint left it intact

@@ -208,6 +208,8 @@ fetched there, and every response it received, in order. It was produced by poli
 - `evidence/`: the robots.txt bodies the decisions cite, named by their sha256.
 - `policies/`: the platform policy files the decisions applied, named by their sha256.
 - `manifest.json`: the sha256 of every file here, and what the export holds.
+- `manifest.sig`: the operator's signature over `manifest.json`: without the key, nothing here
+  can be changed, added or removed.
 - `FORMAT.md`: the specification of every file and of every rule a verifier enforces.
 
 ## 1. Get the operator's key, separately
@@ -235,9 +237,13 @@ Keep what you verified, so that the next export can be checked against it (a log
 rewritten since then fails):
 
 ```sh
-polite-crawl audit checkpoints . -o {platform}-checkpoints.json
-polite-crawl audit verify NEXT-EXPORT --fingerprint sha256:... --since {platform}-checkpoints.json
+polite-crawl audit checkpoints . --fingerprint sha256:<...> -o ../{platform}-checkpoints.json
+polite-crawl audit verify NEXT-EXPORT --fingerprint sha256:<...> \\
+    --since ../{platform}-checkpoints.json
 ```
+
+(Keep that file outside the export: a file added to an export makes it fail.) Your first export
+is the one you trust on first use: a later one must extend it.
 
 ## 3. Verify without polite_crawl
 
