@@ -118,3 +118,15 @@ class Signer:
             signature=signature,
             base_sha256=hashlib.sha256(prepared.signature_base).hexdigest(),
         )
+
+
+class SignedRequest(NamedTuple):
+    """One request's parameters and the headers made with exactly them: what a crawl keeps in
+    memory from the decision to the wire. Only `record()` is ever written down."""
+
+    params: SignatureParams
+    headers: SignedHeaders
+
+    def record(self) -> dict[str, object]:
+        """The parameters and the signature base's sha256, as the audit log keeps them."""
+        return {**self.params.record(), "base_sha256": self.headers.base_sha256}

@@ -30,6 +30,7 @@ from polite_crawl.shell.counts import DecisionCounts
 from polite_crawl.shell.journal import DurableAudit
 from polite_crawl.shell.pacing import WirePacer
 from polite_crawl.shell.preflight import OriginFileFetcher
+from polite_crawl.shell.signing import RequestSigner
 from polite_crawl.signals.memory import SignalMemory
 
 if TYPE_CHECKING:
@@ -112,6 +113,8 @@ class CrawlState:
         self.stats: StatsCollector = crawler.stats
         self.enforce = self.settings.mode == "enforce"
         self.decider = assembly.build(config)
+        # Web Bot Auth (None: off): the key is loaded, or created, before anything is opened.
+        self.signer = RequestSigner.start(self.settings)
         self.audit = DurableAudit(
             crawler, _open_store(config), durable=self.settings.audit_durability == "fsync"
         )
@@ -190,6 +193,8 @@ class CrawlState:
             "consents_sha256": config.consents_sha256,
             "key": self.audit.store.fingerprint,
         }
+        if self.signer is not None:  # the key that signs this run's requests (JWK thumbprint)
+            self.audit.store.run_start["bot_auth_keyid"] = self.signer.keyid
 
     async def _spider_closed(self, reason: str) -> None:
         for kind, store in self.decider.files.items():  # a bounded cache says what it forgot
