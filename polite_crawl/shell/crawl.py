@@ -22,6 +22,9 @@ from scrapy import Request, signals
 
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.audit.store import AuditStore
+from polite_crawl.botauth.errors import BotAuthError
+from polite_crawl.botauth.key import key_path, load_or_create
+from polite_crawl.botauth.sign import RequestSigner
 from polite_crawl.core import assembly
 from polite_crawl.core.config import load, stale_policies
 from polite_crawl.settings import SettingsError, setting_name
@@ -30,7 +33,6 @@ from polite_crawl.shell.counts import DecisionCounts
 from polite_crawl.shell.journal import DurableAudit
 from polite_crawl.shell.pacing import WirePacer
 from polite_crawl.shell.preflight import OriginFileFetcher
-from polite_crawl.shell.signing import RequestSigner
 from polite_crawl.signals.memory import SignalMemory
 
 if TYPE_CHECKING:
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from polite_crawl.core.context import Origin
     from polite_crawl.core.wire import Ticket
     from polite_crawl.origin.store import Entry, FetchResult
+    from polite_crawl.settings import PoliteSettings
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +117,7 @@ class CrawlState:
         self.enforce = self.settings.mode == "enforce"
         self.decider = assembly.build(config)
         # Web Bot Auth (None: off): the key is loaded, or created, before anything is opened.
-        self.signer = RequestSigner.start(self.settings)
+        self.signer = _start_signer(self.settings)
         self.audit = DurableAudit(
             crawler, _open_store(config), durable=self.settings.audit_durability == "fsync"
         )
@@ -229,6 +232,24 @@ class CrawlState:
         if rules is not None and rules.crawl_delay is not None:
             delays.append(min(rules.crawl_delay, self.settings.robots_max_crawl_delay))
         self.pacer.learn(origin.host.rstrip("."), max(delays, default=0.0))
+
+
+def _start_signer(settings: PoliteSettings) -> RequestSigner | None:
+    """None when signing is off; else the key in the audit directory, loaded or created. A key
+    that cannot be used raises SettingsError naming the setting and the file."""
+    if not settings.web_bot_auth:
+        return None
+    try:
+        key = load_or_create(key_path(settings.audit_dir))
+    except BotAuthError as exc:
+        message = f"{setting_name('web_bot_auth')} = True: {exc}"
+        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
+        raise SettingsError(message) from None
+    logger.info(
+        "polite_crawl: Web Bot Auth on, keyid %(keyid)s, Signature-Agent %(agent)s",
+        {"keyid": key.keyid, "agent": settings.signature_agent or "(none)"},
+    )
+    return RequestSigner(key, settings.signature_agent, settings.signature_ttl)
 
 
 def _open_store(config: Config) -> AuditStore:

@@ -20,77 +20,25 @@ enforced in both modes: nothing unsigned is sent.
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.botauth.errors import BotAuthError
-from polite_crawl.botauth.key import key_path, load_or_create
-from polite_crawl.botauth.params import fresh_params
-from polite_crawl.botauth.sign import SignedRequest, Signer
 from polite_crawl.core.decision import Decision, Reason, Verdict
 from polite_crawl.exceptions import PolicyViolation
-from polite_crawl.settings import SettingsError, setting_name
 from polite_crawl.shell import records
 from polite_crawl.shell.journal import not_sent
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from scrapy import Request
 
+    from polite_crawl.botauth.sign import SignedRequest
     from polite_crawl.core.wire import Ticket
-    from polite_crawl.settings import PoliteSettings
     from polite_crawl.shell.crawl import CrawlState
 
 logger = logging.getLogger(__name__)
 
 SIGNED_HEADERS = (b"Signature-Agent", b"Signature-Input", b"Signature")
-
-
-class RequestSigner:
-    """The crawl's key, Signature-Agent and signature lifetime; signs one request at a time."""
-
-    def __init__(
-        self,
-        signer: Signer,
-        agent: str | None,
-        ttl: float,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.signer = signer
-        self.agent = agent
-        self.ttl = ttl
-        self.clock = clock
-
-    @property
-    def keyid(self) -> str:
-        return self.signer.key.keyid
-
-    @classmethod
-    def start(cls, settings: PoliteSettings) -> RequestSigner | None:
-        """None when signing is off; else the key in the audit directory, loaded or created.
-        A key that cannot be used raises SettingsError naming the setting and the file."""
-        if not settings.web_bot_auth:
-            return None
-        try:
-            key = load_or_create(key_path(settings.audit_dir))
-        except BotAuthError as exc:
-            message = f"{setting_name('web_bot_auth')} = True: {exc}"
-            logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
-            raise SettingsError(message) from None
-        logger.info(
-            "polite_crawl: Web Bot Auth on, keyid %(keyid)s, Signature-Agent %(agent)s",
-            {"keyid": key.keyid, "agent": settings.signature_agent or "(none)"},
-        )
-        return cls(Signer(key), settings.signature_agent, settings.signature_ttl)
-
-    def sign(self, method: str, url: str) -> SignedRequest:
-        """New parameters for `method url`, and the headers made with them (BotAuthError)."""
-        params = fresh_params(
-            method, url, self.keyid, signature_agent=self.agent, clock=self.clock, ttl=self.ttl
-        )
-        return SignedRequest(params, self.signer.sign(method, url, params, self.agent))
 
 
 def at_decision(state: CrawlState, method: str, url: str) -> SignedRequest | BotAuthError | None:
