@@ -418,6 +418,15 @@ _WEAKER: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
         lambda spider, project: not _within(spider, project),
         "opens internal networks the project did not",
     ),
+    "web_bot_auth": (lambda spider, project: project and not spider, "sends requests unsigned"),
+    "signature_agent": (
+        lambda spider, project: project is not None and spider != project,
+        "names another key directory than the project's",
+    ),
+    "signature_ttl": (
+        lambda spider, project: spider > project,
+        "keeps signatures valid (replayable) longer",
+    ),
 }
 
 
