@@ -219,6 +219,9 @@ def test_every_request_sent_is_signed_and_its_nonce_recorded_once(
     # Each record was durable before its request went: it precedes the response's record.
     order = [(r["type"], r.get("url")) for r in result.audit]
     assert order.index(("decision", SITE + "/a")) < order.index(("fetched", SITE + "/a"))
+    # The new record type verifies: the verifier counts it and applies no other rule.
+    verified = run_cli("audit", "verify", str(tmp_path / "audit"))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def test_report_only_signs_what_it_lets_through(web: VerifyingWeb, tmp_path: Path) -> None:
