@@ -63,6 +63,7 @@ class VerifyingWeb(MockWeb):
     def __init__(self) -> None:
         super().__init__()
         self.verifier: HTTPMessageVerifier | None = None
+        self.agent: str | None = AGENT  # the Signature-Agent expected (None: none sent)
         self.checked: list[tuple[Hit, str | None, str | None]] = []  # hit, nonce, error
         self._check_lock = threading.Lock()
 
@@ -90,10 +91,14 @@ class VerifyingWeb(MockWeb):
         params = result.parameters
         if params.get("tag") != "web-bot-auth":
             return None, f"tag {params.get('tag')!r}"
-        agent: Any = http_sf.parse(hit.headers["signature-agent"].encode(), tltype="dictionary")
-        if result.label not in agent or agent[result.label][0] != AGENT:
-            return None, f"Signature-Agent {hit.headers['signature-agent']!r}"
         covered = [str(c) for c in result.covered_components]
+        if self.agent is None:
+            if "signature-agent" in hit.headers or any("signature-agent" in c for c in covered):
+                return None, "a Signature-Agent although none is configured"
+            return str(params["nonce"]), None
+        agent: Any = http_sf.parse(hit.headers["signature-agent"].encode(), tltype="dictionary")
+        if result.label not in agent or agent[result.label][0] != self.agent:
+            return None, f"Signature-Agent {hit.headers['signature-agent']!r}"
         if not any("signature-agent" in c for c in covered):
             return None, f"Signature-Agent not covered: {covered}"
         return str(params["nonce"]), None
@@ -222,6 +227,20 @@ def test_every_request_sent_is_signed_and_its_nonce_recorded_once(
     # The new record type verifies: the verifier counts it and applies no other rule.
     verified = run_cli("audit", "verify", str(tmp_path / "audit"))
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_without_a_signature_agent_requests_are_signed_without_one(
+    web: VerifyingWeb, tmp_path: Path
+) -> None:
+    site(web)
+    web.agent = None
+
+    result = signed_crawl(web, tmp_path, [SITE + "/"], {"POLITE_CRAWL_SIGNATURE_AGENT": None})
+
+    assert result.returncode == 0, result.log
+    assert web.fetched(SITE + "/a")
+    assert web.failures() == []
+    assert sorted(web.nonces()) == sorted(recorded_nonces(result))
 
 
 def test_report_only_signs_what_it_lets_through(web: VerifyingWeb, tmp_path: Path) -> None:
