@@ -161,16 +161,9 @@ def recorded_nonces(result: CrawlResult) -> list[str]:
 
 
 def superseded(result: CrawlResult) -> set[str]:
-    """Nonces of decisions whose parameters were replaced at the wire (see request.signed)."""
-    renewed = {
-        (r["url"], r["method"])
-        for r in result.audit
-        if r["type"] == "request.signed" and r["cause"] in ("expired", "changed")
-    }
+    """Nonces of decisions whose parameters were replaced at the wire, never sent."""
     return {
-        r["signature"]["nonce"]
-        for r in result.audit
-        if r["type"] == "decision" and "signature" in r and (r["url"], r["method"]) in renewed
+        r["replaces"] for r in result.audit if r["type"] == "request.signed" and "replaces" in r
     }
 
 
@@ -291,6 +284,7 @@ def test_parameters_gone_stale_in_a_crawl_delay_queue_are_renewed_and_recorded_f
     recorded = recorded_nonces(result)
     assert all(n == 1 for n in Counter(recorded).values())
     assert set(received) == set(recorded) - superseded(result)
+    assert {r["replaces"] for r in renewed} <= set(recorded) - set(received)
     for r in renewed:  # the new record comes before the response
         assert r["signature"]["nonce"] in received
         order = [(x["type"], x.get("url")) for x in result.audit]
@@ -316,6 +310,49 @@ def test_a_redirected_preflight_hop_is_signed_with_its_own_recorded_nonce(
         (SITE + "/rules.txt", "robots"),
     ]
     assert sorted(web.nonces()) == sorted(recorded_nonces(result))
+
+
+REWRITE = """
+import scrapy
+
+
+class Rewrite:
+    # Changes the URL of the request the gate allowed (a private API), after the gate.
+    def process_request(self, request, spider=None):
+        if request.url.endswith("/a"):
+            request._set_url("http://site.test/b")
+
+
+class Plain(scrapy.Spider):
+    name = "plain"
+    custom_settings = {"DOWNLOADER_MIDDLEWARES": {"run_spider.Rewrite": 700}}
+
+    async def start(self):
+        yield scrapy.Request("http://site.test/a")
+
+    def parse(self, response):
+        pass
+"""
+
+
+def test_a_changed_request_report_only_lets_through_is_signed_as_sent(
+    web: VerifyingWeb, tmp_path: Path
+) -> None:
+    site(web)
+
+    result = signed_crawl(web, tmp_path, [], {"POLITE_CRAWL_MODE": "report"}, spider_code=REWRITE)
+
+    assert result.returncode == 0, result.log
+    assert web.fetched(SITE + "/b")
+    assert not web.fetched(SITE + "/a")
+    assert web.failures() == []
+    (changed,) = [r for r in result.audit if r.get("cause") == "changed"]
+    assert changed["url"] == SITE + "/b"
+    assert "@path" in changed["signature"]["components"]
+    assert set(web.nonces()) == set(recorded_nonces(result)) - superseded(result)
+    (allow,) = [r for r in result.audit if r["type"] == "decision" and r["url"] == SITE + "/a"]
+    assert changed["replaces"] == allow["signature"]["nonce"]
+    assert allow["signature"]["nonce"] not in web.nonces()
 
 
 UNSIGNABLE = """

@@ -79,6 +79,7 @@ async def on_wire(state: CrawlState, request: Request, ticket: Ticket | None) ->
     cause = _cause(state, request, ticket, signer.clock())
     signed = ticket.signed if ticket is not None else None
     if cause is not None or signed is None:
+        replaced = signed.params.nonce if signed is not None else None
         platform = state.platform_of(request.url)
         try:
             signed = signer.sign(request.method, request.url)
@@ -94,6 +95,8 @@ async def on_wire(state: CrawlState, request: Request, ticket: Ticket | None) ->
         }
         if cause == "preflight":
             record["kind"] = state.files.kind_of(request)
+        if replaced is not None:  # the decision's nonce, never sent: the join must not expect it
+            record["replaces"] = replaced
         try:
             waiting = state.audit.write(platform, record)  # write-ahead, as for an allow
         except AuditError as exc:
