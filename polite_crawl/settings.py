@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from polite_crawl.audit.redact import DEFAULT_REDACT_PARAMS
+from polite_crawl.botauth.agent import signature_agent_origin
 from polite_crawl.core.purposes import Purpose
 from polite_crawl.origin.store import DEFAULT_MAX_ORIGINS, MAX_TTL
 from polite_crawl.robots.parser import DEFAULT_PARSE_LIMIT, RFC_MIN_PARSE_LIMIT
@@ -168,6 +169,38 @@ class PoliteSettings(BaseModel):
         "POLITE_CRAWL_ROBOTS_CACHE_TTL old), so a restarted crawl does not fetch them again. "
         "A spider may not name another.",
     )
+
+    web_bot_auth: bool = Field(
+        False,
+        description="Sign every request the crawl sends (Web Bot Auth, docs/bot-auth.md): pages "
+        "the gate lets go and the robots.txt, tdmrep.json and ai.txt preflights. The key is "
+        "`bot-auth.key` in the audit directory, created on first use; its keyid is in each "
+        "log's `run.start` and each signature's parameters (never the signature) in the "
+        "record written before the request is sent. A key file that cannot be used stops the "
+        "crawl at start-up.",
+    )
+    signature_agent: str | None = Field(
+        None,
+        description="The https origin (e.g. `https://crawler.example.org`, no path) that "
+        "serves your key directory at `/.well-known/http-message-signatures-directory` "
+        "(`polite-crawl bot-auth directory` writes it). Sent in `Signature-Agent` and covered "
+        "by each signature when POLITE_CRAWL_WEB_BOT_AUTH is on.",
+    )
+    signature_ttl: float = Field(
+        60.0,
+        ge=10,
+        le=86400,
+        description="Seconds a request signature is valid (`expires - created`). Short: an "
+        "unexpired signature can be replayed. A request that waits longer at the wire (a "
+        "Crawl-delay queue) is signed with new parameters, recorded before it is sent.",
+    )
+
+    @field_validator("signature_agent")
+    @classmethod
+    def _agent(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return signature_agent_origin(value)  # a BotAuthError (ValueError) says what is wrong
 
     @field_validator(
         "purposes", "policy_dirs", "audit_redact_params", "allow_internal_networks", mode="before"
@@ -384,6 +417,15 @@ _WEAKER: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
     "allow_internal_networks": (
         lambda spider, project: not _within(spider, project),
         "opens internal networks the project did not",
+    ),
+    "web_bot_auth": (lambda spider, project: project and not spider, "sends requests unsigned"),
+    "signature_agent": (
+        lambda spider, project: project is not None and spider != project,
+        "names another key directory than the project's",
+    ),
+    "signature_ttl": (
+        lambda spider, project: spider > project,
+        "keeps signatures valid (replayable) longer",
     ),
 }
 

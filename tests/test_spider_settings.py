@@ -117,6 +117,22 @@ def ours(log: str) -> list[str]:
             "POLITE_CRAWL_ALLOW_INTERNAL_NETWORKS = ['10.20.1.0/24', '169.254.169.254/32'] "
             "(the project's: ['10.20.0.0/16'])",
         ),
+        (
+            {"POLITE_CRAWL_WEB_BOT_AUTH": True},
+            {"POLITE_CRAWL_WEB_BOT_AUTH": False},
+            "POLITE_CRAWL_WEB_BOT_AUTH = False (the project's: True) sends requests unsigned",
+        ),
+        (
+            {"POLITE_CRAWL_SIGNATURE_AGENT": "https://crawler.example.org"},
+            {"POLITE_CRAWL_SIGNATURE_AGENT": "https://other.example"},
+            "POLITE_CRAWL_SIGNATURE_AGENT = 'https://other.example' (the project's: "
+            "'https://crawler.example.org')",
+        ),
+        (
+            {},
+            {"POLITE_CRAWL_SIGNATURE_TTL": 3600},
+            "POLITE_CRAWL_SIGNATURE_TTL = 3600.0 (the project's: 60.0)",
+        ),
     ],
     ids=[
         "gate-off",
@@ -131,6 +147,9 @@ def ours(log: str) -> list[str]:
         "longer-robots-ttl",
         "lower-crawl-delay-cap",
         "more-internal-networks",
+        "unsigned",
+        "other-signature-agent",
+        "longer-signature-ttl",
     ],
 )
 def test_a_spider_cannot_weaken_the_project_settings(

@@ -13,7 +13,7 @@ Scrapy-free. One job per module:
 - `verify.py`: `verify_request`, the platform side: check received header values against a key;
 - `directory.py`: the key directory document and its possession-proof response signature.
 
-Settings that will switch this on in a crawl (not wired yet): `POLITE_CRAWL_WEB_BOT_AUTH`
-(True signs every request) and `POLITE_CRAWL_SIGNATURE_AGENT` (the https origin that serves the
-key directory, sent in `Signature-Agent`). See docs/bot-auth.md.
+In a crawl, `POLITE_CRAWL_WEB_BOT_AUTH = True` signs every request sent and
+`POLITE_CRAWL_SIGNATURE_AGENT` names the https origin that serves the key directory (sent in
+`Signature-Agent`); the Scrapy side is polite_crawl/shell/signing.py. See docs/bot-auth.md.
 """

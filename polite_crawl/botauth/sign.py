@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import time
 from typing import TYPE_CHECKING, NamedTuple
 
 import http_sf
@@ -33,8 +34,11 @@ from http_message_signatures.exceptions import HTTPMessageSignaturesException
 from polite_crawl.botauth.agent import signature_agent_field
 from polite_crawl.botauth.errors import BotAuthError
 from polite_crawl.botauth.message import Headers, Request
+from polite_crawl.botauth.params import DEFAULT_TTL, fresh_params
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from polite_crawl.botauth.key import BotAuthKey
     from polite_crawl.botauth.params import SignatureParams
 
@@ -118,3 +122,43 @@ class Signer:
             signature=signature,
             base_sha256=hashlib.sha256(prepared.signature_base).hexdigest(),
         )
+
+
+class SignedRequest(NamedTuple):
+    """One request's parameters and the headers made with exactly them: what a crawl keeps in
+    memory from the decision to the wire. Only `record()` is ever written down."""
+
+    params: SignatureParams
+    headers: SignedHeaders
+
+    def record(self) -> dict[str, object]:
+        """The parameters and the signature base's sha256, as the audit log keeps them."""
+        return {**self.params.record(), "base_sha256": self.headers.base_sha256}
+
+
+class RequestSigner:
+    """A crawl's signer: its key, `Signature-Agent` origin and signature lifetime. Each call
+    chooses new parameters (`fresh_params`) and signs with exactly them."""
+
+    def __init__(
+        self,
+        key: BotAuthKey,
+        agent: str | None,
+        ttl: float = DEFAULT_TTL,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.signer = Signer(key)
+        self.agent = agent
+        self.ttl = ttl
+        self.clock = clock
+
+    @property
+    def keyid(self) -> str:
+        return self.signer.key.keyid
+
+    def sign(self, method: str, url: str) -> SignedRequest:
+        """New parameters for `method url`, and the headers made with them (BotAuthError)."""
+        params = fresh_params(
+            method, url, self.keyid, signature_agent=self.agent, clock=self.clock, ttl=self.ttl
+        )
+        return SignedRequest(params, self.signer.sign(method, url, params, self.agent))

@@ -51,12 +51,15 @@ class Reason(str, Enum):
     WIRE_HOST_HEADER_CHANGED = "wire.host_header_changed"
     WIRE_USER_AGENT_CHANGED = "wire.user_agent_changed"
     WIRE_NOT_DECIDED = "wire.not_decided"
+    WIRE_NOT_SIGNED = "wire.not_signed"
 
 
 # Refusals that protect the crawler's own side rather than a site's wishes: report-only mode
 # records them as enforced and sends nothing (a redirect to the cloud metadata service must not
 # be followed to see what would happen).
-ENFORCED_IN_EVERY_MODE = frozenset({Reason.INTERNAL_ADDRESS})
+# A request whose Web Bot Auth signature cannot be made is not sent in either mode: the crawl
+# was told to sign every request.
+ENFORCED_IN_EVERY_MODE = frozenset({Reason.INTERNAL_ADDRESS, Reason.WIRE_NOT_SIGNED})
 
 
 # A check's own answer. PASS lets the next check run; ALLOW ends the gate early (nothing after it

@@ -9,9 +9,12 @@ differs from what was decided and recorded is refused there, not sent.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from polite_crawl.core.decision import Reason
+
+if TYPE_CHECKING:
+    from polite_crawl.botauth.sign import SignedRequest
 
 
 class Ticket(NamedTuple):
@@ -23,6 +26,9 @@ class Ticket(NamedTuple):
     user_agent: str | None
     delay: float = 0.0  # seconds the host wants between requests (Crawl-delay, min_delay)
     platform: str | None = None  # the log the decision went to
+    # Web Bot Auth: the parameters its decision record holds and the headers made with them
+    # (None: signing is off, or a preflight, signed at the wire).
+    signed: SignedRequest | None = None
 
 
 class Sent(NamedTuple):

@@ -22,6 +22,9 @@ from scrapy import Request, signals
 
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.audit.store import AuditStore
+from polite_crawl.botauth.errors import BotAuthError
+from polite_crawl.botauth.key import key_path, load_or_create
+from polite_crawl.botauth.sign import RequestSigner
 from polite_crawl.core import assembly
 from polite_crawl.core.config import load, stale_policies
 from polite_crawl.settings import SettingsError, setting_name
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
     from polite_crawl.core.context import Origin
     from polite_crawl.core.wire import Ticket
     from polite_crawl.origin.store import Entry, FetchResult
+    from polite_crawl.settings import PoliteSettings
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +116,8 @@ class CrawlState:
         self.stats: StatsCollector = crawler.stats
         self.enforce = self.settings.mode == "enforce"
         self.decider = assembly.build(config)
+        # Web Bot Auth (None: off): the key is loaded, or created, before anything is opened.
+        self.signer = _start_signer(self.settings)
         self.audit = DurableAudit(
             crawler, _open_store(config), durable=self.settings.audit_durability == "fsync"
         )
@@ -190,6 +196,8 @@ class CrawlState:
             "consents_sha256": config.consents_sha256,
             "key": self.audit.store.fingerprint,
         }
+        if self.signer is not None:  # the key that signs this run's requests (JWK thumbprint)
+            self.audit.store.run_start["bot_auth_keyid"] = self.signer.keyid
 
     async def _spider_closed(self, reason: str) -> None:
         for kind, store in self.decider.files.items():  # a bounded cache says what it forgot
@@ -224,6 +232,24 @@ class CrawlState:
         if rules is not None and rules.crawl_delay is not None:
             delays.append(min(rules.crawl_delay, self.settings.robots_max_crawl_delay))
         self.pacer.learn(origin.host.rstrip("."), max(delays, default=0.0))
+
+
+def _start_signer(settings: PoliteSettings) -> RequestSigner | None:
+    """None when signing is off; else the key in the audit directory, loaded or created. A key
+    that cannot be used raises SettingsError naming the setting and the file."""
+    if not settings.web_bot_auth:
+        return None
+    try:
+        key = load_or_create(key_path(settings.audit_dir))
+    except BotAuthError as exc:
+        message = f"{setting_name('web_bot_auth')} = True: {exc}"
+        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
+        raise SettingsError(message) from None
+    logger.info(
+        "polite_crawl: Web Bot Auth on, keyid %(keyid)s, Signature-Agent %(agent)s",
+        {"keyid": key.keyid, "agent": settings.signature_agent or "(none)"},
+    )
+    return RequestSigner(key, settings.signature_agent, settings.signature_ttl)
 
 
 def _open_store(config: Config) -> AuditStore:

@@ -16,12 +16,13 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import NotConfigured
 
 from polite_crawl.audit.logfile import AuditError
+from polite_crawl.botauth.errors import BotAuthError
 from polite_crawl.core.decision import ENFORCED_IN_EVERY_MODE, Decision, Reason, Verdict
 from polite_crawl.core.gate import Pending
 from polite_crawl.core.wire import Ticket
 from polite_crawl.exceptions import PolicyViolation
 from polite_crawl.settings import SettingsError
-from polite_crawl.shell import discard, exitstatus, records
+from polite_crawl.shell import discard, exitstatus, records, signing
 from polite_crawl.shell.crawl import CrawlState
 from polite_crawl.shell.journal import not_sent
 from polite_crawl.shell.links import VIA_META
@@ -156,6 +157,14 @@ class DecisionMiddleware:
         """Write the decision; an allowed request (or one only reported) gets what to wait on
         before it is sent. A refused one raises here: nothing is sent, nothing waits."""
         state = self.state
+        signed = None
+        if decision.allowed or not (state.enforce or decision.reason in ENFORCED_IN_EVERY_MODE):
+            # It will be sent: signed now (Web Bot Auth on), its parameters in its record.
+            made = signing.at_decision(state, ctx.method, ctx.url)
+            if isinstance(made, BotAuthError):
+                decision = signing.not_signed(made)  # nothing unsigned is sent
+            else:
+                signed = made
         enforced = decision.allowed or state.enforce or decision.reason in ENFORCED_IN_EVERY_MODE
         # A request let through is paced, also one report-only mode merely reports: the
         # Crawl-delay of a URL robots.txt refuses is the site's all the same.
@@ -164,6 +173,9 @@ class DecisionMiddleware:
         record = records.decision(
             ctx, decision, mode=state.settings.mode, enforced=enforced, via=via
         )
+        if signed is not None:
+            # The parameters and the base's hash, never the signature (a bearer token).
+            record["signature"] = signed.record()
         platform = ctx.platform.id if ctx.platform else None
         waiting: Awaitable[None] | None = None
         try:
@@ -178,7 +190,7 @@ class DecisionMiddleware:
             # robots.txt was made on the request as it reached the gate, and whatever changed
             # it since (the spider keeps its requests) must be refused at the wire.
             state.tickets[request] = Ticket(
-                ctx.url, ctx.method, ctx.host_header, ctx.user_agent, delay, platform
+                ctx.url, ctx.method, ctx.host_header, ctx.user_agent, delay, platform, signed
             )
         if decision.allowed:
             # Counted as decided; if the log fails before the record is durable, the request

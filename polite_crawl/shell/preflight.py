@@ -66,6 +66,7 @@ class OriginFileFetcher:
         # cannot forge the exemption; each leaves the set as soon as its answer is in.
         self._mine: weakref.WeakKeyDictionary[Request, str] = weakref.WeakKeyDictionary()
         self._limit: weakref.WeakKeyDictionary[Request, int] = weakref.WeakKeyDictionary()
+        self._kind: weakref.WeakKeyDictionary[Request, str] = weakref.WeakKeyDictionary()
         self._received: weakref.WeakKeyDictionary[Request, int] = weakref.WeakKeyDictionary()
         self._waiters: dict[tuple[Origin, str], list[Deferred[None]]] = {}
         self._pins = list({id(s.pins): s.pins for s in stores.values()}.values())
@@ -81,6 +82,10 @@ class OriginFileFetcher:
         if url is None:
             return None
         return Ticket(url, "GET", None, self.user_agent)
+
+    def kind_of(self, request: Request) -> str | None:
+        """The preflight kind (robots, tdmrep, aitxt) one of our requests fetches."""
+        return self._kind.get(request) if self.owns(request) else None
 
     def refetch_in_flight(self, origin: Origin, url: str) -> str | None:
         """The kind of preflight in flight whose file url is, when a request for it is not the
@@ -111,7 +116,7 @@ class OriginFileFetcher:
         self._waiters[key] = []
         try:
             store = self.stores[kind]
-            result = await self._fetch(origin, store.path, store.limit)
+            result = await self._fetch(origin, store.path, store.limit, kind)
             entry = store.record(origin, result)
             self.on_fetched(kind, origin, result, entry)
             stats = self.crawler.stats
@@ -121,7 +126,7 @@ class OriginFileFetcher:
             for waiter in self._waiters.pop(key):
                 waiter.callback(None)
 
-    async def _fetch(self, origin: Origin, path: str, limit: int) -> FetchResult:
+    async def _fetch(self, origin: Origin, path: str, limit: int, kind: str) -> FetchResult:
         robots_url = url = origin.url(path)
         seen = {url}
         for hops in range(MAX_REDIRECTS + 1):
@@ -141,6 +146,7 @@ class OriginFileFetcher:
             )
             self._mine[request] = request.url
             self._limit[request] = limit
+            self._kind[request] = kind
             try:
                 response = await engine_download(self.crawler, request)
             except Exception as exc:  # every failure to get an answer is "unreachable"

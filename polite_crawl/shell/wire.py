@@ -3,8 +3,8 @@
 The add-on puts it in DOWNLOAD_HANDLERS for every scheme and keeps the handlers it replaced in
 ORIGINAL_SETTING. Every request Scrapy is about to send passes here after every downloader
 middleware has run: it must be the one the gate decided (URL, method, Host, User-Agent; see
-core/wire.py), and a paced host waits its turn (pacing.py). Only then does the configured
-handler (HTTP/1.1, HTTP/2, a browser, ...) get it.
+core/wire.py), a paced host waits its turn (pacing.py), and with Web Bot Auth on it is signed
+(signing.py). Only then does the configured handler (HTTP/1.1, HTTP/2, a browser, ...) get it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler, load_object
 
 from polite_crawl.settings import SettingsError
+from polite_crawl.shell import signing
 from polite_crawl.shell._compat import ASYNC_DOWNLOAD_HANDLERS
 from polite_crawl.shell.crawl import state_of
 from polite_crawl.shell.pacing import paced_host
@@ -91,13 +92,18 @@ class _WireHandler:
         if not delay:
             delay = pacer.delay_of(host)  # a preflight to a paced host waits too
         if not delay:
-            on_wire(state, request)  # raises PolicyViolation: not sent
+            ticket = on_wire(state, request)  # raises PolicyViolation: not sent
+            if state.signer is not None:  # Web Bot Auth: signed last
+                await signing.on_wire(state, request, ticket)
             return await self._send(request, spider)
         await pacer.acquire(host, delay)
         try:
             # Compared after the wait, right before it is sent: a change made while the request
-            # waited for its turn is refused too.
-            on_wire(state, request)
+            # waited for its turn is refused too. Signed after the wait: a signature whose
+            # parameters went stale in the queue is made again, with new ones recorded first.
+            ticket = on_wire(state, request)
+            if state.signer is not None:
+                await signing.on_wire(state, request, ticket)
             return await self._send(request, spider)
         finally:
             pacer.release(host)
