@@ -1,7 +1,7 @@
 """Crawl overhead of the add-on against Scrapy's own robots.txt handling.
 
     .venv/bin/python -m benchmarks.crawl_overhead [--runs 9] [--hosts 20] [--pages 150]
-        [--page-kib 0] [--durability fsync|none]
+        [--page-kib 0] [--durability fsync|none] [--baseline CHECKOUT [--aa]] [--web-bot-auth]
 
 A loopback mock web of `hosts` sites with `pages` pages each (every page links to the next two,
 every site has a robots.txt that disallows one path; --page-kib fills each page with text to
@@ -72,12 +72,15 @@ EXTENSIONS = {
 }
 
 
-def arm_settings(polite: bool, durability: str = "fsync") -> dict[str, Any]:
+def arm_settings(polite: bool, durability: str = "fsync", signed: bool = False) -> dict[str, Any]:
     """The settings of one arm: plain Scrapy with ROBOTSTXT_OBEY, or Scrapy with the add-on."""
     settings = dict(SETTINGS, EXTENSIONS=EXTENSIONS)
     if polite:
         settings["POLITE_CRAWL_PURPOSES"] = ["search-indexing"]
         settings["POLITE_CRAWL_AUDIT_DURABILITY"] = durability
+        if signed:
+            settings["POLITE_CRAWL_WEB_BOT_AUTH"] = True
+            settings["POLITE_CRAWL_SIGNATURE_AGENT"] = "https://crawler.example"
     else:
         settings["ADDONS"] = {}
         settings["ROBOTSTXT_OBEY"] = True
@@ -101,13 +104,18 @@ def _children_cpu() -> float:
 
 
 def one_run(
-    web: MockWeb, workdir: Path, starts: list[str], polite: bool, durability: str = "fsync"
+    web: MockWeb,
+    workdir: Path,
+    starts: list[str],
+    polite: bool,
+    durability: str = "fsync",
+    signed: bool = False,
 ) -> tuple[float, float, float]:
     """Wall seconds and CPU seconds of one crawl (spider open to close), and the CPU seconds
     of the whole crawl process with its start-up and any process it started (the audit sync
     helper)."""
     before = _children_cpu()
-    result = run_crawl(web, workdir, starts, arm_settings(polite, durability), timeout=600)
+    result = run_crawl(web, workdir, starts, arm_settings(polite, durability, signed), timeout=600)
     if result.returncode != 0:
         raise SystemExit(f"crawl failed:\n{result.log[-3000:]}")
     whole = _children_cpu() - before
@@ -134,6 +142,12 @@ def main() -> None:
         help="fill every page with text to about this many KiB of HTML (0: links only)",
     )
     parser.add_argument(
+        "--web-bot-auth",
+        action="store_true",
+        help="arm B signs every request (POLITE_CRAWL_WEB_BOT_AUTH); with --baseline . the "
+        "A/B is the cost of signing",
+    )
+    parser.add_argument(
         "--durability",
         choices=["fsync", "none"],
         default="fsync",
@@ -154,6 +168,8 @@ def main() -> None:
     args = parser.parse_args()
     first = "baseline add-on" if args.baseline else "ROBOTSTXT_OBEY"
     second = first if args.aa else "polite_crawl"
+    if args.web_bot_auth and not args.aa:
+        second = "polite_crawl, signed"
     labels = {False: first, True: second}
     # Which checkout each arm loads polite_crawl from, and whether it runs the add-on.
     roots = {False: args.baseline or THIS_CHECKOUT, True: THIS_CHECKOUT}
@@ -178,6 +194,7 @@ def main() -> None:
                     starts,
                     polite_arm[polite],
                     args.durability,
+                    signed=polite and args.web_bot_auth and not args.aa,
                 )
                 wall[polite].append(seconds)
                 cpu[polite].append(cpu_seconds)

@@ -34,6 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
             ["--runs", "1", "--hosts", "2", "--pages", "5", "--baseline", ".", "--aa"],
             "ratio B / A (baseline add-on / baseline add-on)",
         ),
+        (
+            "crawl_overhead",
+            ["--runs", "1", "--hosts", "2", "--pages", "5", "--baseline", ".", "--web-bot-auth"],
+            "ratio B / A (polite_crawl, signed / baseline add-on)",
+        ),
         ("crawl_cpu", ["--rounds", "1", "--hosts", "2", "--pages", "5"], "CPU ratio"),
         ("botauth_sign", ["--requests", "50", "--rounds", "1"], "bot-auth signing:"),
     ],
