@@ -141,7 +141,9 @@ def test_a_log_left_unsigned_by_a_crash_is_signed_by_export(
     )
 
     assert unsigned.returncode == 1
-    assert "(the crawl did not close; the next crawl or an export signs" in unsigned.stderr
+    assert "the crawl did not close; the next crawl writing to it, or polite-crawl audit seal" in (
+        unsigned.stderr
+    )
     assert export.returncode == 0, export.stderr
     pinned = verify(tmp_path / "bundle", "--key", str(prepared.audit_dir / "public.key"))
     assert pinned.returncode == 0, pinned.stderr
