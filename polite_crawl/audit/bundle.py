@@ -256,18 +256,25 @@ Log origin: `{origin}`. Records: {records}. Contains no other site's or platform
 """
 
 
-def seal(path: Path, platform: str) -> None:
-    """Sign what a crashed crawl left unsigned (and repair a torn tail) before exporting."""
-    if not (path / "logs" / platform / ENTRIES).exists():
-        return  # export() says what is missing
+def seal(path: Path, *platforms: str) -> dict[str, int]:
+    """Sign what a crashed crawl left unsigned in these logs (repairing torn tails) and a head,
+    under one hold of the directory's lock: before exporting, or for `audit seal`. Returns the
+    records of each log sealed; a platform with no log is skipped (export() says it is missing).
+    """
+    present = [p for p in platforms if (path / "logs" / p / ENTRIES).exists()]
+    if not present:
+        return {}
+    sealed: dict[str, int] = {}
     try:
         store = AuditStore(path, contact=None, create_key=False)
         try:
-            store.seal(platform)
+            for platform in present:
+                sealed[platform] = store.seal(platform)
         finally:
             store.release()
     except (AuditError, keys.SigningKeyError) as exc:
-        raise Invalid(str(path / "logs" / platform), str(exc)) from None
+        raise Invalid(str(path / "logs"), str(exc)) from None
+    return sealed
 
 
 def export(

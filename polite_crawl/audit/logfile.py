@@ -89,7 +89,8 @@ def append_note(path: Path, entry: dict[str, Any]) -> None:
         raise AuditError(exc.errno, f"cannot write {path}: {exc.strerror}") from None
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a file's creation (or rename) in this directory durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -117,7 +118,7 @@ class LogFile:
             os.close(self._fd)
             raise AuditError(0, f"{self.path} is in use by another crawl (locked)") from None
         if created:
-            _fsync_dir(directory)
+            fsync_dir(directory)
         self.origin = origin
         self.frontier = Frontier()
         self.prev = GENESIS

@@ -21,6 +21,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from polite_crawl.audit.logfile import fsync_dir
 from polite_crawl.botauth.errors import KeyFileError
 from polite_crawl.botauth.jwk import public_jwk, thumbprint
 
@@ -120,20 +121,12 @@ def _create(path: Path) -> None:
             os.link(tmp, path)
         except FileExistsError:
             return
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except OSError as exc:
         raise KeyFileError(f"{path}: cannot create ({exc.strerror or exc})") from None
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _refuse_the_log_key(path: Path, key: BotAuthKey) -> None:

@@ -168,25 +168,16 @@ def verify(
 def seal(path: Path) -> int:
     """What the next crawl would do to each log on opening it, for all of them now: a crash
     leaves logs that later crawls may never touch unsigned (and the directory unverifiable)."""
-    from polite_crawl.audit.store import AuditStore
-
     if not (path / "logs").is_dir():
         print(f"polite-crawl audit seal: {path}: not an audit directory", file=sys.stderr)
         return EXIT_USAGE
     try:
-        store = AuditStore(path, contact=None, create_key=False)
-    except (OSError, ValueError) as exc:  # AuditError, SigningKeyError
+        sealed = bundle.seal(path, *sorted(bundle.log_dirs(path)))
+    except Invalid as exc:
         print(f"polite-crawl audit seal: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    try:
-        for name in sorted(bundle.log_dirs(path)):
-            if (path / "logs" / name / ENTRIES).exists():
-                print(f"{name}: {store.seal(name)} records, signed")
-    except (OSError, ValueError) as exc:
-        print(f"polite-crawl audit seal: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    finally:
-        store.release()
+    for name, records in sealed.items():
+        print(f"{name}: {records} records, signed")
     return EXIT_OK
 
 
