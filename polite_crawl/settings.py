@@ -181,10 +181,11 @@ class PoliteSettings(BaseModel):
     )
     signature_agent: str | None = Field(
         None,
-        description="The https origin (e.g. `https://crawler.example.org`, no path) that "
-        "serves your key directory at `/.well-known/http-message-signatures-directory` "
-        "(`polite-crawl bot-auth directory` writes it). Sent in `Signature-Agent` and covered "
-        "by each signature when POLITE_CRAWL_WEB_BOT_AUTH is on.",
+        description="The https URL where you serve your key directory (`polite-crawl bot-auth "
+        "directory` writes it): its origin (e.g. `https://crawler.example.org`) or its full URL "
+        "there, `https://crawler.example.org/.well-known/http-message-signatures-directory`; "
+        "no other path, since verifiers look only there. The origin is sent in "
+        "`Signature-Agent` and covered by each signature when POLITE_CRAWL_WEB_BOT_AUTH is on.",
     )
     signature_ttl: float = Field(
         60.0,

@@ -74,11 +74,8 @@ def test_a_key_given_by_path_and_the_project_setting_are_used(
     [
         (["--signature-agent", "http://crawler.example.org"], "must be an https URL"),
         (
-            [
-                "--signature-agent",
-                "https://crawler.example.org/.well-known/http-message-signatures-directory",
-            ],
-            "verifiers add /.well-known",
+            ["--signature-agent", "https://crawler.example.org/bot/keys.json"],
+            "verifiers fetch the directory from that path only",
         ),
         (["--valid-days", "0"], "--valid-days must be positive"),
     ],
@@ -117,6 +114,12 @@ def test_a_corrupt_key_is_reported_and_left_alone(
         ("https://crawler.example.org:443", "https://crawler.example.org"),
         ("https://crawler.example.org:8443", "https://crawler.example.org:8443"),
         ("HTTPS://[2001:db8::1]:8443/", "https://[2001:db8::1]:8443"),
+        # The contract's wording: the URL where the directory is served. The header carries
+        # its origin (the draft's `directory` type); the verifier adds the path.
+        (
+            "https://crawler.example.org/.well-known/http-message-signatures-directory",
+            "https://crawler.example.org",
+        ),
     ],
 )
 def test_the_signature_agent_is_an_https_origin(given: str, origin: str) -> None:
@@ -130,6 +133,9 @@ def test_the_signature_agent_is_an_https_origin(given: str, origin: str) -> None
         "crawler.example.org",
         "http://crawler.example.org",
         "https://crawler.example.org/bot",
+        "https://crawler.example.org/.well-known/http-message-signatures-directory/",
+        "https://crawler.example.org/.well-known/http-message-signatures-directory?v=2",
+        "https://crawler.example.org/.well-known/",
         "https://crawler.example.org/?x=1",
         "https://crawler.example.org/#top",
         "https://user:pw@crawler.example.org",

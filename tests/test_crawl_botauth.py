@@ -236,6 +236,23 @@ def test_without_a_signature_agent_requests_are_signed_without_one(
     assert sorted(web.nonces()) == sorted(recorded_nonces(result))
 
 
+def test_the_directory_url_as_signature_agent_sends_its_origin(
+    web: VerifyingWeb, tmp_path: Path
+) -> None:
+    # The contract names the setting "the https URL where the key directory is served"; the
+    # header carries that URL's origin (the draft's `directory` member type), which the
+    # verifier turns back into the directory's URL.
+    site(web)
+    given = AGENT + "/.well-known/http-message-signatures-directory"
+
+    result = signed_crawl(web, tmp_path, [SITE + "/"], {"POLITE_CRAWL_SIGNATURE_AGENT": given})
+
+    assert result.returncode == 0, result.log
+    assert web.fetched(SITE + "/a")
+    assert web.failures() == []  # every Signature-Agent was sig1="https://crawler.example.org"
+    assert sorted(web.nonces()) == sorted(recorded_nonces(result))
+
+
 def test_report_only_signs_what_it_lets_through(web: VerifyingWeb, tmp_path: Path) -> None:
     site(web, robots="User-agent: *\nDisallow: /a\n")
 
@@ -422,11 +439,8 @@ def test_a_request_that_cannot_be_signed_is_not_sent(
             "Signature-Agent 'http://crawler.example.org': must be an https URL",
         ),
         (
-            {
-                "POLITE_CRAWL_SIGNATURE_AGENT": "https://crawler.example.org/.well-known/"
-                "http-message-signatures-directory"
-            },
-            "must be an origin only, like https://crawler.example.org; verifiers add",
+            {"POLITE_CRAWL_SIGNATURE_AGENT": "https://crawler.example.org/keys/directory.json"},
+            "must be an origin, like https://crawler.example.org, or the key directory's URL",
         ),
         (
             {"POLITE_CRAWL_WEB_BOT_AUTH": True, "KEY": b"not a key"},
@@ -434,7 +448,7 @@ def test_a_request_that_cannot_be_signed_is_not_sent(
         ),
         ({"POLITE_CRAWL_SIGNATURE_TTL": 3}, "POLITE_CRAWL_SIGNATURE_TTL = 3: Input should be"),
     ],
-    ids=["http-agent", "directory-url-agent", "unusable-key", "ttl-too-short"],
+    ids=["http-agent", "other-path-agent", "unusable-key", "ttl-too-short"],
 )
 def test_a_crawl_with_bad_signing_settings_refuses_to_start(
     mockweb: MockWeb, tmp_path: Path, settings: dict[str, Any], message: str

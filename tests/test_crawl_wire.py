@@ -580,5 +580,6 @@ def test_a_change_made_while_waiting_for_the_pace_is_refused(
     result = crawl([], spider_code=WHILE_WAITING, timeout=60)
 
     assert result.returncode == 0, result.log
-    assert [h.path for h in mockweb.hits] == ["/robots.txt", "/a"]
+    seen = [(h.path, round(h.at, 3), h.headers.get("user-agent")) for h in mockweb.hits]
+    assert [h.path for h in mockweb.hits] == ["/robots.txt", "/a"], (seen, result.log)
     assert {r["url"] for r in refusals(result, "wire.user_agent_changed")} == {SITE + "/b"}

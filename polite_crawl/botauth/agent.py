@@ -26,7 +26,10 @@ MEDIA_TYPE = "application/http-message-signatures-directory+json"
 
 def signature_agent_origin(url: str) -> str:
     """The ASCII serialization of the https origin `url` names (lower-case host, no default
-    port, no trailing slash). Raises BotAuthError saying what is wrong otherwise."""
+    port, no trailing slash). `url` is the origin or the key directory's own URL (the origin
+    and /.well-known/http-message-signatures-directory): the header carries the origin, as the
+    draft's default member type, `directory`, asks, and the verifier adds the path itself.
+    Raises BotAuthError saying what is wrong otherwise."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -41,13 +44,18 @@ def signature_agent_origin(url: str) -> str:
         )
     if parts.username is not None or parts.password is not None:
         raise BotAuthError(f"Signature-Agent {url!r}: must not hold credentials")
-    if parts.path not in ("", "/") or parts.query or parts.fragment or url.endswith(("?", "#")):
-        hint = ""
-        if parts.path.rstrip("/") == WELL_KNOWN_PATH:
-            hint = f"; verifiers add {WELL_KNOWN_PATH} themselves"
+    # A directory served anywhere else cannot be found: verifiers look only at the well-known
+    # path of the origin (draft Section 5.5, type `directory`).
+    if (
+        parts.path not in ("", "/", WELL_KNOWN_PATH)
+        or parts.query
+        or parts.fragment
+        or url.endswith(("?", "#"))
+    ):
         raise BotAuthError(
-            f"Signature-Agent {url!r}: must be an origin only, like "
-            f"https://{parts.netloc}{hint} (draft Section 5.5, type `directory`)"
+            f"Signature-Agent {url!r}: must be an origin, like https://{parts.netloc}, or the "
+            f"key directory's URL there, https://{parts.netloc}{WELL_KNOWN_PATH} (verifiers "
+            "fetch the directory from that path only; draft Section 5.5, type `directory`)"
         )
     netloc = f"[{host}]" if ":" in host else host
     if port is not None and port != 443:
