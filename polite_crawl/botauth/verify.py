@@ -161,7 +161,7 @@ def _agent_url(headers: Headers, member: str | None) -> str | None:
 
 def _explain(exc: Exception, headers: Headers, keys: KeySet) -> str:
     """The library's message, with the keyid named when the key set lacks it."""
-    unknown = [k for k in _keyids(headers) if k not in keys]
+    unknown = [k for k in keyids_of(headers) if k not in keys]
     if unknown:
         known = ", ".join(sorted(keys)) or "none"
         return f"keyid {', '.join(unknown)} is not among the keys given ({known})"
@@ -174,7 +174,10 @@ def _explain(exc: Exception, headers: Headers, keys: KeySet) -> str:
     return text
 
 
-def _keyids(headers: Headers) -> Sequence[str]:
+def keyids_of(headers: Headers | HeaderLines) -> Sequence[str]:
+    """The keyids the Signature-Input field names (any label, any tag); none when unreadable."""
+    if not isinstance(headers, Headers):
+        headers = Headers(headers)
     field = headers.get("Signature-Input")
     if field is None:
         return []

@@ -1,6 +1,6 @@
 """`polite-crawl audit verify PATH [--since FILE] | export --platform ID -o OUT PATH |
-checkpoints PATH -o FILE | stats PATH | report --platform ID -o OUT PATH`: the command line over
-polite_crawl/audit/.
+checkpoints PATH -o FILE | stats PATH | report --platform ID -o OUT PATH | match EXPORT
+ACCESS_LOG` (cli/match.py): the command line over polite_crawl/audit/.
 
 verify exits 0 when everything checks out, 1 on the first invalid file and line, 2 on a usage
 error (a path that is not an audit directory or export bundle).
@@ -54,6 +54,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     export.add_argument("path", type=Path)
     export.add_argument("--platform", required=True)
     export.add_argument("-o", "--output", type=Path, required=True)
+    joined = asub.add_parser(
+        "match",
+        help="join a platform's access log of signed requests to an export (Web Bot Auth)",
+    )
+    joined.add_argument("path", type=Path, metavar="EXPORT")
+    joined.add_argument("access_log", type=Path, metavar="ACCESS_LOG")
+    joined.add_argument(
+        "--directory",
+        type=Path,
+        metavar="FILE",
+        help="the key directory fetched from the operator's Signature-Agent (JSON)",
+    )
+    _pin_options(joined)
+    joined.add_argument("--json", action="store_true", help="print the findings as JSON")
     stats = asub.add_parser("stats", help="decisions by platform and reason")
     stats.add_argument("path", type=Path)
     report = asub.add_parser("report", help="one self-contained HTML page for a platform")
@@ -77,6 +91,12 @@ def run(args: argparse.Namespace, policy_dirs: list[Path]) -> int:
         return checkpoints(args.path, args.output, args.platform, args.key, args.fingerprint)
     if args.audit_command == "export":
         return export(args.path, args.platform, args.output, policy_dirs)
+    if args.audit_command == "match":
+        from polite_crawl.cli.match import match
+
+        return match(
+            args.path, args.access_log, args.directory, args.key, args.fingerprint, args.json
+        )
     if args.audit_command == "report":
         return report(args.path, args.platform, args.output, args.key, args.fingerprint)
     return stats(args.path)

@@ -22,6 +22,7 @@ from scrapy import Request, signals
 
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.audit.store import AuditStore
+from polite_crawl.botauth.binding import binding_note
 from polite_crawl.botauth.errors import BotAuthError
 from polite_crawl.botauth.key import key_path, load_or_create
 from polite_crawl.botauth.sign import RequestSigner
@@ -196,8 +197,15 @@ class CrawlState:
             "consents_sha256": config.consents_sha256,
             "key": self.audit.store.fingerprint,
         }
-        if self.signer is not None:  # the key that signs this run's requests (JWK thumbprint)
-            self.audit.store.run_start["bot_auth_keyid"] = self.signer.keyid
+        if self.signer is not None:
+            # The key that signs this run's requests, and its note naming the log key: each
+            # key vouches for the other (botauth/binding.py, docs/format.md §6).
+            key = self.signer.signer.key
+            self.audit.store.run_start.update(
+                bot_auth_keyid=key.keyid,
+                bot_auth_key=key.jwk(),
+                bot_auth_binding=binding_note(key, self.audit.store.fingerprint),
+            )
 
     async def _spider_closed(self, reason: str) -> None:
         for kind, store in self.decider.files.items():  # a bounded cache says what it forgot
