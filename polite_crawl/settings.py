@@ -179,6 +179,13 @@ class PoliteSettings(BaseModel):
         "record written before the request is sent. A key file that cannot be used stops the "
         "crawl at start-up.",
     )
+    bot_auth_key: Path | None = Field(
+        None,
+        description="The Web Bot Auth key file, when not `bot-auth.key` in the audit "
+        "directory: to rotate keys, make the new one (`polite-crawl bot-auth directory "
+        "--key OLD --key NEW --create` lists both), publish, then name it here. Never "
+        "created unless it is the default. A spider may not name another.",
+    )
     signature_agent: str | None = Field(
         None,
         description="The https URL where you serve your key directory (`polite-crawl bot-auth "
@@ -420,6 +427,10 @@ _WEAKER: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
         "opens internal networks the project did not",
     ),
     "web_bot_auth": (lambda spider, project: project and not spider, "sends requests unsigned"),
+    "bot_auth_key": (
+        lambda spider, project: spider != project,
+        "signs with another key than the project's",
+    ),
     "signature_agent": (
         lambda spider, project: project is not None and spider != project,
         "names another key directory than the project's",

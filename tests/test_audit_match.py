@@ -12,10 +12,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from botauth_web import AGENT, SITE, VerifyingWeb, signed_crawl, site, web
+from botauth_web import AGENT, SIGNING, SITE, VerifyingWeb, signed_crawl, site, web
 
 from polite_crawl.audit.keys import PUBLIC_FILE, fingerprint, read_public
-from polite_crawl.testing.crawl import run_cli
+from polite_crawl.testing.crawl import run_cli, run_crawl
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -238,3 +238,76 @@ def test_a_request_sent_around_the_add_on_is_not_in_the_export(
     (problem,) = [line for line in out.splitlines() if line.startswith("PROBLEM")]
     assert f"PROBLEM not_in_export (line 1): GET {SITE}/b: signed with key " in problem
     assert "no record in the export holds it" in problem
+
+
+def test_a_key_rotation_matches_with_both_keys_published(
+    web: VerifyingWeb, tmp_path: Path
+) -> None:
+    # The operator's rotation: the old key signs a first crawl; a new key is made and listed
+    # beside it; the next crawl names it (POLITE_CRAWL_BOT_AUTH_KEY). The export holds both
+    # runs, each run.start naming its key.
+    site(web)
+    first = signed_crawl(web, tmp_path, [SITE + "/"])
+    assert first.returncode == 0, first.log
+    new_key = tmp_path / "bot-auth-2.key"
+    both = tmp_path / "directory.json"
+    proc = run_cli(
+        "bot-auth", "directory", str(tmp_path / "audit"), "-o", str(both),
+        "--key", str(tmp_path / "audit" / "bot-auth.key"), "--key", str(new_key), "--create",
+        "--signature-agent", AGENT,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    directory = json.loads(both.read_bytes())
+    assert len(directory["keys"]) == 2
+    web.trust(directory)
+    second = run_crawl(
+        web,
+        tmp_path,
+        [SITE + "/?again"],
+        {
+            "POLITE_CRAWL_PURPOSES": ["archiving"],
+            **SIGNING,
+            "POLITE_CRAWL_BOT_AUTH_KEY": str(new_key),
+        },
+    )
+    assert second.returncode == 0, second.log
+    assert web.failures() == []
+    keyids = [r["bot_auth_keyid"] for r in second.audit if r["type"] == "run.start"]
+    assert len(set(keyids)) == 2  # one run per key
+    exported(tmp_path)
+    log = write_log(tmp_path / "access.jsonl", [access_line(hit) for hit in web.hits])
+
+    code, out, err = match(tmp_path, log)
+    assert code == 0, out + err
+
+    # A directory with the new key only: the old run's requests no longer verify.
+    proc = run_cli(
+        "bot-auth", "directory", str(tmp_path / "audit"), "-o", str(both), "--key", str(new_key)
+    )
+    assert proc.returncode == 0, proc.stderr
+    code, out, _ = match(tmp_path, log)
+    assert code == 1
+    assert "is not among the keys given" in out
+
+
+def test_a_named_key_file_that_does_not_exist_stops_the_crawl(
+    web: VerifyingWeb, tmp_path: Path
+) -> None:
+    site(web)
+    missing = tmp_path / "typo.key"
+
+    result = run_crawl(
+        web,
+        tmp_path,
+        [SITE + "/"],
+        {
+            "POLITE_CRAWL_PURPOSES": ["archiving"],
+            **SIGNING,
+            "POLITE_CRAWL_BOT_AUTH_KEY": str(missing),
+        },
+    )
+
+    assert result.returncode != 0
+    assert f"POLITE_CRAWL_BOT_AUTH_KEY = '{missing}': {missing}: no Web Bot Auth key" in result.log
+    assert web.hits == []
+    assert not missing.exists()

@@ -133,6 +133,11 @@ def ours(log: str) -> list[str]:
             {"POLITE_CRAWL_SIGNATURE_TTL": 3600},
             "POLITE_CRAWL_SIGNATURE_TTL = 3600.0 (the project's: 60.0)",
         ),
+        (
+            {},
+            {"POLITE_CRAWL_BOT_AUTH_KEY": "{tmp}/mine.key"},
+            "mine.key' (the project's: None) signs with another key than the project's",
+        ),
     ],
     ids=[
         "gate-off",
@@ -150,6 +155,7 @@ def ours(log: str) -> list[str]:
         "unsigned",
         "other-signature-agent",
         "longer-signature-ttl",
+        "own-bot-auth-key",
     ],
 )
 def test_a_spider_cannot_weaken_the_project_settings(

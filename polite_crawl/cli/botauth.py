@@ -1,4 +1,4 @@
-"""`polite-crawl bot-auth directory AUDIT_DIR -o FILE [--key PATH] [--create]
+"""`polite-crawl bot-auth directory AUDIT_DIR -o FILE [--key PATH ...] [--create]
 [--signature-agent ORIGIN] [--valid-days N]`: write the Web Bot Auth key directory.
 
 FILE gets the directory's exact bytes (a JWK Set, polite_crawl/botauth/directory.py) for the
@@ -7,7 +7,9 @@ FILE.headers the header lines to serve it with. With the origin known (`--signat
 `POLITE_CRAWL_SIGNATURE_AGENT` when run as `scrapy polite`), the response is signed as the
 protocol draft recommends; without it, it is written unsigned and the command says so.
 
-The key is `AUDIT_DIR/bot-auth.key` (or `--key PATH`). A missing key is an error unless
+The key is `AUDIT_DIR/bot-auth.key` (or `--key PATH`; several `--key`s list several keys, for
+a rotation: the old key and the new one until no crawl signs with the old). A missing key is
+an error unless
 `--create` is given: publishing a key the crawl never signed with would tell platforms to
 expect signatures that never come, and a directory made from a fresh key by mistake (wrong
 audit directory) would replace the one the crawl really uses.
@@ -42,7 +44,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     directory.add_argument("audit_dir", type=Path, metavar="AUDIT_DIR")
     directory.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
     directory.add_argument(
-        "--key", type=Path, metavar="PATH", help="the key file (default AUDIT_DIR/bot-auth.key)"
+        "--key",
+        type=Path,
+        action="append",
+        metavar="PATH",
+        help="a key file (default AUDIT_DIR/bot-auth.key); give it twice while rotating: the "
+        "directory lists every key given",
     )
     directory.add_argument(
         "--create", action="store_true", help="create the key if it does not exist yet"
@@ -65,13 +72,16 @@ def run(args: argparse.Namespace, settings: Any = None) -> int:
     origin = args.signature_agent
     if origin is None and settings is not None:
         origin = settings.get("POLITE_CRAWL_SIGNATURE_AGENT") or None
-    return directory(args.audit_dir, args.output, args.key, args.create, origin, args.valid_days)
+    keys = args.key
+    if keys is None and settings is not None and settings.get("POLITE_CRAWL_BOT_AUTH_KEY"):
+        keys = [Path(settings.get("POLITE_CRAWL_BOT_AUTH_KEY"))]  # the key the crawl signs with
+    return directory(args.audit_dir, args.output, keys, args.create, origin, args.valid_days)
 
 
 def directory(
     audit_dir: Path,
     out: Path,
-    key_file: Path | None,
+    key_files: list[Path] | None,
     create: bool,
     origin: str | None,
     valid_days: int,
@@ -79,16 +89,22 @@ def directory(
     # Imported here: the signing library is not needed by any other polite-crawl command.
     from polite_crawl.botauth.agent import WELL_KNOWN_PATH, directory_url, signature_agent_origin
     from polite_crawl.botauth.directory import directory_response
-    from polite_crawl.botauth.key import key_path, load_or_create
+    from polite_crawl.botauth.key import BotAuthKey, key_path, load_or_create
 
-    path = key_file if key_file is not None else key_path(audit_dir)
+    paths = key_files or [key_path(audit_dir)]
+    path = paths[0]
     try:
         if origin is not None:
             origin = signature_agent_origin(origin)
         if valid_days <= 0:
             raise BotAuthError(f"--valid-days must be positive, not {valid_days}")
-        key = load_or_create(path, create=create)
-        response = directory_response([key], origin, validity=valid_days * 86400)
+        keys: list[BotAuthKey] = []
+        for path in paths:
+            key = load_or_create(path, create=create)
+            if key.keyid in {k.keyid for k in keys}:
+                raise BotAuthError(f"{path}: the same key is given twice")
+            keys.append(key)
+        response = directory_response(keys, origin, validity=valid_days * 86400)
     except KeyFileError as exc:
         hint = "" if create or path.exists() else "; give --create to make one now"
         print(f"polite-crawl bot-auth directory: {exc}{hint}", file=sys.stderr)
@@ -104,7 +120,8 @@ def directory(
         print(f"polite-crawl bot-auth directory: {exc}", file=sys.stderr)
         return EXIT_USAGE
     where = directory_url(origin) if origin else f"https://<your Signature-Agent>{WELL_KNOWN_PATH}"
-    print(f"keyid {key.keyid}")
+    for key in keys:
+        print(f"keyid {key.keyid}")
     print(f"wrote {out}: serve it at {where}")
     print(f"with these headers (also in {headers_file}):")
     for name, value in response.headers:

@@ -247,10 +247,18 @@ def _start_signer(settings: PoliteSettings) -> RequestSigner | None:
     that cannot be used raises SettingsError naming the setting and the file."""
     if not settings.web_bot_auth:
         return None
+    # The default file is made on first use; a file named by path must exist (a typo must
+    # not become a new identity that no published directory holds).
+    named = settings.bot_auth_key
     try:
-        key = load_or_create(key_path(settings.audit_dir))
+        if named is None:
+            key = load_or_create(key_path(settings.audit_dir))
+        else:
+            key = load_or_create(named, create=False)
     except BotAuthError as exc:
-        message = f"{setting_name('web_bot_auth')} = True: {exc}"
+        which = "web_bot_auth" if named is None else "bot_auth_key"
+        value = "True" if named is None else repr(str(named))
+        message = f"{setting_name(which)} = {value}: {exc}"
         logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
         raise SettingsError(message) from None
     logger.info(
