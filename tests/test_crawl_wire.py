@@ -562,7 +562,14 @@ class Later:
 
 class Plain(scrapy.Spider):
     name = "plain"
-    custom_settings = {"DOWNLOADER_MIDDLEWARES": {"run_spider.Later": 400}}
+    # Scrapy's own slot delay (the add-on sets it from the Crawl-delay) not randomised: with
+    # it, /b could leave Scrapy's slot up to 3 s after /a, just as the pacer let it go, and
+    # spend too little time waiting at the wire for the swap to happen there (a flake on CI).
+    # Unrandomised, /b reaches the wire 1 s after /a and waits there about 2 s.
+    custom_settings = {
+        "DOWNLOADER_MIDDLEWARES": {"run_spider.Later": 400},
+        "RANDOMIZE_DOWNLOAD_DELAY": False,
+    }
 
     async def start(self):
         yield scrapy.Request("http://site.test/a")
