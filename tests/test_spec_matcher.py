@@ -15,6 +15,7 @@ import pytest
 from botauth_web import SITE, VerifyingWeb, signed_crawl, site
 from spec_matcher import match as spec_match
 from test_audit_match import AROUND, access_line, crawled, exported, web, write_log
+from test_crawl_botauth import REWRITE
 
 from polite_crawl.audit.keys import PUBLIC_FILE, fingerprint, read_public
 from polite_crawl.testing.crawl import run_cli
@@ -178,3 +179,61 @@ def test_a_request_signed_around_the_add_on(web: VerifyingWeb, tmp_path: Path) -
     report = joined(tmp_path, [access_line(hit) for hit in web.hits])
 
     assert report["findings"] == [("not_in_export", 1)]
+
+
+def test_where_the_two_disagree(tmp_path: Path, crawled: list[dict[str, Any]]) -> None:
+    """Where §13's text leaves the outcome open, spec_matcher follows the text and the CLI does
+    otherwise. Each case pins both behaviours, so a change to either side shows up here."""
+    export, directory = str(tmp_path / "export"), str(tmp_path / "directory.json")
+    n = at(crawled, "/a")
+
+    # A method that is not "GET" as the line format shows it, here lowercase: the CLI joins the
+    # line (and finds a bad signature); spec_matcher reads it as bad input (no "as requested"
+    # rule, only the literal `"method": "GET"` of the format).
+    changed = [*crawled]
+    changed[n] = {**crawled[n], "method": "get"}
+    log = write_log(tmp_path / "access.jsonl", changed)
+    code, theirs = cli(tmp_path, log)
+    assert (code, [(f["kind"], f["line"]) for f in theirs["findings"]]) == (
+        1,
+        [("bad_signature", n + 1)],
+    )
+    with pytest.raises(ValueError, match="is not a method"):
+        spec(tmp_path, log)
+
+    # A key directory without an Ed25519 key, unpinned: step 1 says the export's key is then
+    # "not the operator's as far as the platform can tell (a finding)"; the CLI stops as on bad
+    # input (exit 2).
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"keys": []}')
+    log = write_log(tmp_path / "access.jsonl", crawled)
+    proc = run_cli("audit", "match", export, str(log), "--directory", str(empty), "--json")
+    assert proc.returncode == 2
+    assert "holds no Ed25519 key" in proc.stderr
+    assert spec_match(tmp_path / "export", log, {"keys": []}, None)["findings"] == [
+        ("export", None)
+    ]
+
+    # A wrong pin is a finding to both (exit 1), but under --json the CLI prints no report.
+    zero = "sha256:" + "0" * 64
+    proc = run_cli("audit", "match", export, str(log), "--directory", directory, "--json",
+                   "--fingerprint", zero)  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert "not the operator's key" in proc.stderr
+
+
+def test_a_nonce_replaced_before_sending_is_counted(web: VerifyingWeb, tmp_path: Path) -> None:
+    # test_crawl_botauth's REWRITE: the allowed request's URL changes after the gate (report
+    # mode lets it through), so it is signed again at the wire and the decision's nonce is
+    # `replaces`d: recorded, never sent, and no finding.
+    site(web)
+    result = signed_crawl(web, tmp_path, [], {"POLITE_CRAWL_MODE": "report"}, spider_code=REWRITE)
+    assert result.returncode == 0, result.log
+    assert web.failures() == []
+    exported(tmp_path)
+
+    report = joined(tmp_path, [access_line(hit) for hit in web.hits])
+
+    assert report["findings"] == []
+    assert report["not_arrived"] == report["replaced"] == 1
