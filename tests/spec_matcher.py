@@ -63,9 +63,14 @@ def directory_keys(directory: dict[str, Any] | None) -> dict[str, bytes]:
     keys: dict[str, bytes] = {}
     for jwk in directory["keys"]:
         try:
-            keys[thumbprint(jwk)] = raw_key(jwk)
+            keyid, raw = thumbprint(jwk), raw_key(jwk)
         except (ValueError, TypeError):
             continue  # not an Ed25519 key: not one a Web Bot Auth signature can use
+        if "kid" in jwk and jwk["kid"] != keyid:
+            raise ValueError(f"a directory JWK's kid {jwk['kid']!r} is not its thumbprint")
+        keys[keyid] = raw
+    if not keys:
+        raise ValueError("the key directory holds no Ed25519 key")
     return keys
 
 
@@ -73,6 +78,7 @@ def posix(text: str) -> float:
     m = RFC3339.fullmatch(text)
     if not m:
         raise ValueError(f"{text[:40]!r} is not an RFC 3339 date-time")
+    text = re.sub(r"([Tt ]\d\d:\d\d):60", r"\1:59", text)  # a leap second counts as :59
     return dt.datetime.fromisoformat(text.upper().replace("Z", "+00:00")).timestamp()
 
 
@@ -137,7 +143,7 @@ def read_access_log(path: Path) -> list[Line]:
             time = posix(obj["time"])
         except ValueError as e:
             raise ValueError(f"{where}: {e}") from None
-        if not re.fullmatch(r"[A-Z]+", obj["method"]):
+        if not re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", obj["method"]):  # an RFC 9110 token
             raise ValueError(f"{where}: {obj['method'][:20]!r} is not a method")
         url = urlsplit(obj["url"])
         if url.scheme not in ("http", "https") or not url.hostname:
@@ -279,7 +285,9 @@ def match(
     run_keys: dict[str, bytes] = {}
     for rec in records:
         sig = rec.get("signature")
-        if isinstance(sig, dict) and isinstance(sig.get("nonce"), str):
+        if sig is not None and not (isinstance(sig, dict) and isinstance(sig.get("nonce"), str)):
+            findings.append(("export", None))  # a signature without a nonce
+        elif isinstance(sig, dict) and isinstance(sig.get("nonce"), str):
             if sig["nonce"] in by_nonce:
                 findings.append(("export", None))
             else:

@@ -181,15 +181,13 @@ def test_a_request_signed_around_the_add_on(web: VerifyingWeb, tmp_path: Path) -
     assert report["findings"] == [("not_in_export", 1)]
 
 
-def test_where_the_two_disagree(tmp_path: Path, crawled: list[dict[str, Any]]) -> None:
-    """Where §13's text leaves the outcome open, spec_matcher follows the text and the CLI does
-    otherwise. Each case pins both behaviours, so a change to either side shows up here."""
+def test_where_the_text_was_sharpened(tmp_path: Path, crawled: list[dict[str, Any]]) -> None:
+    """Cases the first text of §13 left open, and the two implementations decided differently;
+    the text now decides them, and both follow it."""
     export, directory = str(tmp_path / "export"), str(tmp_path / "directory.json")
     n = at(crawled, "/a")
 
-    # A method that is not "GET" as the line format shows it, here lowercase: the CLI joins the
-    # line (and finds a bad signature); spec_matcher reads it as bad input (no "as requested"
-    # rule, only the literal `"method": "GET"` of the format).
+    # The method as received, case and all: "get" is not the "GET" that was signed.
     changed = [*crawled]
     changed[n] = {**crawled[n], "method": "get"}
     log = write_log(tmp_path / "access.jsonl", changed)
@@ -198,29 +196,27 @@ def test_where_the_two_disagree(tmp_path: Path, crawled: list[dict[str, Any]]) -
         1,
         [("bad_signature", n + 1)],
     )
-    with pytest.raises(ValueError, match="is not a method"):
-        spec(tmp_path, log)
+    assert spec(tmp_path, log)["findings"] == [("bad_signature", n + 1)]
 
-    # A key directory without an Ed25519 key, unpinned: step 1 says the export's key is then
-    # "not the operator's as far as the platform can tell (a finding)"; the CLI stops as on bad
-    # input (exit 2).
+    # A key directory without an Ed25519 key is bad input.
     empty = tmp_path / "empty.json"
     empty.write_text('{"keys": []}')
     log = write_log(tmp_path / "access.jsonl", crawled)
     proc = run_cli("audit", "match", export, str(log), "--directory", str(empty), "--json")
     assert proc.returncode == 2
     assert "holds no Ed25519 key" in proc.stderr
-    assert spec_match(tmp_path / "export", log, {"keys": []}, None)["findings"] == [
-        ("export", None)
-    ]
+    with pytest.raises(ValueError, match="no Ed25519 key"):
+        spec_match(tmp_path / "export", log, {"keys": []}, None)
 
-    # A wrong pin is a finding to both (exit 1), but under --json the CLI prints no report.
+    # An export that does not verify against the pin: one finding, `export`, and no join.
     zero = "sha256:" + "0" * 64
     proc = run_cli("audit", "match", export, str(log), "--directory", directory, "--json",
                    "--fingerprint", zero)  # fmt: skip
     assert proc.returncode == 1
-    assert proc.stdout == ""
-    assert "not the operator's key" in proc.stderr
+    report = json.loads(proc.stdout)
+    assert [(f["kind"], f["line"]) for f in report["findings"]] == [("export", None)]
+    assert "not the operator's key" in report["findings"][0]["message"]
+    assert spec_match(tmp_path / "export", log, None, zero)["findings"] == [("export", None)]
 
 
 def test_a_nonce_replaced_before_sending_is_counted(web: VerifyingWeb, tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ def match(
     from polite_crawl.botauth.accesslog import AccessLogError, read_access_log
     from polite_crawl.botauth.binding import vouching_key
     from polite_crawl.botauth.errors import BotAuthError
-    from polite_crawl.botauth.match import Finding, match, signed_records
+    from polite_crawl.botauth.match import match, signed_records
 
     if not path.exists():
         return _fail(f"{path}: no such file or directory", EXIT_USAGE)
@@ -91,7 +91,9 @@ def match(
         )
     try:
         keys = _directory_keys(directory) if directory is not None else None
-    except BotAuthError as exc:
+        for _ in read_access_log(access_log):  # bad input is found before anything is judged
+            pass
+    except BotAuthError as exc:  # AccessLogError included
         return _fail(str(exc), EXIT_USAGE)
     from polite_crawl.audit.whole import verify_path
 
@@ -101,28 +103,23 @@ def match(
             fingerprint = log_keys.fingerprint(own)
         _, public = verify_path(path, pinned, fingerprint)
     except log_keys.SigningKeyError as exc:
-        return _fail(f"INVALID {path / log_keys.PUBLIC_FILE}: {exc}", EXIT_INVALID)
+        return _unverified(f"{path / log_keys.PUBLIC_FILE}: {exc}", as_json)
     except Invalid as exc:
-        print(f"INVALID {exc.where}: {exc.problem}", file=sys.stderr)
-        return EXIT_INVALID
+        return _unverified(f"{exc.where}: {exc.problem}", as_json)
     found = signed_records(_records(path))
     key_text = f"sha256:{log_keys.fingerprint(public)}"
     if export and unpinned:
         assert keys is not None  # checked above: no pin needs a directory
         voucher = vouching_key(found.bindings, keys, log_keys.fingerprint(public))
         if voucher is None:
-            found.problems.insert(
-                0,
-                Finding(
-                    "export",
-                    None,
-                    f"the export's log key {key_text} is not named by a bot_auth_binding of "
-                    "any key in the directory: it may not be the operator's (give --key or "
-                    "--fingerprint to pin the log key)",
-                ),
+            # Records signed by a key nobody vouches for say nothing: no join (format §13).
+            return _unverified(
+                f"the export's log key {key_text} is not named by a bot_auth_binding of any "
+                "key in the directory: it may not be the operator's (give --key or "
+                "--fingerprint to pin the log key)",
+                as_json,
             )
-        else:
-            key_text += f", vouched for by directory key {voucher}"
+        key_text += f", vouched for by directory key {voucher}"
     elif not unpinned:
         key_text += ", pinned"
     try:
@@ -134,6 +131,15 @@ def match(
     else:
         _print(report, path, access_log, key_text, directory)
     return EXIT_OK if report.ok else EXIT_INVALID
+
+
+def _unverified(problem: str, as_json: bool) -> int:
+    """Step 1 failed: one finding, `export`, and no join (docs/format.md §13)."""
+    if as_json:
+        finding = {"kind": "export", "line": None, "message": problem}
+        print(json.dumps({"ok": False, "findings": [finding]}))
+    print(f"INVALID {problem}", file=sys.stderr)
+    return EXIT_INVALID
 
 
 def _print(
