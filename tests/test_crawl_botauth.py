@@ -8,6 +8,7 @@ and keeps every nonce it received."""
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -333,3 +334,50 @@ def test_a_crawl_with_bad_signing_settings_refuses_to_start(
     if key is not None:
         assert f"{audit / 'bot-auth.key'}: not a usable PEM private key" in result.log
     assert mockweb.hits == []
+
+
+IMAGES_SPIDER = """
+import scrapy
+
+class Images(scrapy.Spider):
+    name = "images"
+    custom_settings = {"ITEM_PIPELINES": {"scrapy.pipelines.images.ImagesPipeline": 1}}
+
+    async def start(self):
+        yield scrapy.Request("http://site.test/gallery")
+
+    def parse(self, response):
+        yield {"image_urls": [response.urljoin(src) for src in
+                              response.css("img::attr(src)").getall()]}
+"""
+
+
+def test_image_pipeline_requests_are_signed_and_recorded(
+    web: VerifyingWeb, tmp_path: Path
+) -> None:
+    # ImagesPipeline's requests go straight to the engine's downloader, not through the
+    # spider: each must still be decided, signed, and its nonce recorded before it is sent.
+    from PIL import Image
+
+    images = {}
+    for n, colour in enumerate([(200, 10, 10), (10, 200, 10)]):
+        buffer = io.BytesIO()
+        Image.new("RGB", (8, 8), colour).save(buffer, "PNG")
+        images[f"/img{n}.png"] = buffer.getvalue()
+    web.add(SITE + "/robots.txt", Resp(body="User-agent: *\nAllow: /\n"))
+    web.add(SITE + "/gallery", page(images=list(images)))
+    for path, body in images.items():
+        web.add(SITE + path, Resp(body=body, content_type="image/png"))
+
+    result = signed_crawl(
+        web, tmp_path, [], {"IMAGES_STORE": str(tmp_path / "store")}, spider_code=IMAGES_SPIDER
+    )
+
+    assert result.returncode == 0, result.log
+    assert all(web.fetched(SITE + path) for path in images)
+    assert web.failures() == []
+    image_nonces = [n for hit, n, _ in web.checked if hit.path in images and n is not None]
+    assert len(image_nonces) == len(images)
+    recorded = recorded_nonces(result)
+    assert all(recorded.count(n) == 1 for n in image_nonces)
+    assert sorted(web.nonces()) == sorted(recorded)
