@@ -21,6 +21,7 @@ from polite_crawl.core.decision import ENFORCED_IN_EVERY_MODE, Decision, Reason,
 from polite_crawl.core.gate import Pending
 from polite_crawl.core.wire import Ticket
 from polite_crawl.exceptions import PolicyViolation
+from polite_crawl.fleet.errors import FleetError
 from polite_crawl.settings import SettingsError
 from polite_crawl.shell import discard, exitstatus, records, signing
 from polite_crawl.shell.crawl import CrawlState
@@ -128,7 +129,10 @@ class DecisionMiddleware:
         asked: set[str] = set()
         while isinstance(result, Pending) and not asked.issuperset(result.kinds):
             asked.update(result.kinds)
-            await self.state.files.ensure(result.origin, result.kinds)
+            try:
+                await self.state.files.ensure(result.origin, result.kinds)
+            except FleetError as exc:  # fail closed: no decision on per-process state
+                return self._fleet_failed(exc)
             result = decider.decide(ctx)
         if isinstance(result, Pending):  # the preflight left nothing usable: refuse
             kind = result.kinds[0]
@@ -139,6 +143,16 @@ class DecisionMiddleware:
                 (),
             )
         return result
+
+    def _fleet_failed(self, exc: FleetError) -> Decision:
+        if "fleet" not in self.state.warned_wire:  # once per crawl; each refusal is recorded
+            self.state.warned_wire.add("fleet")
+            logger.error(
+                "polite_crawl: the fleet's shared state failed (%(error)s): requests that need "
+                "it are refused (fleet.unavailable)",
+                {"error": exc},
+            )
+        return Decision(Verdict.DENY, Reason.FLEET_UNAVAILABLE, {"fleet": {"error": str(exc)}}, ())
 
     def _user_agent(self, request: Request) -> str:
         # The gate pins the User-Agent it validated, before DefaultHeaders and UserAgent
