@@ -8,6 +8,7 @@ Ground truth for "fetched once" is the mock web's record of what it served, neve
 from __future__ import annotations
 
 import subprocess
+import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from polite_crawl.testing.crawl import prepare_crawl, read_audit, run_cli
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from polite_crawl.testing.redisserver import RedisServer
@@ -26,6 +28,15 @@ pytestmark = pytest.mark.timeout(300)
 HOSTS = ["http://a.test", "http://b.test", "http://c.test"]
 PAGES = 8
 WORKERS = 3
+
+
+def until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Wait for something a test's processes do (no timing is asserted)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the condition never held")
+        time.sleep(0.05)
 
 
 def fleet_web(web: MockWeb, robots_delay: float = 1.0) -> None:
@@ -161,3 +172,76 @@ def test_with_redis_gone_nothing_is_sent_and_each_refusal_is_recorded(
         (HOSTS[0] + "/", "deny", "fleet.unavailable")
     ]
     assert "the fleet's shared state failed" in log
+
+
+def test_a_worker_killed_while_holding_a_lease_delays_the_origin_by_at_most_the_lease(
+    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    # w0 takes a.test's lease and is killed (-9) while its robots.txt fetch hangs: no fetch is
+    # ever published. w1, started meanwhile, waits until the 2-second lease runs out, takes it
+    # over and fetches robots.txt itself (which the site now answers at once).
+    hang = Resp(body="User-agent: *\nAllow: /\n", delay=60.0)
+    mockweb.add(HOSTS[0] + "/robots.txt", hang)
+    mockweb.add(HOSTS[0] + "/", page())
+    settings = {**fleet_settings(redis_server, 0), "POLITE_CRAWL_FLEET_LEASE": 2}
+    first = prepare_crawl(mockweb, tmp_path / "w0", [HOSTS[0] + "/"], settings)
+    killed = subprocess.Popen(
+        first.cmd, cwd=first.workdir, env=first.env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        until(lambda: any(h.path == "/robots.txt" for h in mockweb.hits))
+        killed.kill()
+        killed.wait(timeout=30)
+        mockweb.add(HOSTS[0] + "/robots.txt", Resp(body="User-agent: *\nAllow: /\n"))
+        second = prepare_crawl(
+            mockweb,
+            tmp_path / "w1",
+            [HOSTS[0] + "/"],
+            {**fleet_settings(redis_server, 1), "POLITE_CRAWL_FLEET_LEASE": 2},
+        )
+        done = subprocess.run(
+            second.cmd, cwd=second.workdir, env=second.env, capture_output=True, text=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+    finally:
+        if killed.poll() is None:
+            killed.kill()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [h.path for h in mockweb.hits] == ["/robots.txt", "/robots.txt", "/"]
+    (record,) = [r for r in preflights(second.audit_dir)]
+    assert record["fleet"] == {"fetched_by": "w1", "fence": 2, "here": True}
+
+
+def test_redis_stopped_mid_crawl_sends_nothing_undecided(
+    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    # Three hosts, robots.txt slow: Redis stops while the fleet is still asking for them.
+    # Whatever reached the site had its allow recorded first; the rest is refused and
+    # recorded (fleet.unavailable), never sent on a worker's own fetch.
+    fleet_web(mockweb, robots_delay=2.0)
+    procs = []
+    for n in range(WORKERS):
+        prepared = prepare_crawl(
+            mockweb, tmp_path / f"w{n}", [h + "/" for h in HOSTS],
+            {**fleet_settings(redis_server, n), "POLITE_CRAWL_REDIS_TIMEOUT": 1},
+        )  # fmt: skip
+        proc = subprocess.Popen(
+            prepared.cmd, cwd=prepared.workdir, env=prepared.env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        procs.append((proc, prepared.audit_dir))
+    until(lambda: any(h.path == "/robots.txt" for h in mockweb.hits))
+    redis_server.stop()
+    for proc, _ in procs:
+        proc.wait(timeout=180)
+
+    records = [r for _, audit_dir in procs for r in read_audit(audit_dir)]
+    allowed = {r["url"] for r in records if r["type"] == "decision" and r["decision"] == "allow"}
+    pages = [h.url for h in mockweb.hits if h.path != "/robots.txt"]
+    assert set(pages) <= allowed  # nothing sent without its allow recorded
+    robots = Counter(h.url for h in mockweb.hits if h.path == "/robots.txt")
+    assert set(robots.values()) == {1}  # no worker fetched on its own after Redis went
+    refused = [r for r in records if r.get("reason") == "fleet.unavailable"]
+    assert refused
+    assert all(r["decision"] == "deny" and r["enforced"] for r in refused)
