@@ -7,6 +7,7 @@ Ground truth for "fetched once" is the mock web's record of what it served, neve
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import time
 from collections import Counter
@@ -245,3 +246,39 @@ def test_redis_stopped_mid_crawl_sends_nothing_undecided(
     refused = [r for r in records if r.get("reason") == "fleet.unavailable"]
     assert refused
     assert all(r["decision"] == "deny" and r["enforced"] for r in refused)
+
+
+def test_a_crawl_delay_holds_for_the_whole_fleet(
+    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    # One host asking for a second between requests; three workers each crawling all of it
+    # (no shared queue): the site must see one request at a time from the fleet, each at
+    # least a second after the previous one, by its own clock.
+    host = HOSTS[0]
+    mockweb.add(host + "/robots.txt", Resp(body="User-agent: *\nAllow: /\nCrawl-delay: 1\n"))
+    mockweb.add(host + "/", page("/p0", "/p1", "/p2"))
+    for n in range(3):
+        mockweb.add(f"{host}/p{n}", page())
+    procs = []
+    for n in range(WORKERS):
+        prepared = prepare_crawl(
+            mockweb, tmp_path / f"w{n}", [host + "/"], fleet_settings(redis_server, n)
+        )
+        procs.append(
+            (
+                subprocess.Popen(
+                    prepared.cmd, cwd=prepared.workdir, env=prepared.env,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                ),
+                prepared.audit_dir,
+            )
+        )  # fmt: skip
+    for proc, _ in procs:
+        assert proc.wait(timeout=240) == 0
+
+    hits = sorted(h.at for h in mockweb.hits if h.path != "/robots.txt")
+    assert len(hits) == WORKERS * 4  # every worker fetched every page itself
+    gaps = [b - a for a, b in itertools.pairwise(hits)]
+    assert min(gaps) >= 1.0, gaps
+    for _, audit_dir in procs:
+        assert run_cli("audit", "verify", str(audit_dir)).returncode == 0

@@ -63,6 +63,16 @@ return 0
 POLL_SECONDS = 0.05
 
 
+async def call(what: str, command: Awaitable[Any], timeout: float) -> Any:
+    """One Redis command's reply; any failure, or no answer within `timeout`, a FleetError."""
+    try:
+        return await asyncio.wait_for(command, timeout)
+    except asyncio.TimeoutError:
+        raise FleetError(f"Redis did not answer {what} within {timeout} s") from None
+    except Exception as exc:  # redis-py's ConnectionError, ResponseError, ...: fail closed
+        raise FleetError(f"Redis failed {what}: {type(exc).__name__}: {exc}") from None
+
+
 class Obtained(NamedTuple):
     result: FetchResult
     fence: int
@@ -92,14 +102,7 @@ class SharedOriginFiles:
         self._release = client.register_script(RELEASE)
 
     async def _call(self, what: str, command: Awaitable[Any]) -> Any:
-        try:
-            return await asyncio.wait_for(command, self.timeout)
-        except asyncio.TimeoutError:
-            raise FleetError(f"Redis did not answer {what} within {self.timeout} s") from None
-        except FleetError:
-            raise
-        except Exception as exc:  # redis-py's ConnectionError, ResponseError, ...: fail closed
-            raise FleetError(f"Redis failed {what}: {type(exc).__name__}: {exc}") from None
+        return await call(what, command, self.timeout)
 
     async def obtain(
         self,

@@ -25,6 +25,7 @@ from polite_crawl.fleet.errors import FleetError
 from polite_crawl.settings import SettingsError
 from polite_crawl.shell import discard, exitstatus, records, signing
 from polite_crawl.shell.crawl import CrawlState
+from polite_crawl.shell.fleet_wire import unavailable
 from polite_crawl.shell.journal import not_sent
 from polite_crawl.shell.links import VIA_META
 from polite_crawl.shell.pacing import paced_host
@@ -132,7 +133,7 @@ class DecisionMiddleware:
             try:
                 await self.state.files.ensure(result.origin, result.kinds)
             except FleetError as exc:  # fail closed: no decision on per-process state
-                return self._fleet_failed(exc)
+                return unavailable(self.state, exc)
             result = decider.decide(ctx)
         if isinstance(result, Pending):  # the preflight left nothing usable: refuse
             kind = result.kinds[0]
@@ -143,16 +144,6 @@ class DecisionMiddleware:
                 (),
             )
         return result
-
-    def _fleet_failed(self, exc: FleetError) -> Decision:
-        if "fleet" not in self.state.warned_wire:  # once per crawl; each refusal is recorded
-            self.state.warned_wire.add("fleet")
-            logger.error(
-                "polite_crawl: the fleet's shared state failed (%(error)s): requests that need "
-                "it are refused (fleet.unavailable)",
-                {"error": exc},
-            )
-        return Decision(Verdict.DENY, Reason.FLEET_UNAVAILABLE, {"fleet": {"error": str(exc)}}, ())
 
     def _user_agent(self, request: Request) -> str:
         # The gate pins the User-Agent it validated, before DefaultHeaders and UserAgent

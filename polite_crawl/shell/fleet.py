@@ -12,6 +12,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from polite_crawl.fleet.origins import SharedOriginFiles
+from polite_crawl.fleet.pace import FleetPacer
 from polite_crawl.settings import SettingsError, setting_name
 
 if TYPE_CHECKING:
@@ -28,6 +29,13 @@ class Fleet:
             worker=worker,
             lease=settings.fleet_lease,
             wait=settings.fleet_wait,
+            timeout=settings.redis_timeout,
+        )
+
+        self.pacer = FleetPacer(
+            client,
+            prefix=settings.redis_prefix,
+            lease=settings.fleet_lease,
             timeout=settings.redis_timeout,
         )
 
