@@ -8,6 +8,7 @@ Ground truth for "fetched once" is the mock web's record of what it served, neve
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import time
 from collections import Counter
@@ -128,6 +129,10 @@ def test_each_origin_file_is_fetched_once_for_the_fleet(
         assert sorted(r["url"] for r in records) == [f"{h}/robots.txt" for h in HOSTS]
         fetched_here.update(r["url"] for r in records if r["fleet"]["here"])
     assert fetched_here == {f"{h}/robots.txt": 1 for h in HOSTS}
+    for n in range(WORKERS):
+        stats = json.loads((tmp_path / f"w{n}" / "stats.json").read_text())["stats"]
+        assert stats["polite_crawl/fleet/redis/pacing"] == 0  # no delay, no round trip
+        assert stats["polite_crawl/fleet/redis/origin_files"] >= len(HOSTS)
 
 
 def test_on_scrapy_redis_the_fleet_shares_queue_dupefilter_and_origin_files(

@@ -97,11 +97,13 @@ class SharedOriginFiles:
         self.lease = lease  # seconds a fetch may hold an origin
         self.wait = wait  # seconds a worker waits for another's fetch before refusing
         self.timeout = timeout  # seconds one Redis command may take
+        self.round_trips = 0  # Redis commands sent, for the stats and the benchmark
         self._take = client.register_script(TAKE)
         self._publish = client.register_script(PUBLISH)
         self._release = client.register_script(RELEASE)
 
     async def _call(self, what: str, command: Awaitable[Any]) -> Any:
+        self.round_trips += 1
         return await call(what, command, self.timeout)
 
     async def obtain(

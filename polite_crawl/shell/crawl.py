@@ -220,6 +220,11 @@ class CrawlState:
         # export for one platform says nothing about the others.
         await self.audit.close({"reason": reason})
         if self.fleet is not None:
+            # What the fleet cost this worker in Redis commands (docs/fleet.md, benchmarks).
+            self.stats.set_value(
+                "polite_crawl/fleet/redis/origin_files", self.fleet.origin_files.round_trips
+            )
+            self.stats.set_value("polite_crawl/fleet/redis/pacing", self.fleet.pacer.round_trips)
             await self.fleet.close()
         if self.decider.store.disk is not None:
             self.decider.store.disk.close()
