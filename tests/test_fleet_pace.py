@@ -92,3 +92,20 @@ def test_redis_gone_is_a_fleet_error(redis_server: RedisServer) -> None:
 
     with pytest.raises(FleetError, match="Redis failed the turn"):
         run(url, main, workers=1)
+
+
+@pytest.mark.parametrize("reply", [b"soon", -5, 2.5, None])
+def test_a_reply_that_is_not_a_wait_is_a_fleet_error(
+    redis_server: RedisServer, reply: object
+) -> None:
+    # A Redis that is not the one the fleet thinks (or a script replaced under its name) can
+    # answer anything: it is refused, never read as "go now".
+    async def main(pacers: list[FleetPacer]) -> None:
+        async def answer(**kwargs: Any) -> object:
+            return reply
+
+        pacers[0]._acquire = answer
+        await pacers[0].acquire(HOST, DELAY)
+
+    with pytest.raises(FleetError, match="not a wait in ms"):
+        run(redis_server.url, main, workers=1)

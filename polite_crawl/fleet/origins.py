@@ -123,6 +123,8 @@ class SharedOriginFiles:
         deadline = loop.time() + self.wait
         while True:
             fields = await self._call(f"HGETALL {keys.result}", self.client.hgetall(keys.result))
+            if not isinstance(fields, dict):
+                raise FleetError(f"{keys.result}: Redis answered {type(fields).__name__}")
             if fields:
                 found: Published = decode(fields, keys.result, url=url, limit=limit)
                 return Obtained(found.result, found.fence, found.worker, here=False)
@@ -132,10 +134,12 @@ class SharedOriginFiles:
                 f"the lease {keys.lease}",
                 self._take(keys=[keys.lease, keys.fence, keys.result], args=[token, lease_ms]),
             )
+            if fence is not None and (type(fence) is not int or fence < 0):
+                raise FleetError(f"the lease {keys.lease}: Redis answered {fence!r}")
             if fence == 0:
                 continue  # published meanwhile
             if fence is not None:
-                return await self._fetch_here(keys, token, int(fence), fetch, lifetime)
+                return await self._fetch_here(keys, token, fence, fetch, lifetime)
             if loop.time() >= deadline:
                 raise FleetError(
                     f"no worker published {url} within {self.wait} s (lease {keys.lease} held)"

@@ -23,6 +23,7 @@ import asyncio
 import secrets
 from typing import Any, NamedTuple
 
+from polite_crawl.fleet.errors import FleetError
 from polite_crawl.fleet.origins import call
 
 # KEYS: busy, last; ARGV: token, delay ms, hold ms. 0: the turn is the caller's; n > 0: ask
@@ -97,9 +98,13 @@ class FleetPacer:
                 self._acquire(keys=[busy, last], args=[token, str(delay_ms), hold_ms]),
                 self.timeout,
             )
+            if type(wait) is not int or wait < 0:  # an untrusted reply: never a guess
+                raise FleetError(f"the turn {busy}: Redis answered {wait!r}, not a wait in ms")
             if wait == 0:
                 return Turn(host, token, delay_ms)
-            await asyncio.sleep(int(wait) / 1000)
+            # The script never asks for more than the delay; a longer ask is capped, so that a
+            # bad reply cannot park the request for good.
+            await asyncio.sleep(min(wait, delay_ms) / 1000)
 
     async def release(self, turn: Turn) -> None:
         busy, last = pace_keys(self.prefix, turn.host)
