@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz chromium lint typecheck unit min-scrapy docs settings-doc clean
+.PHONY: demo test fuzz chromium redis lint typecheck unit min-scrapy docs settings-doc clean
 
 # The oldest Scrapy we support, in a venv of its own: the crawl tests of how the add-on plugs
 # into Scrapy (middleware order, commands, spider middleware, write-ahead, pipelines).
@@ -16,7 +16,7 @@ MIN_TESTS := tests/test_crawl_gate.py tests/test_scrapy_project.py tests/test_cr
 	tests/test_gate_hardening.py tests/test_crawl_tos.py tests/test_crawl_wire.py \
 	tests/test_crawl_internal_addresses.py tests/test_spider_settings.py \
 	tests/test_crawl_size_limits.py tests/test_crawl_wire_review.py tests/test_crawl_image_sources.py \
-	tests/test_crawl_botauth.py tests/test_audit_match.py
+	tests/test_crawl_botauth.py tests/test_audit_match.py tests/test_crawl_fleet.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,13 +29,20 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/polite-crawl demo
 
-test: $(STAMP) chromium lint typecheck docs unit min-scrapy
+test: $(STAMP) chromium redis lint typecheck docs unit min-scrapy
 
 # The audit report is checked as a person would see it, in headless Chromium (Debian's package).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the report test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# The fleet tests run against a real Redis: Debian's redis-server, started by each test on a
+# free loopback port (polite_crawl/testing/redisserver.py), never as a system service.
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  echo "installing Debian's redis-server for the fleet tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -203,6 +203,61 @@ class PoliteSettings(BaseModel):
         "Crawl-delay queue) is signed with new parameters, recorded before it is sent.",
     )
 
+    redis_url: str | None = Field(
+        None,
+        description="Fleet mode (docs/fleet.md): the Redis server the workers share, e.g. "
+        "`redis://127.0.0.1:6379/0` (`redis://`, `rediss://` or `unix://`). Each origin's "
+        "robots.txt, tdmrep.json and ai.txt is then fetched once for the whole fleet. Needs "
+        "the `redis` package (`pip install polite-crawl[fleet]`) and the asyncio reactor. A "
+        "spider may not change it.",
+    )
+    redis_prefix: str = Field(
+        "polite_crawl",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="The prefix of every Redis key polite_crawl writes (fleet mode): fleets "
+        "sharing one Redis keep apart by it.",
+    )
+    fleet_lease: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="Seconds a worker may hold an origin while it fetches its robots.txt (or "
+        "another origin file) for the fleet; a worker that dies holding it delays the origin "
+        "by at most this long.",
+    )
+    fleet_wait: float = Field(
+        90.0,
+        ge=1,
+        le=3600,
+        description="Seconds a worker waits for another worker's fetch of an origin file "
+        "before refusing the requests that need it (`fleet.unavailable`). At least the lease "
+        "time, so that a dead holder's lease can run out and be taken over.",
+    )
+    redis_timeout: float = Field(
+        5.0,
+        gt=0,
+        le=600,
+        description="Seconds one Redis command may take in fleet mode; slower is a failure, "
+        "and the request waiting on it is refused (`fleet.unavailable`).",
+    )
+    worker_id: str | None = Field(
+        None,
+        max_length=200,
+        description="This worker's name in a fleet's records (default: host name and process id).",
+    )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = value.partition("://")[0].lower()
+        if scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(f"{value!r} is not a redis://, rediss:// or unix:// URL")
+        return value
+
     @field_validator("signature_agent")
     @classmethod
     def _agent(cls, value: str | None) -> str | None:
@@ -286,6 +341,12 @@ def from_mapping(values: Mapping[str, Any]) -> PoliteSettings:
     except ValidationError as exc:
         raise SettingsError(_explain(exc, data)) from None
     _check_audit_dir(model.audit_dir)
+    if model.redis_url is not None and model.fleet_wait < model.fleet_lease:
+        raise SettingsError(
+            f"{setting_name('fleet_wait')} = {model.fleet_wait} is shorter than "
+            f"{setting_name('fleet_lease')} = {model.fleet_lease}: a worker would refuse an "
+            "origin whose fetching worker died before its lease could run out"
+        )
     return model
 
 
@@ -427,6 +488,14 @@ _WEAKER: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
         "opens internal networks the project did not",
     ),
     "web_bot_auth": (lambda spider, project: project and not spider, "sends requests unsigned"),
+    "redis_url": (
+        lambda spider, project: spider != project,
+        "leaves the fleet the project joins (or joins another)",
+    ),
+    "redis_prefix": (
+        lambda spider, project: spider != project,
+        "keeps its own fleet state apart from the project's",
+    ),
     "bot_auth_key": (
         lambda spider, project: spider != project,
         "signs with another key than the project's",

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, settings
 
 from polite_crawl.testing.crawl import CrawlResult, run_crawl
 from polite_crawl.testing.mockweb import MockWeb
+from polite_crawl.testing.redisserver import RedisServer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -70,3 +71,14 @@ def crawl(mockweb: MockWeb, tmp_path: Path) -> Callable[..., CrawlResult]:
         )
 
     return _crawl
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real redis-server of its own for the test, stopped after it."""
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -41,6 +41,22 @@ ROOT = Path(__file__).resolve().parent.parent
         ),
         ("crawl_cpu", ["--rounds", "1", "--hosts", "2", "--pages", "5"], "CPU ratio"),
         ("botauth_sign", ["--requests", "50", "--rounds", "1"], "bot-auth signing:"),
+        (
+            "fleet",
+            [
+                "--runs",
+                "1",
+                "--hosts",
+                "2",
+                "--pages",
+                "4",
+                "--latency",
+                "0",
+                "--crawl-delay",
+                "0.2",
+            ],
+            '"robots_per_origin_fleet": 1',
+        ),
     ],
 )
 def test_a_benchmark_runs_and_prints_its_figure(

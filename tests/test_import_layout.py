@@ -12,7 +12,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "polite_crawl"
 # The layers that must run without Scrapy: the decision core and what it reads and writes,
 # and the Web Bot Auth signing core (the wire hook that uses it lives in shell/).
-SCRAPY_FREE = ("core", "robots", "origin", "policy", "signals", "audit", "botauth")
+SCRAPY_FREE = ("core", "robots", "origin", "policy", "signals", "audit", "botauth", "fleet")
 
 
 def _modules() -> dict[str, Path]:

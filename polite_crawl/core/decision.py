@@ -52,6 +52,8 @@ class Reason(str, Enum):
     WIRE_USER_AGENT_CHANGED = "wire.user_agent_changed"
     WIRE_NOT_DECIDED = "wire.not_decided"
     WIRE_NOT_SIGNED = "wire.not_signed"
+    # Fleet mode: the state the workers share (Redis) could not be read or written in time.
+    FLEET_UNAVAILABLE = "fleet.unavailable"
 
 
 # Refusals that protect the crawler's own side rather than a site's wishes: report-only mode
@@ -59,7 +61,11 @@ class Reason(str, Enum):
 # be followed to see what would happen).
 # A request whose Web Bot Auth signature cannot be made is not sent in either mode: the crawl
 # was told to sign every request.
-ENFORCED_IN_EVERY_MODE = frozenset({Reason.INTERNAL_ADDRESS, Reason.WIRE_NOT_SIGNED})
+# A fleet whose shared state failed is not sent either: its workers would each fetch and pace
+# alone, many times what a site asked for.
+ENFORCED_IN_EVERY_MODE = frozenset(
+    {Reason.INTERNAL_ADDRESS, Reason.WIRE_NOT_SIGNED, Reason.FLEET_UNAVAILABLE}
+)
 
 
 # A check's own answer. PASS lets the next check run; ALLOW ends the gate early (nothing after it

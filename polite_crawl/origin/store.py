@@ -55,6 +55,25 @@ MAX_FALLBACK_AGE = 7 * 24 * 3600.0
 DEFAULT_MAX_ORIGINS = 100_000
 
 
+def lifetime_of(
+    result: FetchResult,
+    *,
+    ttl: float = MAX_TTL,
+    failures: int = 0,
+    backoff: float = 60.0,
+    max_backoff: float = 3600.0,
+) -> float:
+    """Seconds the entry a fetch makes stays in force (from its fetched_at): RFC 9309's cache
+    lifetime for an answer, the backoff for an unreachable file."""
+    status = result.status
+    if result.error is None and status is not None:
+        if 200 <= status < 300:
+            return min(ttl, result.max_age) if result.max_age is not None else ttl
+        if 400 <= status < 500 and status != 429:
+            return ttl
+    return min(max_backoff, backoff * 2.0**failures)
+
+
 def classify_with(
     result: FetchResult,
     library: Library[Doc],
@@ -74,13 +93,14 @@ def classify_with(
     else:
         digest = digest_of(result.body)
     fetched = (result.robots_url, final_url, status, result.error, result.fetched_at, digest)
+    life = lifetime_of(
+        result, ttl=ttl, failures=failures, backoff=backoff, max_backoff=max_backoff
+    )
     if content is not None:
-        life = min(ttl, result.max_age) if result.max_age is not None else ttl
         return Entry(FileState.PARSED, *fetched, result.fetched_at + life, content)
     if ok and status is not None and 400 <= status < 500 and status != 429:
-        return Entry(FileState.UNAVAILABLE, *fetched, result.fetched_at + ttl)
-    wait = min(max_backoff, backoff * (2**failures))
-    return Entry(FileState.UNREACHABLE, *fetched, result.fetched_at + wait, failures=failures + 1)
+        return Entry(FileState.UNAVAILABLE, *fetched, result.fetched_at + life)
+    return Entry(FileState.UNREACHABLE, *fetched, result.fetched_at + life, failures=failures + 1)
 
 
 # One int object per HTTP status instead of one per fetch (ints above 256 are not shared).
@@ -182,6 +202,11 @@ class OriginStore(Generic[Doc]):
     def _forget(self, entry: Entry[Doc]) -> None:
         for content in entry.contents():
             self.library.release(content)
+
+    def lifetime(self, result: FetchResult) -> float:
+        """How long the entry `result` would make stays in force, as `record` would classify
+        it (the failures counted so far are this process's; the fleet shares fresh fetches)."""
+        return lifetime_of(result, ttl=self.ttl, backoff=self.backoff)
 
     def _classify(self, result: FetchResult, failures: int) -> Entry[Doc]:
         return classify_with(

@@ -31,6 +31,7 @@ from polite_crawl.core.config import load, stale_policies
 from polite_crawl.settings import SettingsError, setting_name
 from polite_crawl.shell import project_settings, records
 from polite_crawl.shell.counts import DecisionCounts
+from polite_crawl.shell.fleet import fleet_client
 from polite_crawl.shell.journal import DurableAudit
 from polite_crawl.shell.pacing import WirePacer
 from polite_crawl.shell.preflight import OriginFileFetcher
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from polite_crawl.core.config import Config
     from polite_crawl.core.context import Origin
     from polite_crawl.core.wire import Ticket
+    from polite_crawl.fleet.origins import Obtained
     from polite_crawl.origin.store import Entry, FetchResult
     from polite_crawl.settings import PoliteSettings
 
@@ -122,12 +124,15 @@ class CrawlState:
         self.audit = DurableAudit(
             crawler, _open_store(config), durable=self.settings.audit_durability == "fsync"
         )
+        # Fleet mode (POLITE_CRAWL_REDIS_URL): origin files shared through Redis.
+        self.fleet = fleet_client(self.settings)
         self.files = OriginFileFetcher(
             crawler,
             self.decider.files,
             self._file_fetched,
             user_agent=config.user_agent,
             hop_refusal=self.decider.hop_refusal,
+            shared=self.fleet.origin_files if self.fleet is not None else None,
         )
         self.counts = DecisionCounts()
         self.memory = SignalMemory()  # what pages said about the URLs they link
@@ -214,12 +219,24 @@ class CrawlState:
         # Each log's run.end counts that log's own records (the store's), not the crawl's: an
         # export for one platform says nothing about the others.
         await self.audit.close({"reason": reason})
+        if self.fleet is not None:
+            # What the fleet cost this worker in Redis commands (docs/fleet.md, benchmarks).
+            self.stats.set_value(
+                "polite_crawl/fleet/redis/origin_files", self.fleet.origin_files.round_trips
+            )
+            self.stats.set_value("polite_crawl/fleet/redis/pacing", self.fleet.pacer.round_trips)
+            await self.fleet.close()
         if self.decider.store.disk is not None:
             self.decider.store.disk.close()
         logger.info("polite_crawl: %(summary)s", {"summary": self.counts.summary()})
 
     def _file_fetched(
-        self, kind: str, origin: Origin, result: FetchResult, entry: Entry[Any]
+        self,
+        kind: str,
+        origin: Origin,
+        result: FetchResult,
+        entry: Entry[Any],
+        fleet: Obtained | None = None,
     ) -> None:
         # The file's bytes are kept by sha256, and the fetch is logged where the origin's
         # decisions are: an export for a platform carries the robots.txt its decisions cite.
@@ -227,7 +244,7 @@ class CrawlState:
             self.audit.keep_evidence(result.body, entry.sha256)
         platform = self.decider.resolver.resolve(origin.host)
         self.audit.write_soon(
-            platform.id if platform else None, records.preflight(kind, result, entry)
+            platform.id if platform else None, records.preflight(kind, result, entry, fleet)
         )
         # The host's pace is known from now on (its robots.txt Crawl-delay, its policy's
         # min_delay): the next origin file (tdmrep.json, ai.txt) waits for it like a page.

@@ -21,9 +21,11 @@ from polite_crawl.core.decision import ENFORCED_IN_EVERY_MODE, Decision, Reason,
 from polite_crawl.core.gate import Pending
 from polite_crawl.core.wire import Ticket
 from polite_crawl.exceptions import PolicyViolation
+from polite_crawl.fleet.errors import FleetError
 from polite_crawl.settings import SettingsError
 from polite_crawl.shell import discard, exitstatus, records, signing
 from polite_crawl.shell.crawl import CrawlState
+from polite_crawl.shell.fleet_wire import unavailable
 from polite_crawl.shell.journal import not_sent
 from polite_crawl.shell.links import VIA_META
 from polite_crawl.shell.pacing import paced_host
@@ -128,7 +130,10 @@ class DecisionMiddleware:
         asked: set[str] = set()
         while isinstance(result, Pending) and not asked.issuperset(result.kinds):
             asked.update(result.kinds)
-            await self.state.files.ensure(result.origin, result.kinds)
+            try:
+                await self.state.files.ensure(result.origin, result.kinds)
+            except FleetError as exc:  # fail closed: no decision on per-process state
+                return unavailable(self.state, exc)
             result = decider.decide(ctx)
         if isinstance(result, Pending):  # the preflight left nothing usable: refuse
             kind = result.kinds[0]

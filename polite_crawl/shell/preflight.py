@@ -23,6 +23,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
 from polite_crawl.core.wire import Ticket
+from polite_crawl.fleet.errors import FleetError
 from polite_crawl.origin.inflate import ACCEPT_ENCODING, codings, inflate
 from polite_crawl.origin.store import MAX_REDIRECTS, FetchResult
 from polite_crawl.shell._compat import engine_download
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from scrapy.http import Response
 
     from polite_crawl.core.context import Origin
+    from polite_crawl.fleet.origins import Obtained, SharedOriginFiles
     from polite_crawl.origin.store import Entry, OriginStore
 
 logger = logging.getLogger(__name__)
@@ -49,10 +51,11 @@ class OriginFileFetcher:
         self,
         crawler: Crawler,
         stores: dict[str, OriginStore[Any]],
-        on_fetched: Callable[[str, Origin, FetchResult, Entry[Any]], None],
+        on_fetched: Callable[[str, Origin, FetchResult, Entry[Any], Obtained | None], None],
         *,
         user_agent: str,
         hop_refusal: Callable[[str], str | None],
+        shared: SharedOriginFiles | None = None,
     ) -> None:
         self.crawler = crawler
         self.stores = stores  # preflight kind -> the store its answers go to
@@ -61,6 +64,8 @@ class OriginFileFetcher:
         # A redirect hop is a request to another URL, perhaps another site: it is judged by the
         # offline checks (scheme, platform terms) before it is followed. None means admissible.
         self.hop_refusal = hop_refusal
+        # Fleet mode: the fetch of a file is the fleet's, one per origin (fleet/origins.py).
+        self.shared = shared
         # Requests we created ourselves, in flight: the only ones the gate lets through
         # unjudged. Object identity plus the URL it was made for, not a meta key, so spider code
         # cannot forge the exemption; each leaves the set as soon as its answer is in.
@@ -114,17 +119,38 @@ class OriginFileFetcher:
             await maybe_deferred_to_future(waiter)
             return
         self._waiters[key] = []
+        failed: FleetError | None = None
         try:
             store = self.stores[kind]
-            result = await self._fetch(origin, store.path, store.limit, kind)
+            fleet = None
+            if self.shared is None:
+                result = await self._fetch(origin, store.path, store.limit, kind)
+            else:
+                fleet = await self.shared.obtain(
+                    kind,
+                    str(origin),
+                    origin.url(store.path),
+                    store.limit,
+                    lambda: self._fetch(origin, store.path, store.limit, kind),
+                    store.lifetime,
+                )
+                result = fleet.result
             entry = store.record(origin, result)
-            self.on_fetched(kind, origin, result, entry)
+            self.on_fetched(kind, origin, result, entry, fleet)
             stats = self.crawler.stats
             assert stats is not None
             stats.inc_value(f"polite_crawl/{kind}/{entry.state.value}")
+            if fleet is not None and not fleet.here:
+                stats.inc_value(f"polite_crawl/fleet/{kind}/shared")
+        except FleetError as exc:
+            failed = exc  # every request waiting for this file is refused for it
+            raise
         finally:
             for waiter in self._waiters.pop(key):
-                waiter.callback(None)
+                if failed is None:
+                    waiter.callback(None)
+                else:
+                    waiter.errback(failed)
 
     async def _fetch(self, origin: Origin, path: str, limit: int, kind: str) -> FetchResult:
         robots_url = url = origin.url(path)

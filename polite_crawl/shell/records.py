@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from polite_crawl.core.context import RequestContext
     from polite_crawl.core.decision import Decision
     from polite_crawl.core.purposes import Purpose
+    from polite_crawl.fleet.origins import Obtained
     from polite_crawl.origin.store import Entry, FetchResult
 
 # What a decision record keeps of the robots.txt it rests on: enough to find the preflight record
@@ -65,12 +66,18 @@ def _names(purposes: frozenset[Purpose]) -> tuple[str, ...]:
 _OUTCOMES = {outcome: outcome.value for outcome in Outcome}
 
 
-def preflight(kind: str, result: FetchResult, entry: Entry[Any]) -> dict[str, Any]:
-    """An origin-level file fetched (kind: robots, tdmrep, aitxt)."""
+def preflight(
+    kind: str, result: FetchResult, entry: Entry[Any], fleet: Obtained | None = None
+) -> dict[str, Any]:
+    """An origin-level file fetched (kind: robots, tdmrep, aitxt); in a fleet, possibly by
+    another worker (`fleet`: who, and under which fencing number)."""
     evidence = entry.evidence()
     if kind != "robots":  # robots_url is the robots.txt record's key; other files say url
         evidence["url"] = evidence.pop("robots_url")
-    return {"type": "preflight", "kind": kind, "url": result.robots_url, "evidence": evidence}
+    record = {"type": "preflight", "kind": kind, "url": result.robots_url, "evidence": evidence}
+    if fleet is not None:
+        record["fleet"] = {"fetched_by": fleet.worker, "fence": fleet.fence, "here": fleet.here}
+    return record
 
 
 def fetched(url: str, response: Response) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from polite_crawl.settings import SettingsError
 from polite_crawl.shell import signing
 from polite_crawl.shell._compat import ASYNC_DOWNLOAD_HANDLERS
 from polite_crawl.shell.crawl import state_of
+from polite_crawl.shell.fleet_wire import give_back, take_turn
 from polite_crawl.shell.pacing import paced_host
 from polite_crawl.shell.wire_check import on_wire
 
@@ -97,7 +98,10 @@ class _WireHandler:
                 await signing.on_wire(state, request, ticket)
             return await self._send(request, spider)
         await pacer.acquire(host, delay)
+        turn = None
         try:
+            # In a fleet, the host's turn for the whole fleet too, after this worker's own.
+            turn = await take_turn(state, request, host, delay)
             # Compared after the wait, right before it is sent: a change made while the request
             # waited for its turn is refused too. Signed after the wait: a signature whose
             # parameters went stale in the queue is made again, with new ones recorded first.
@@ -106,6 +110,7 @@ class _WireHandler:
                 await signing.on_wire(state, request, ticket)
             return await self._send(request, spider)
         finally:
+            await give_back(state, turn)  # the fleet's turn first: the next local waiter asks
             pacer.release(host)
 
     async def _send(self, request: Request, spider: Spider | None) -> Response:

@@ -1,0 +1,73 @@
+"""Fleet mode's Scrapy-side set-up: the Redis client the shared state uses (fleet/).
+
+The client is redis-py's asyncio one: Scrapy runs Twisted on asyncio's loop, so a Redis call is
+awaited like any other coroutine, never blocking the reactor (scrapy-redis's own client is
+synchronous; polite_crawl does not share it).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import TYPE_CHECKING, Any
+
+from polite_crawl.fleet.origins import SharedOriginFiles
+from polite_crawl.fleet.pace import FleetPacer
+from polite_crawl.settings import SettingsError, setting_name
+
+if TYPE_CHECKING:
+    from polite_crawl.settings import PoliteSettings
+
+
+class Fleet:
+    def __init__(self, client: Any, settings: PoliteSettings, worker: str) -> None:
+        self.client = client
+        self.worker = worker
+        self.origin_files = SharedOriginFiles(
+            client,
+            prefix=settings.redis_prefix,
+            worker=worker,
+            lease=settings.fleet_lease,
+            wait=settings.fleet_wait,
+            timeout=settings.redis_timeout,
+        )
+
+        self.pacer = FleetPacer(
+            client,
+            prefix=settings.redis_prefix,
+            lease=settings.fleet_lease,
+            timeout=settings.redis_timeout,
+        )
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+def fleet_client(settings: PoliteSettings) -> Fleet | None:
+    """None outside fleet mode. SettingsError when fleet mode cannot run here."""
+    if settings.redis_url is None:
+        return None
+    name = setting_name("redis_url")
+    try:
+        import redis.asyncio
+    except ImportError:
+        raise SettingsError(
+            f"{name} needs the redis package: pip install 'polite-crawl[fleet]'"
+        ) from None
+    from scrapy.utils.reactor import is_asyncio_reactor_installed
+
+    if not is_asyncio_reactor_installed():
+        raise SettingsError(
+            f"{name} needs Scrapy's asyncio reactor (TWISTED_REACTOR = "
+            "'twisted.internet.asyncioreactor.AsyncioSelectorReactor', Scrapy's default)"
+        )
+    try:
+        client = redis.asyncio.Redis.from_url(
+            settings.redis_url,
+            socket_timeout=settings.redis_timeout,
+            socket_connect_timeout=settings.redis_timeout,
+        )
+    except ValueError as exc:
+        raise SettingsError(f"{name} = {settings.redis_url!r}: {exc}") from None
+    worker = settings.worker_id or f"{socket.gethostname()}-{os.getpid()}"
+    return Fleet(client, settings, worker)

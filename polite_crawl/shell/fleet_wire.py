@@ -1,0 +1,82 @@
+"""Fleet pacing at the wire (fleet/pace.py): the host's turn taken for the whole fleet right
+before a paced request is sent, given back when its answer is in. Redis failing there refuses
+the request, recorded (`fleet.unavailable`): it is not sent on this worker's pace alone."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from polite_crawl.audit.logfile import AuditError
+from polite_crawl.core.decision import Decision, Reason, Verdict
+from polite_crawl.exceptions import PolicyViolation
+from polite_crawl.fleet.errors import FleetError
+from polite_crawl.shell import records
+from polite_crawl.shell.journal import not_sent
+from polite_crawl.shell.wire_check import header
+
+if TYPE_CHECKING:
+    from scrapy import Request
+
+    from polite_crawl.fleet.pace import Turn
+    from polite_crawl.shell.crawl import CrawlState
+
+logger = logging.getLogger(__name__)
+
+
+async def take_turn(state: CrawlState, request: Request, host: str, delay: float) -> Turn | None:
+    """The fleet's turn at host (None outside fleet mode); PolicyViolation, recorded, when
+    Redis fails."""
+    if state.fleet is None:
+        return None
+    try:
+        turn = await state.fleet.pacer.acquire(host, delay)
+    except FleetError as exc:
+        raise _refused(state, request, exc) from None
+    state.stats.inc_value("polite_crawl/fleet/paced")
+    return turn
+
+
+async def give_back(state: CrawlState, turn: Turn | None) -> None:
+    """Never raises: the request was sent and answered. If Redis fails here, the turn expires
+    by itself (the lease plus the delay) and the host is not reached meanwhile."""
+    if turn is None or state.fleet is None:
+        return
+    try:
+        await state.fleet.pacer.release(turn)
+    except FleetError as exc:
+        logger.error(
+            "polite_crawl: could not give back the fleet's turn at %s: %s", turn.host, exc
+        )
+
+
+def unavailable(state: CrawlState, exc: FleetError) -> Decision:
+    """The refusal of a request the fleet's state failed for; said once per crawl in the log
+    (each refusal is recorded)."""
+    if "fleet" not in state.warned_wire:
+        state.warned_wire.add("fleet")
+        logger.error(
+            "polite_crawl: the fleet's shared state failed (%(error)s): requests that need it "
+            "are refused (fleet.unavailable)",
+            {"error": exc},
+        )
+    return Decision(Verdict.DENY, Reason.FLEET_UNAVAILABLE, {"fleet": {"error": str(exc)}}, ())
+
+
+def _refused(state: CrawlState, request: Request, exc: FleetError) -> PolicyViolation:
+    ctx = state.decider.context(
+        request.url,
+        request.method,
+        user_agent=header(request, b"User-Agent"),
+        host_header=header(request, b"Host"),
+    )
+    decision = unavailable(state, exc)
+    record = records.decision(ctx, decision, mode=state.settings.mode, enforced=True, via=None)
+    try:
+        state.audit.write_soon(ctx.platform.id if ctx.platform else None, record)
+    except AuditError as error:
+        raise not_sent(error) from None
+    code = Reason.FLEET_UNAVAILABLE.value
+    state.counts.add(f"deny/{code}")
+    state.stats.inc_value(f"polite_crawl/denied/{code}")
+    return PolicyViolation(request.url, decision)

@@ -1,0 +1,289 @@
+"""A fleet of worker processes on scrapy-redis and one real redis-server: each origin's
+robots.txt is fetched once for the whole fleet, the server's own record says so, and every
+worker's log still verifies on its own (each holds the preflight its decisions rest on).
+
+Ground truth for "fetched once" is the mock web's record of what it served, never a worker's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import time
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from polite_crawl.testing.crawl import prepare_crawl, read_audit, run_cli
+from polite_crawl.testing.mockweb import MockWeb, Resp, page
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from polite_crawl.testing.redisserver import RedisServer
+
+pytestmark = pytest.mark.timeout(300)
+
+HOSTS = ["http://a.test", "http://b.test", "http://c.test"]
+PAGES = 8
+WORKERS = 3
+
+
+def until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Wait for something a test's processes do (no timing is asserted)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the condition never held")
+        time.sleep(0.05)
+
+
+def fleet_web(web: MockWeb, robots_delay: float = 1.0) -> None:
+    # robots.txt answers slowly: workers that pick up pages of one host meanwhile must wait
+    # for the fleet's fetch, not make their own.
+    for host in HOSTS:
+        web.add(host + "/robots.txt", Resp(body="User-agent: *\nAllow: /\n", delay=robots_delay))
+        web.add(host + "/", page(*(f"/p{n}" for n in range(PAGES))))
+        for n in range(PAGES):
+            web.add(f"{host}/p{n}", page("/"))
+
+
+def fleet_settings(redis: RedisServer, worker: int) -> dict[str, Any]:
+    return {
+        "POLITE_CRAWL_PURPOSES": ["archiving"],
+        "POLITE_CRAWL_REDIS_URL": redis.url,
+        "POLITE_CRAWL_WORKER_ID": f"w{worker}",
+    }
+
+
+def scrapy_redis(redis: RedisServer) -> dict[str, Any]:
+    """scrapy-redis, as its README sets it up: one queue and one dupefilter for the fleet."""
+    return {
+        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        "REDIS_URL": redis.url,
+        # Kept on close: with False, the first worker to finish deletes the queue and the
+        # dupefilter the others still use (each test has a fresh redis-server).
+        "SCHEDULER_PERSIST": True,
+    }
+
+
+def run_fleet(
+    web: MockWeb, redis: RedisServer, tmp_path: Path, extra: dict[str, Any] | None = None
+) -> list[tuple[int, str, Path]]:
+    """Start every worker at once; wait for all. (returncode, log, audit dir) per worker."""
+    procs = []
+    for n in range(WORKERS):
+        prepared = prepare_crawl(
+            web,
+            tmp_path / f"w{n}",
+            [h + "/" for h in HOSTS],
+            {**fleet_settings(redis, n), **(extra or {})},
+        )
+        log = (tmp_path / f"w{n}.log").open("w")
+        proc = subprocess.Popen(
+            prepared.cmd,
+            cwd=prepared.workdir,
+            env=prepared.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        procs.append((proc, log, prepared.audit_dir, tmp_path / f"w{n}.log"))
+    out = []
+    for proc, log, audit_dir, path in procs:
+        proc.wait(timeout=240)
+        log.close()
+        out.append((proc.returncode, path.read_text(), audit_dir))
+    return out
+
+
+def preflights(audit_dir: Path) -> list[dict[str, Any]]:
+    verified = run_cli("audit", "verify", str(audit_dir))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    return [r for r in read_audit(audit_dir) if r["type"] == "preflight"]
+
+
+def test_each_origin_file_is_fetched_once_for_the_fleet(
+    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    # Each worker crawls every page itself (no shared queue): each needs every origin's
+    # robots.txt, at the same time as the others, whatever the scheduling.
+    fleet_web(mockweb)
+
+    workers = run_fleet(mockweb, redis_server, tmp_path)
+
+    for code, log, _ in workers:
+        assert code == 0, log
+    seen = [(h.url, round(h.at, 2)) for h in mockweb.hits]
+    robots = Counter(h.url for h in mockweb.hits if h.path == "/robots.txt")
+    assert robots == {f"{h}/robots.txt": 1 for h in HOSTS}, seen
+    pages = Counter(h.url for h in mockweb.hits if h.path != "/robots.txt")
+    assert set(pages.values()) == {WORKERS}
+    fetched_here: Counter[str] = Counter()
+    for _, _, audit_dir in workers:
+        # Every worker's log holds each robots.txt its decisions rest on, and verifies alone.
+        records = preflights(audit_dir)
+        assert sorted(r["url"] for r in records) == [f"{h}/robots.txt" for h in HOSTS]
+        fetched_here.update(r["url"] for r in records if r["fleet"]["here"])
+    assert fetched_here == {f"{h}/robots.txt": 1 for h in HOSTS}
+    for n in range(WORKERS):
+        stats = json.loads((tmp_path / f"w{n}" / "stats.json").read_text())["stats"]
+        assert stats["polite_crawl/fleet/redis/pacing"] == 0  # no delay, no round trip
+        assert stats["polite_crawl/fleet/redis/origin_files"] >= len(HOSTS)
+
+
+def test_on_scrapy_redis_the_fleet_shares_queue_dupefilter_and_origin_files(
+    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    fleet_web(mockweb)
+
+    workers = run_fleet(mockweb, redis_server, tmp_path, scrapy_redis(redis_server))
+
+    for code, log, _ in workers:
+        assert code == 0, log
+    robots = Counter(h.url for h in mockweb.hits if h.path == "/robots.txt")
+    assert robots == {f"{h}/robots.txt": 1 for h in HOSTS}
+    pages = Counter(h.url for h in mockweb.hits if h.path != "/robots.txt")
+    assert pages == {u: 1 for u in pages}  # the shared dupefilter: each page once
+    assert len(pages) == len(HOSTS) * (PAGES + 1)
+    here = [r for _, _, d in workers for r in preflights(d) if r["fleet"]["here"]]
+    assert sorted(r["url"] for r in here) == [f"{h}/robots.txt" for h in HOSTS]
+
+
+def test_with_redis_gone_nothing_is_sent_and_each_refusal_is_recorded(
+    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    fleet_web(mockweb, robots_delay=0.0)
+    url = redis_server.url
+    redis_server.stop()
+
+    prepared = prepare_crawl(
+        mockweb,
+        tmp_path / "w0",
+        [HOSTS[0] + "/"],
+        {"POLITE_CRAWL_PURPOSES": ["archiving"], "POLITE_CRAWL_REDIS_URL": url},
+    )
+    proc = subprocess.run(
+        prepared.cmd, cwd=prepared.workdir, env=prepared.env, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+
+    log = proc.stdout + proc.stderr
+    assert mockweb.hits == []
+    refusals = [r for r in read_audit(prepared.audit_dir) if r["type"] == "decision"]
+    assert [(r["url"], r["decision"], r["reason"]) for r in refusals] == [
+        (HOSTS[0] + "/", "deny", "fleet.unavailable")
+    ]
+    assert "the fleet's shared state failed" in log
+
+
+def test_a_worker_killed_while_holding_a_lease_delays_the_origin_by_at_most_the_lease(
+    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    # w0 takes a.test's lease and is killed (-9) while its robots.txt fetch hangs: no fetch is
+    # ever published. w1, started meanwhile, waits until the 2-second lease runs out, takes it
+    # over and fetches robots.txt itself (which the site now answers at once).
+    hang = Resp(body="User-agent: *\nAllow: /\n", delay=60.0)
+    mockweb.add(HOSTS[0] + "/robots.txt", hang)
+    mockweb.add(HOSTS[0] + "/", page())
+    settings = {**fleet_settings(redis_server, 0), "POLITE_CRAWL_FLEET_LEASE": 2}
+    first = prepare_crawl(mockweb, tmp_path / "w0", [HOSTS[0] + "/"], settings)
+    killed = subprocess.Popen(
+        first.cmd, cwd=first.workdir, env=first.env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        until(lambda: any(h.path == "/robots.txt" for h in mockweb.hits))
+        killed.kill()
+        killed.wait(timeout=30)
+        mockweb.add(HOSTS[0] + "/robots.txt", Resp(body="User-agent: *\nAllow: /\n"))
+        second = prepare_crawl(
+            mockweb,
+            tmp_path / "w1",
+            [HOSTS[0] + "/"],
+            {**fleet_settings(redis_server, 1), "POLITE_CRAWL_FLEET_LEASE": 2},
+        )
+        done = subprocess.run(
+            second.cmd, cwd=second.workdir, env=second.env, capture_output=True, text=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+    finally:
+        if killed.poll() is None:
+            killed.kill()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [h.path for h in mockweb.hits] == ["/robots.txt", "/robots.txt", "/"]
+    (record,) = [r for r in preflights(second.audit_dir)]
+    assert record["fleet"] == {"fetched_by": "w1", "fence": 2, "here": True}
+
+
+def test_redis_stopped_mid_crawl_sends_nothing_undecided(
+    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    # Three hosts, robots.txt slow: Redis stops while the fleet is still asking for them.
+    # Whatever reached the site had its allow recorded first; the rest is refused and
+    # recorded (fleet.unavailable), never sent on a worker's own fetch.
+    fleet_web(mockweb, robots_delay=2.0)
+    procs = []
+    for n in range(WORKERS):
+        prepared = prepare_crawl(
+            mockweb, tmp_path / f"w{n}", [h + "/" for h in HOSTS],
+            {**fleet_settings(redis_server, n), "POLITE_CRAWL_REDIS_TIMEOUT": 1},
+        )  # fmt: skip
+        proc = subprocess.Popen(
+            prepared.cmd, cwd=prepared.workdir, env=prepared.env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        procs.append((proc, prepared.audit_dir))
+    until(lambda: any(h.path == "/robots.txt" for h in mockweb.hits))
+    redis_server.stop()
+    for proc, _ in procs:
+        proc.wait(timeout=180)
+
+    records = [r for _, audit_dir in procs for r in read_audit(audit_dir)]
+    allowed = {r["url"] for r in records if r["type"] == "decision" and r["decision"] == "allow"}
+    pages = [h.url for h in mockweb.hits if h.path != "/robots.txt"]
+    assert set(pages) <= allowed  # nothing sent without its allow recorded
+    robots = Counter(h.url for h in mockweb.hits if h.path == "/robots.txt")
+    assert set(robots.values()) == {1}  # no worker fetched on its own after Redis went
+    refused = [r for r in records if r.get("reason") == "fleet.unavailable"]
+    assert refused
+    assert all(r["decision"] == "deny" and r["enforced"] for r in refused)
+
+
+def test_a_crawl_delay_holds_for_the_whole_fleet(
+    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    # One host asking for a second between requests; three workers each crawling all of it
+    # (no shared queue): the site must see one request at a time from the fleet, each at
+    # least a second after the previous one, by its own clock.
+    host = HOSTS[0]
+    mockweb.add(host + "/robots.txt", Resp(body="User-agent: *\nAllow: /\nCrawl-delay: 1\n"))
+    mockweb.add(host + "/", page("/p0", "/p1", "/p2"))
+    for n in range(3):
+        mockweb.add(f"{host}/p{n}", page())
+    procs = []
+    for n in range(WORKERS):
+        prepared = prepare_crawl(
+            mockweb, tmp_path / f"w{n}", [host + "/"], fleet_settings(redis_server, n)
+        )
+        procs.append(
+            (
+                subprocess.Popen(
+                    prepared.cmd, cwd=prepared.workdir, env=prepared.env,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                ),
+                prepared.audit_dir,
+            )
+        )  # fmt: skip
+    for proc, _ in procs:
+        assert proc.wait(timeout=240) == 0
+
+    hits = sorted(h.at for h in mockweb.hits if h.path != "/robots.txt")
+    assert len(hits) == WORKERS * 4  # every worker fetched every page itself
+    gaps = [b - a for a, b in itertools.pairwise(hits)]
+    assert min(gaps) >= 1.0, gaps
+    for _, audit_dir in procs:
+        assert run_cli("audit", "verify", str(audit_dir)).returncode == 0
