@@ -67,6 +67,10 @@ BROKEN_POLICIES = {
         "access.source = 'elsewhere' names no source (sources: tos)",
     ),
     "long-quote": (GOOD + 'quote = "' + "word " * 30 + '"\n', "a quote has at most 25 words"),
+    "quote-and-no-quote": (
+        GOOD + 'quote = "No robots."\nno_quote = "Not read."\n',
+        "a source has a quote or a no_quote, not both",
+    ),
     "upper-case-domain": (
         GOOD.replace("example-platform.com", "Example-Platform.com"),
         "'Example-Platform.com' is not a lower-case host name",
