@@ -12,6 +12,7 @@ from polite_crawl.policy.consent import ConsentFile
 from polite_crawl.policy.loader import PolicyError, load_all, load_dir
 from polite_crawl.policy.model import Policy
 from polite_crawl.policy.resolver import Resolver
+from polite_crawl.policy.tables import overrides_text, stance_text
 
 if TYPE_CHECKING:
     import argparse
@@ -58,10 +59,11 @@ def run(args: argparse.Namespace, project_dirs: list[Path]) -> int:
     if command == "list":
         for loaded in sorted(policies.values(), key=lambda p: p.id):
             p = loaded.policy
-            overrides = ", ".join(f"{k.value}={v.stance.value}" for k, v in p.purposes.items())
+            # The same words as docs/policies.md's generated table: contact requirement, pace
+            # and a grade short of verified beside each stance.
             print(
-                f"{p.id:<14} {p.access.stance.value:<17} reviewed {p.reviewed}  "
-                f"{len(p.domains) + len(p.hosts):>2} domains  {overrides}"
+                f"{p.id:<14} {stance_text(p, p.access):<30} reviewed {p.reviewed}  "
+                f"{len(p.domains) + len(p.hosts):>2} domains  {overrides_text(p)}"
             )
         return 0
     found = resolver.get(args.id)
