@@ -151,3 +151,14 @@ def test_clauses_that_rest_on_an_inference_or_a_summary_say_so() -> None:
         Grade.VERIFIED
     )
     assert "not found" in reddit.clause
+
+
+def test_a_decision_on_an_unquoted_source_says_why_there_is_no_quote() -> None:
+    ctx = RequestContext.build(
+        "https://www.gettyimages.com/photos/x", frozenset({AI}), resolve=RESOLVER.resolve
+    )
+    source = CHECK.evaluate(ctx).evidence["source"]
+    assert source["quote"] is None
+    assert "judgment" in source["no_quote"]
+    quoted = RequestContext.build("https://x.com/a", frozenset({FR}), resolve=RESOLVER.resolve)
+    assert "no_quote" not in CHECK.evaluate(quoted).evidence["source"]  # records stay as they were
