@@ -34,6 +34,9 @@ DESIGN_IDS = {
     "getty",
     "shutterstock",
     "venmo",
+    # Issue #19's new platforms, each with sourced clauses.
+    "mastodon",
+    "vimeo",
 }
 POLICIES = load_all()
 RESOLVER = Resolver(POLICIES.values())
@@ -77,6 +80,9 @@ def test_subdomains_of_a_claimed_domain_resolve_too(policy_id: str, domain: str)
         ("images-wixmp-ed30a86b8c4ca887773594c2.wixmp.com", "deviantart"),
         ("other-tenant.wixmp.com", None),
         ("imgur.com", None),
+        ("files.mastodon.social", "mastodon"),
+        ("mastodon.online", None),  # another instance: its own terms, not claimed
+        ("i.vimeocdn.com", "vimeo"),
         ("blog.test", None),
     ],
 )

@@ -40,6 +40,7 @@ PROFILE_IMAGES = {
     "google": "https://lh3.googleusercontent.com/a/ACg8oc=s96-c",
     "instagram": "https://scontent-cdg4-1.cdninstagram.com/v/t51.2885-19/1_n.jpg",
     "linkedin": "https://media.licdn.com/dms/image/v2/C4E03/profile-displayphoto-shrink_200_200/0",
+    "mastodon": "https://files.mastodon.social/accounts/avatars/000/000/001/original/a.png",
     "medium": "https://miro.medium.com/v2/resize:fill:88:88/1*abc.jpeg",
     "pinterest": "https://i.pinimg.com/75x75_RS/aa/bb/cc/aabbcc.jpg",
     "quora": "https://qph.cf2.quoracdn.net/main-thumb-1-200-abc.jpeg",
@@ -52,6 +53,7 @@ PROFILE_IMAGES = {
     "tumblr": "https://64.media.tumblr.com/avatar_abc_128.pnj",
     "twitter": "https://pbs.twimg.com/profile_images/1/photo_400x400.jpg",
     "venmo": "https://venmopics.appspot.com/u/v2/n/ab815f20-43b5",
+    "vimeo": "https://i.vimeocdn.com/portrait/1_72x72.jpg",
     "wikimedia": "https://upload.wikimedia.org/wikipedia/commons/a/ab/Portrait.jpg",
     "youtube": "https://yt3.ggpht.com/ytc/abc=s88-c-k-c0x00ffffff-no-rj",
 }
