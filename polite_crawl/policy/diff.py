@@ -50,6 +50,16 @@ def _claims(policy: Policy) -> set[str]:
     return {*policy.domains, *policy.hosts}
 
 
+def _whole(pid: str, policy: Policy, wanted: list[Purpose], *, added: bool) -> list[Change]:
+    def arrow(was: str, now: str) -> tuple[str, str]:
+        return (was, now) if added else (now, was)
+
+    none = "(no policy: robots.txt and signals alone)"
+    out = [Change(pid, "platform", *arrow("absent", "present"))]
+    out += [Change(pid, p.value, *arrow(none, _verdict(policy, p))) for p in wanted]
+    return out
+
+
 def diff(
     old: Iterable[LoadedPolicy],
     new: Iterable[LoadedPolicy],
@@ -61,32 +71,15 @@ def diff(
     wanted = [p for p in Purpose if p in set(purposes)]
     changes: list[Change] = []
     for pid in sorted(before.keys() | after.keys()):
-        a, b = before.get(pid), after.get(pid)
-        if a is None or b is None:
-            # A platform added or dropped: its hosts go from robots.txt alone to a policy, or
-            # back; each purpose's verdict is listed so that the reader sees what it means.
-            present = b if a is None else a
-            assert present is not None
-            gone = "(no policy: robots.txt and signals alone)"
-            changes.append(
-                Change(
-                    pid,
-                    "platform",
-                    "absent" if a is None else "present",
-                    "present" if a is None else "absent",
-                )
-            )
-            for purpose in wanted:
-                verdict = _verdict(present, purpose)
-                changes.append(
-                    Change(
-                        pid,
-                        purpose.value,
-                        gone if a is None else verdict,
-                        verdict if a is None else gone,
-                    )
-                )
+        # A platform added or dropped: its hosts go from robots.txt alone to a policy, or back;
+        # each purpose's verdict is listed so that the reader sees what that means.
+        if pid not in before:
+            changes += _whole(pid, after[pid], wanted, added=True)
             continue
+        if pid not in after:
+            changes += _whole(pid, before[pid], wanted, added=False)
+            continue
+        a, b = before[pid], after[pid]
         # Hosts decide which policy a request meets; aliases decide which platform a consent
         # grant names (a grant for a dropped alias stops start-up).
         for kind, was, now in (
