@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz chromium redis lint typecheck unit min-scrapy docs settings-doc clean
+.PHONY: demo test fuzz chromium redis lint typecheck unit min-scrapy docs settings-doc policies-doc clean
 
 # The oldest Scrapy we support, in a venv of its own: the crawl tests of how the add-on plugs
 # into Scrapy (middleware order, commands, spider middleware, write-ahead, pipelines).
@@ -56,6 +56,10 @@ docs: $(STAMP)
 
 settings-doc: $(STAMP)
 	$(BIN)/python -c "from polite_crawl.settings import reference_markdown as r; print(r(), end='')" > docs/settings.md
+
+# The platform tables of docs/policies.md, from policies/*.toml (the prose around them is kept).
+policies-doc: $(STAMP)
+	$(BIN)/python -c "from pathlib import Path; from polite_crawl.policy.tables import update; update(Path('docs/policies.md'))"
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -n 2

@@ -75,7 +75,9 @@ def test_a_clearview_like_crawl_sends_nothing_to_the_platforms(
     assert x["reason"] == "tos.prohibited"
     assert x["evidence"]["tos"]["source"]["url"] == "https://docs.x.com/developer-terms/policy"
     assert len(x["evidence"]["tos"]["policy_sha256"]) == 64
-    assert result.stat("polite_crawl/denied/tos.prohibited") == 7
+    assert result.stat("polite_crawl/denied/tos.prohibited") == 6
+    # YouTube's Terms let YouTube permit it in writing: refused for want of a grant.
+    assert denied["https://www.youtube.com/@someone"]["reason"] == "tos.consent_required"
 
 
 def grants(
@@ -128,7 +130,10 @@ def test_a_grant_opens_its_platform_subject_to_robots_txt(
         r for r in result.audit if r.get("url") == "https://www.reddit.com/r/science/top"
     )
     assert record["evidence"]["tos"]["consent"]["grant"] == "reddit-grant"
-    assert result.stat("polite_crawl/denied/tos.consent_required") == 5
+    # x, linkedin, youtube need their own consent; Meta's terms prohibit research on facebook
+    # and instagram outright.
+    assert result.stat("polite_crawl/denied/tos.consent_required") == 3
+    assert result.stat("polite_crawl/denied/tos.prohibited") == 2
 
 
 def test_a_grant_does_not_cover_a_purpose_it_excludes(

@@ -235,6 +235,8 @@ def _tos_details(evidence: dict[str, Any]) -> list[str]:
         ]
         if src.get("quote"):
             out.append(f'quote      "{src["quote"]}"')
+        elif src.get("no_quote"):
+            out.append(f"no quote   {src['no_quote']}")
     else:
         out.append(f"stance     {evidence.get('stance')} for every declared purpose")
     consent = evidence.get("consent")

@@ -1,5 +1,5 @@
-"""`polite-crawl policies list | show ID | validate DIR | schema`: the command line over
-polite_crawl/policy/."""
+"""`polite-crawl policies list | show ID | validate DIR | diff OLD_DIR NEW_DIR | schema`: the
+command line over polite_crawl/policy/."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from polite_crawl.core.purposes import Purpose
 from polite_crawl.policy.consent import ConsentFile
+from polite_crawl.policy.diff import diff
 from polite_crawl.policy.loader import PolicyError, load_all, load_dir
 from polite_crawl.policy.model import Policy
 from polite_crawl.policy.resolver import Resolver
+from polite_crawl.policy.tables import overrides_text, stance_text
 
 if TYPE_CHECKING:
     import argparse
@@ -26,6 +29,23 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     validate = psub.add_parser("validate", help="check a directory of policy files")
     validate.add_argument("directory", type=Path)
     psub.add_parser("schema", help="JSON Schema of policy and consent files")
+    changes = psub.add_parser(
+        "diff",
+        help="what changes in verdicts, per platform and purpose, between two policy sets "
+        "(exit 0: none, 1: changes, 2: a set cannot be read)",
+    )
+    changes.add_argument("old", type=Path, help="directory of the policy set in force")
+    changes.add_argument("new", type=Path, help="directory of the policy set to review")
+    changes.add_argument(
+        "--purpose",
+        action="append",
+        default=[],
+        type=Purpose,
+        dest="purposes",
+        metavar="PURPOSE",
+        help="only this declared purpose (repeatable; default: all)",
+    )
+    changes.add_argument("--json", action="store_true", help="one JSON object per change")
     for p in (policies, show, validate):
         p.add_argument(
             "--policy-dir",
@@ -48,6 +68,8 @@ def run(args: argparse.Namespace, project_dirs: list[Path]) -> int:
         return 0
     if command == "validate":
         return validate(args.directory)
+    if command == "diff":
+        return show_diff(args.old, args.new, args.purposes or list(Purpose), as_json=args.json)
     dirs = [*project_dirs, *getattr(args, "policy_dirs", [])]
     try:
         policies = load_all(dirs)
@@ -58,10 +80,11 @@ def run(args: argparse.Namespace, project_dirs: list[Path]) -> int:
     if command == "list":
         for loaded in sorted(policies.values(), key=lambda p: p.id):
             p = loaded.policy
-            overrides = ", ".join(f"{k.value}={v.stance.value}" for k, v in p.purposes.items())
+            # The same words as docs/policies.md's generated table: contact requirement, pace
+            # and a grade short of verified beside each stance.
             print(
-                f"{p.id:<14} {p.access.stance.value:<17} reviewed {p.reviewed}  "
-                f"{len(p.domains) + len(p.hosts):>2} domains  {overrides}"
+                f"{p.id:<14} {stance_text(p, p.access):<30} reviewed {p.reviewed}  "
+                f"{len(p.domains) + len(p.hosts):>2} domains  {overrides_text(p)}"
             )
         return 0
     found = resolver.get(args.id)
@@ -88,3 +111,29 @@ def validate(directory: Path) -> int:
         return 1
     print(f"{directory}: {len(loaded)} policy files valid")
     return 0
+
+
+def show_diff(old: Path, new: Path, purposes: list[Purpose], *, as_json: bool) -> int:
+    try:
+        before, after = load_dir(old), load_dir(new)
+    except PolicyError as exc:
+        print(f"polite-crawl policies diff: {exc}", file=sys.stderr)
+        return 2
+    changes = diff(before, after, purposes)
+    for change in changes:
+        if as_json:
+            print(
+                json.dumps(
+                    {
+                        "platform": change.platform,
+                        "what": change.what,
+                        "old": change.old,
+                        "new": change.new,
+                    }
+                )
+            )
+        else:
+            print(change.line())
+    if not changes and not as_json:
+        print(f"no verdict changes between {old} and {new}")
+    return 1 if changes else 0

@@ -5,7 +5,8 @@ Stances, from least to most restrictive:
 - `consent-required`: forbidden unless you hold the platform's written consent (a grant in
   POLITE_CRAWL_CONSENTS covering this platform and purpose);
 - `prohibited`: forbidden outright; no grant opens it (e.g. facial recognition on X, whose
-  terms forbid it for everyone, or identifying people on YouTube, which needs *their* consent).
+  terms forbid it for everyone, or on GitHub, whose users, not GitHub, authorise what their
+  personal information is used for).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ class Stance(str, Enum):
 
 
 class Grade(str, Enum):
-    """How a fact was checked (platforms.md): against the platform's own text, a secondary
-    source, or not at all."""
+    """How a fact was checked: against a stored copy of the platform's own text, a secondary
+    source (news, a third party quoting the text), or not at all."""
 
     VERIFIED = "verified"
     SECONDARY = "secondary"
@@ -49,6 +50,11 @@ class Source(_Strict):
     date: datetime.date = Field(description="Date of the text relied on (effective or recorded).")
     grade: Grade
     quote: str | None = Field(None, description="The clause, at most 25 words.")
+    no_quote: str | None = Field(
+        None,
+        description="Why there is no quote (the text was not read, or nothing in it says so); "
+        "a source without a quote says so here.",
+    )
     section: str | None = None
 
     @field_validator("url")
@@ -64,6 +70,14 @@ class Source(_Strict):
         if value is not None and len(value.split()) > MAX_QUOTE_WORDS:
             raise ValueError(f"a quote has at most {MAX_QUOTE_WORDS} words")
         return value
+
+    @model_validator(mode="after")
+    def _quoted(self) -> Source:
+        # Either the sentence itself or why there is none: a reader must not take one for the
+        # other. (The shipped files must have one of the two; tests/test_policies_data.py.)
+        if self.quote is not None and self.no_quote is not None:
+            raise ValueError("a source has a quote or a no_quote, not both")
+        return self
 
 
 class Rule(_Strict):

@@ -30,18 +30,23 @@ NO_POLICY = CheckResult("tos", Outcome.PASS, Reason.NO_POLICY)
 
 def clause_evidence(loaded: LoadedPolicy, purpose: Purpose | None, rule: Rule) -> dict[str, Any]:
     source = loaded.policy.source(rule.source)
+    cited: dict[str, Any] = {
+        "title": source.title,
+        "url": source.url,
+        "date": source.date.isoformat(),
+        "grade": (rule.grade or source.grade).value,
+        "quote": source.quote,
+        "section": source.section,
+    }
+    if source.no_quote:
+        # Why the record carries no quote (the text was not read...): the reader of an audit
+        # record must not take a missing quote for an omission.
+        cited["no_quote"] = source.no_quote
     return {
         "purpose": purpose.value if purpose else None,
         "stance": rule.stance.value,
         "clause": rule.clause,
-        "source": {
-            "title": source.title,
-            "url": source.url,
-            "date": source.date.isoformat(),
-            "grade": (rule.grade or source.grade).value,
-            "quote": source.quote,
-            "section": source.section,
-        },
+        "source": cited,
     }
 
 
