@@ -88,7 +88,8 @@ def load(
         purposes = narrow(model.purposes, getattr(spider, "polite_crawl_purposes", None))
         policies, grants, digest = _load_policy_data(model)
     except SettingsError as exc:
-        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": exc})
+        for problem in exc.problems:  # one line each, naming the setting
+            logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": problem})
         raise
     return Config(model, token, purposes, user_agent, policies, grants, digest)
 

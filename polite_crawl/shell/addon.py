@@ -11,7 +11,7 @@ from scrapy.settings import SETTINGS_PRIORITIES
 
 from polite_crawl.core.config import load
 from polite_crawl.settings import SettingsError
-from polite_crawl.shell import decoder, exitstatus, fetched, project_settings
+from polite_crawl.shell import decoder, exitstatus, fetched, project_settings, quiet
 from polite_crawl.shell.crawl import keep_config
 from polite_crawl.shell.decide import DecisionMiddleware
 from polite_crawl.shell.dnsguard import DnsGuard
@@ -48,6 +48,7 @@ class Addon:
 
     def update_settings(self, settings: BaseSettings) -> None:
         # Validate now, so that a bad setting stops the crawl before anything is built or sent.
+        quiet.install(settings)
         try:
             config = load(
                 settings,

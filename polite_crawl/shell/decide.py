@@ -22,7 +22,7 @@ from polite_crawl.core.gate import Pending
 from polite_crawl.core.wire import Ticket
 from polite_crawl.exceptions import PolicyViolation
 from polite_crawl.settings import SettingsError
-from polite_crawl.shell import discard, exitstatus, records, signing
+from polite_crawl.shell import discard, exitstatus, quiet, records, signing
 from polite_crawl.shell.crawl import CrawlState
 from polite_crawl.shell.journal import not_sent
 from polite_crawl.shell.links import VIA_META
@@ -71,6 +71,7 @@ class DecisionMiddleware:
             return cls(crawler)
         except SettingsError:
             exitstatus.refused_to_start(crawler)  # e.g. the audit directory is in use
+            quiet.install(crawler.settings)  # said in one ERROR line: no traceback after it
             raise
 
     def process_request(self, request: Request, spider: Any = None) -> Awaitable[None] | None:
