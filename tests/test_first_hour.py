@@ -211,3 +211,16 @@ def test_the_usual_mistakes_get_one_clean_line(
     )
     clean(proc.stderr)
     assert mockweb.hits == []
+
+
+def test_the_traceback_of_a_refused_start_is_there_when_debug_is_asked_for(
+    project: Path, mockweb: MockWeb
+) -> None:
+    args = ["-s", "POLITE_CRAWL_PURPOSES=search_indexing"]
+    default = scrapy(project, mockweb, "crawl", "wiki", *args)  # Scrapy's default is DEBUG
+    asked = scrapy(project, mockweb, "crawl", "wiki", "--loglevel", "DEBUG", *args)
+
+    assert default.returncode == asked.returncode == 1
+    assert "Traceback" not in default.stderr
+    assert "Traceback" in asked.stderr
+    assert "polite_crawl.settings.SettingsError" in asked.stderr

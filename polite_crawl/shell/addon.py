@@ -48,7 +48,6 @@ class Addon:
 
     def update_settings(self, settings: BaseSettings) -> None:
         # Validate now, so that a bad setting stops the crawl before anything is built or sent.
-        quiet.install(settings)
         try:
             config = load(
                 settings,
@@ -58,6 +57,7 @@ class Addon:
             )
         except SettingsError:
             exitstatus.refused_to_start(self.crawler)
+            quiet.install(settings)  # said in one ERROR line each: no traceback after it
             raise
         if config is None:
             logger.warning("polite_crawl is disabled (POLITE_CRAWL_ENABLED = False)")

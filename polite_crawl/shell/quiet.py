@@ -32,15 +32,17 @@ class _AlreadySaid(logging.Filter):
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, SettingsError):
             return False
-        # Twisted's "Unhandled error in Deferred" carries the failure in its text.
-        return "polite_crawl.settings.SettingsError" not in record.getMessage()
+        # Twisted's "Unhandled error in Deferred:" comes first, on its own; the failure after it
+        # (dropped above). Only a crawl that was refused installs this filter.
+        return record.getMessage().strip() != "Unhandled error in Deferred:"
 
 
 _FILTER = _AlreadySaid()
 
 
 def install(settings: Mapping[str, Any]) -> None:
-    """Drop the repeated traceback of a refused start, unless the crawl logs at DEBUG."""
+    """The crawl was refused (its SettingsError logged): drop the repeated traceback, unless
+    the crawl logs at DEBUG."""
     level = settings.get("LOG_LEVEL") or "DEBUG"
     number = level if isinstance(level, int) else logging.getLevelName(str(level).upper())
     # Scrapy's own default is DEBUG: only a DEBUG someone asked for (--loglevel DEBUG, -L,
