@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from polite_crawl.cli import audit, botauth, check, policies
+from polite_crawl.settings import project_root
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -73,8 +74,11 @@ def _main(argv: Sequence[str] | None, settings: Any, process: Any) -> int:
         return check.run(args, settings, process)
     if args.command == "bot-auth":
         return botauth.run(args, settings)
+    # Relative ones as the crawl reads them: from the project root (settings.project_root).
+    root = project_root() if settings else Path.cwd()
     project_dirs = [
-        Path(d) for d in (settings.getlist("POLITE_CRAWL_POLICY_DIRS") if settings else [])
+        root / Path(d).expanduser()
+        for d in (settings.getlist("POLITE_CRAWL_POLICY_DIRS") if settings else [])
     ]
     if args.command == "policies":
         return policies.run(args, project_dirs)
