@@ -136,7 +136,7 @@ def open_origin_cache(path: Path | None) -> OriginDiskCache | None:
     try:
         return OriginDiskCache(path)
     except OriginCacheError as exc:
-        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": exc})
-        raise SettingsError(
-            f"{setting_name('robots_cache_path')} = {str(path)!r}: {exc}"
-        ) from None
+        # The ERROR line is all a user sees (the traceback is dropped): it names the setting.
+        message = f"{setting_name('robots_cache_path')} = {str(path)!r}: {exc}"
+        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
+        raise SettingsError(message) from None
