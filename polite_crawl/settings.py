@@ -6,6 +6,7 @@ identical.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import logging
 import re
@@ -13,7 +14,14 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from polite_crawl.audit.redact import DEFAULT_REDACT_PARAMS
 from polite_crawl.botauth.agent import signature_agent_origin
@@ -33,7 +41,13 @@ _TOKEN = re.compile(r"[A-Za-z_-]+")
 
 
 class SettingsError(ValueError):
-    """A POLITE_CRAWL_* setting (or the user agent) is unusable; the crawl must not start."""
+    """A POLITE_CRAWL_* setting (or the user agent) is unusable; the crawl must not start.
+
+    problems: one line per setting at fault (logged as one ERROR line each)."""
+
+    def __init__(self, message: str, problems: Iterable[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems: tuple[str, ...] = tuple(problems) if problems else (message,)
 
 
 class PoliteSettings(BaseModel):
@@ -66,7 +80,22 @@ class PoliteSettings(BaseModel):
     )
     audit_dir: Path = Field(
         Path("polite_crawl_audit"),
-        description="Directory of the decision log; created if missing, must be writable.",
+        validate_default=True,  # the default is relative too: resolved like a given value
+        description="Directory of the decision log; created if missing, must be writable. "
+        "A relative path is resolved against the Scrapy project root (the folder of the "
+        "nearest `scrapy.cfg`, as Scrapy finds it; the working directory outside a project), "
+        "like every path setting, so a crawl run from a sub-folder uses the same directory "
+        "and key; the absolute path is logged at start. Keep its `signing.key` out of version "
+        "control.",
+    )
+    audit_key_create: bool = Field(
+        True,
+        description="Create the log-signing key (`signing.key` in the audit directory) when "
+        "there is none; a new key is logged as a WARNING naming its fingerprint and path, "
+        "since platforms pin the key. Set False in production: a missing key (a wrong "
+        "directory, a lost volume) then stops the crawl at start-up instead of silently "
+        "starting a new identity. A spider may not turn it on where the project turned it "
+        "off.",
     )
     audit_durability: Literal["fsync", "none"] = Field(
         "fsync",
@@ -88,7 +117,9 @@ class PoliteSettings(BaseModel):
         "drop any.",
     )
     consents: Path | None = Field(
-        None, description="A TOML file of consent grants. A spider may not name another."
+        None,
+        description="A TOML file of consent grants (relative: to the project root). An empty "
+        "value (`-s POLITE_CRAWL_CONSENTS=`) unsets it. A spider may not name another.",
     )
     allow_internal_networks: list[str] = Field(
         default_factory=list,
@@ -103,8 +134,8 @@ class PoliteSettings(BaseModel):
     )
     policy_dirs: list[Path] = Field(
         default_factory=list,
-        description="Extra policy directories; their files override bundled policies by id. "
-        "A spider may not change them.",
+        description="Extra policy directories (relative: to the project root); their files "
+        "override bundled policies by id. A spider may not change them.",
     )
     user_agent_token: str | None = Field(
         None,
@@ -306,20 +337,46 @@ class PoliteSettings(BaseModel):
             raise ValueError("a product token has only letters, '_' and '-' (RFC 9309 §2.2.1)")
         return value
 
+    @field_validator("audit_dir", "robots_cache_path", "bot_auth_key")
+    @classmethod
+    def _resolved(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        return None if value is None else _resolve(value, info)
+
     @field_validator("consents")
     @classmethod
-    def _readable_file(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError("no such file")
-        return value
+    def _readable_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        path = _resolve(value, info)
+        if not path.is_file():
+            raise ValueError(f"no such file: {path}")
+        return path
 
     @field_validator("policy_dirs")
     @classmethod
-    def _dirs(cls, value: list[Path]) -> list[Path]:
-        missing = [str(p) for p in value if not p.is_dir()]
+    def _dirs(cls, value: list[Path], info: ValidationInfo) -> list[Path]:
+        paths = [_resolve(p, info) for p in value]
+        missing = [str(p) for p in paths if not p.is_dir()]
         if missing:
             raise ValueError(f"not a directory: {', '.join(missing)}")
-        return value
+        return paths
+
+
+def project_root() -> Path:
+    """Where relative path settings resolve: the folder of the nearest scrapy.cfg, found as
+    Scrapy finds it (from the working directory upwards), else the working directory."""
+    from scrapy.utils.conf import closest_scrapy_cfg
+
+    found = closest_scrapy_cfg()
+    return Path(found).parent if found else Path.cwd()
+
+
+def _resolve(path: Path, info: ValidationInfo) -> Path:
+    path = path.expanduser()
+    if path.is_absolute():
+        return path
+    base = (info.context or {}).get("base") if isinstance(info.context, dict) else None
+    return (Path(base) if base is not None else project_root()) / path
 
 
 def setting_name(field: str) -> str:
@@ -335,12 +392,15 @@ def from_mapping(values: Mapping[str, Any]) -> PoliteSettings:
         raise SettingsError(
             f"unknown setting {', '.join(unknown)}. Valid settings: {', '.join(sorted(known))}"
         )
-    data = {known[k]: v for k, v in given.items() if v is not None}
+    data = {known[k]: v for k, v in given.items() if not _unset(k, v)}
     try:
-        model = PoliteSettings.model_validate(data)
+        model = PoliteSettings.model_validate(data, context={"base": project_root()})
     except ValidationError as exc:
-        raise SettingsError(_explain(exc, data)) from None
-    _check_audit_dir(model.audit_dir)
+        problems = _problems(exc, data)
+        raise SettingsError(
+            "invalid polite_crawl settings:\n  " + "\n  ".join(problems), problems
+        ) from None
+    _check_audit_dir(model.audit_dir, data.get("audit_dir"))
     if model.redis_url is not None and model.fleet_wait < model.fleet_lease:
         raise SettingsError(
             f"{setting_name('fleet_wait')} = {model.fleet_wait} is shorter than "
@@ -350,7 +410,26 @@ def from_mapping(values: Mapping[str, Any]) -> PoliteSettings:
     return model
 
 
+def _unset(name: str, value: Any) -> bool:
+    """None, or an empty string for a setting whose default is None (`-s
+    POLITE_CRAWL_CONSENTS=` on the command line): the setting is not given."""
+    if value is None:
+        return True
+    field = PoliteSettings.model_fields.get(name.removeprefix(PREFIX).lower())
+    return (
+        isinstance(value, str)
+        and not value.strip()
+        and field is not None
+        and not field.is_required()
+        and field.get_default() is None
+    )
+
+
 def _explain(exc: ValidationError, data: Mapping[str, Any]) -> str:
+    return "invalid polite_crawl settings:\n  " + "\n  ".join(_problems(exc, data))
+
+
+def _problems(exc: ValidationError, data: Mapping[str, Any]) -> list[str]:
     lines = []
     for err in exc.errors():
         field = str(err["loc"][0]) if err["loc"] else "?"
@@ -359,22 +438,48 @@ def _explain(exc: ValidationError, data: Mapping[str, Any]) -> str:
             lines.append(f"{name} is required. {_choices(field)}")
             continue
         if err["type"] in ("enum", "literal_error"):
-            problem = f"{err['input']!r} is not a valid choice"
+            problem = f"{err['input']!r} is not a valid choice{_did_you_mean(field, err['input'])}"
         else:
-            problem = str(err["msg"])
-        lines.append(f"{name} = {data.get(field)!r}: {problem}. {_choices(field)}".rstrip())
-    return "invalid polite_crawl settings:\n  " + "\n  ".join(lines)
+            # Our validators' own words, without pydantic's "Value error, " in front.
+            problem = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(
+            f"{name} = {_plain(data.get(field))!r}: {problem}. {_choices(field)}".rstrip()
+        )
+    return lines
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "purposes": tuple(p.value for p in Purpose),
+    "mode": ("enforce", "report"),
+    "audit_durability": ("fsync", "none"),
+}
 
 
 def _choices(field: str) -> str:
-    if field == "purposes":
-        return "Valid choices: " + ", ".join(p.value for p in Purpose) + "."
-    if field == "mode":
-        return "Valid choices: enforce, report."
+    if field in _CHOICES:
+        return "Valid choices: " + ", ".join(_CHOICES[field]) + "."
     return ""
 
 
-def _check_audit_dir(path: Path) -> None:
+def _did_you_mean(field: str, given: Any) -> str:
+    """ " (did you mean 'search-indexing'?)" for a near miss ('search_indexing', 'Research')."""
+    choices = _CHOICES.get(field, ())
+    text = str(given).strip().lower().replace("_", "-").replace(" ", "-")
+    if text in choices:
+        return f" (did you mean {text!r}?)"
+    close = difflib.get_close_matches(text, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def given_as(path: Path, raw: Any) -> str:
+    """How a path setting is shown in a message: its value, and where it resolved to when the
+    value was relative (`'audit' (/srv/proj/audit)`)."""
+    if raw is None or str(raw) == str(path):
+        return repr(str(path))
+    return f"{str(raw)!r} ({path})"
+
+
+def _check_audit_dir(path: Path, raw: Any = None) -> None:
     name = setting_name("audit_dir")
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -383,7 +488,7 @@ def _check_audit_dir(path: Path) -> None:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise SettingsError(
-            f"{name} = {str(path)!r}: the audit directory is not writable ({reason}). "
+            f"{name} = {given_as(path, raw)}: the audit directory is not writable ({reason}). "
             "Choose a directory the crawler can create and write to."
         ) from None
 
@@ -422,10 +527,17 @@ def narrow(declared: Iterable[Purpose], spider_purposes: Any) -> frozenset[Purpo
     if spider_purposes is None:
         return allowed
     raw = spider_purposes.split(",") if isinstance(spider_purposes, str) else spider_purposes
-    try:
-        wanted = frozenset(Purpose(str(p).strip()) for p in raw)
-    except ValueError as exc:
-        raise SettingsError(f"spider attribute polite_crawl_purposes: {exc}") from None
+    wanted_list = []
+    for p in raw:
+        try:
+            wanted_list.append(Purpose(str(p).strip()))
+        except ValueError:
+            raise SettingsError(
+                f"spider attribute polite_crawl_purposes = {_plain(spider_purposes)!r}: "
+                f"{str(p).strip()!r} is not a valid choice{_did_you_mean('purposes', p)}. "
+                f"{_choices('purposes')}"
+            ) from None
+    wanted = frozenset(wanted_list)
     extra = wanted - allowed
     if extra:
         raise SettingsError(
@@ -457,6 +569,10 @@ _WEAKER: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
     "audit_durability": (
         lambda spider, project: project == "fsync" and spider != "fsync",
         "sends requests before their records are on disk",
+    ),
+    "audit_key_create": (
+        lambda spider, project: spider and not project,
+        "creates a log-signing key where the project forbids it",
     ),
     "audit_redact_params": (
         lambda spider, project: not {p.lower() for p in project} <= {p.lower() for p in spider},
@@ -539,7 +655,7 @@ def refuse_weakening(final: PoliteSettings, project: Mapping[str, Any]) -> None:
             continue
         data[field] = raw
     try:
-        before = PoliteSettings.model_validate(data)
+        before = PoliteSettings.model_validate(data, context={"base": project_root()})
     except ValidationError as exc:
         raise SettingsError(
             "cannot tell whether the spider's custom_settings weaken the project's, whose own "

@@ -396,3 +396,19 @@ def test_a_sync_helper_that_dies_stops_the_crawl(mockweb: MockWeb, tmp_path: Pat
     assert stats["reason"] == "polite_crawl_audit_failure"
     assert len([h for h in mockweb.hits if h.path not in PREFLIGHTS]) < len(urls)
     assert_every_fetch_was_allowed_first(mockweb, prepared.audit_dir)
+
+
+def test_requests_refused_for_an_audit_failure_are_not_retried(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    urls = serve_slow_site(mockweb, pages=30)
+
+    # RetryMiddleware on, as in a new project: an OSError would be retried; the refusal is not.
+    result = crawl(urls, {"CONCURRENT_REQUESTS": 2, "RETRY_ENABLED": True}, max_file_bytes=12_000)
+
+    assert result.reason == "polite_crawl_audit_failure"
+    assert result.returncode != 0
+    assert result.stat("retry/count") == 0, result.log
+    assert "Retrying" not in result.log
+    pages = [h.url for h in mockweb.hits if h.path not in PREFLIGHTS]
+    assert len(pages) == len(set(pages))  # nothing sent twice

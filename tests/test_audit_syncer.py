@@ -114,3 +114,11 @@ def test_a_ctrl_c_meant_for_the_crawl_does_not_stop_the_helper(tmp_path: Path) -
     finally:
         helper.close()
         os.close(fd)
+
+
+def test_an_error_without_a_system_error_number_reads_as_its_message() -> None:
+    error = SyncHelperError(0, "cannot start the audit sync helper: no SOCK_SEQPACKET")
+
+    assert f"cannot sync the audit log: {error}" == (
+        "cannot sync the audit log: cannot start the audit sync helper: no SOCK_SEQPACKET"
+    )

@@ -297,7 +297,7 @@ def test_a_request_that_cannot_be_signed_is_not_sent(
     [
         (
             {"POLITE_CRAWL_SIGNATURE_AGENT": "http://crawler.example.org"},
-            "POLITE_CRAWL_SIGNATURE_AGENT = 'http://crawler.example.org': Value error, "
+            "POLITE_CRAWL_SIGNATURE_AGENT = 'http://crawler.example.org': "
             "Signature-Agent 'http://crawler.example.org': must be an https URL",
         ),
         (

@@ -315,7 +315,8 @@ def test_broken_consent_file(tmp_path: Path, case: str) -> None:
         ("consents", "grant 'g1': field platform: 'nosuchplatform' is not a policy id"),
         (
             "missing-dir",
-            "POLITE_CRAWL_POLICY_DIRS = ['/nonexistent/policies']: Value error, not a directory",
+            "POLITE_CRAWL_POLICY_DIRS = ['/nonexistent/policies']: not a directory: "
+            "/nonexistent/policies",
         ),
     ],
 )

@@ -4,6 +4,7 @@ so do the `scrapy polite` command and the `polite-crawl` console script."""
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -238,3 +239,49 @@ def test_demo_prints_a_refusal_table(tmp_path: Path, mockweb: MockWeb) -> None:
         "tdmrep.reserved x1, tos.prohibited x4" in out
     )
     assert mockweb.hits == []  # the demo brings its own mock web
+
+
+def test_demo_keeps_its_audit_log_and_the_commands_it_prints_work(
+    tmp_path: Path, mockweb: MockWeb
+) -> None:
+    script = Path(sys.executable).with_name("polite-crawl")
+
+    proc = run(tmp_path, mockweb, [str(script), "demo"])
+
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "demo-audit" / "signing.key").exists()  # kept, to explore
+    assert "The audit log is kept in demo-audit/" in proc.stdout
+    commands = proc.stdout.split("Try next:\n", 1)[1].splitlines()
+    assert [c.split()[1:3] for c in commands] == [
+        ["audit", "export"],
+        ["audit", "verify"],
+        ["audit", "report"],
+    ]
+    assert "--fingerprint sha256:" in commands[1]  # verified against the pinned key
+    for command in commands:  # each as printed, from where the demo ran
+        done = run(tmp_path, mockweb, shlex.split(command))
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+    assert (
+        "verified 1 log(s) with key sha256:"
+        in run(tmp_path, mockweb, shlex.split(commands[1])).stdout
+    )
+    assert "<html" in (tmp_path / "demo-report.html").read_text()
+
+    again = run(tmp_path, mockweb, [str(script), "demo"])  # replaces its own directory
+
+    assert again.returncode == 0, again.stderr
+    assert "twitter (4)" in again.stdout  # one run's records, not two
+
+
+def test_demo_does_not_replace_a_directory_it_did_not_make(
+    tmp_path: Path, mockweb: MockWeb
+) -> None:
+    (tmp_path / "demo-audit").mkdir()
+    (tmp_path / "demo-audit" / "mine.txt").write_text("keep")
+    script = Path(sys.executable).with_name("polite-crawl")
+
+    proc = run(tmp_path, mockweb, [str(script), "demo"])
+
+    assert proc.returncode == 2
+    assert "demo-audit exists and was not made by the demo" in proc.stderr
+    assert (tmp_path / "demo-audit" / "mine.txt").read_text() == "keep"

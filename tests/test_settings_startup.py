@@ -27,7 +27,8 @@ BLOCKER = Path(__file__)  # a file: nothing can be created beneath it, not even 
     [
         (
             {"POLITE_CRAWL_PURPOSES": ["facial_recog"]},
-            "POLITE_CRAWL_PURPOSES = ['facial_recog']: 'facial_recog' is not a valid choice. "
+            "POLITE_CRAWL_PURPOSES = ['facial_recog']: 'facial_recog' is not a valid choice "
+            "(did you mean 'facial-recognition'?). "
             "Valid choices: search-indexing, archiving, research, ai-training, ai-input, "
             "facial-recognition, commercial-data-collection, monitoring.",
         ),
@@ -48,7 +49,7 @@ BLOCKER = Path(__file__)  # a file: nothing can be created beneath it, not even 
         ),
         (
             {"POLITE_CRAWL_CONTACT": "crawler@example.org"},
-            "POLITE_CRAWL_CONTACT = 'crawler@example.org': Value error, must be an http(s):// URL",
+            "POLITE_CRAWL_CONTACT = 'crawler@example.org': must be an http(s):// URL",
         ),
         (
             {"POLITE_CRAWL_ROBOTS_PARSE_LIMIT": 1000},
@@ -57,7 +58,8 @@ BLOCKER = Path(__file__)  # a file: nothing can be created beneath it, not even 
         ),
         (
             {"POLITE_CRAWL_CONSENTS": "/nonexistent/consents.toml"},
-            "POLITE_CRAWL_CONSENTS = '/nonexistent/consents.toml': Value error, no such file",
+            "POLITE_CRAWL_CONSENTS = '/nonexistent/consents.toml': no such file: "
+            "/nonexistent/consents.toml.",
         ),
         (
             {"USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64)"},
@@ -69,11 +71,11 @@ BLOCKER = Path(__file__)  # a file: nothing can be created beneath it, not even 
         ),
         (
             {"POLITE_CRAWL_USER_AGENT_TOKEN": "example bot"},
-            "POLITE_CRAWL_USER_AGENT_TOKEN = 'example bot': Value error, a product token has only",
+            "POLITE_CRAWL_USER_AGENT_TOKEN = 'example bot': a product token has only",
         ),
         (
             {"POLITE_CRAWL_ALLOW_INTERNAL_NETWORKS": ["10.0.0.1/8"]},
-            "POLITE_CRAWL_ALLOW_INTERNAL_NETWORKS = ['10.0.0.1/8']: Value error, '10.0.0.1/8' is "
+            "POLITE_CRAWL_ALLOW_INTERNAL_NETWORKS = ['10.0.0.1/8']: '10.0.0.1/8' is "
             "not a network in CIDR notation (10.0.0.1/8 has host bits set)",
         ),
     ],

@@ -95,6 +95,8 @@ class AuditStore:
         try:
             (directory / "logs").mkdir(exist_ok=True)
             (directory / "evidence").mkdir(exist_ok=True)
+            # Whether this opening made the key: a new key is a new identity platforms pin.
+            self.key_created = not (directory / keys.KEY_FILE).exists()
             self.key: Ed25519PrivateKey = keys.load_or_create(directory, create=create_key)
         except OSError as exc:
             self.release()

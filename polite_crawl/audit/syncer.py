@@ -69,6 +69,10 @@ while True:
 class SyncHelperError(OSError):
     """The helper could not be started, or stopped answering."""
 
+    def __str__(self) -> str:
+        # Most have no system error number: no "[Errno 0]" before the message.
+        return str(self.strerror) if not self.errno else super().__str__()
+
 
 class SyncHelper:
     """The crawl's end of the socket pair. `request` sends one batch; the answer arrives on

@@ -70,6 +70,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     joined.add_argument("--json", action="store_true", help="print the findings as JSON")
     stats = asub.add_parser("stats", help="decisions by platform and reason")
     stats.add_argument("path", type=Path)
+    stats.add_argument(
+        "--json",
+        action="store_true",
+        help='print {platform: {"DECISION REASON" or record type: count}} as JSON',
+    )
     report = asub.add_parser("report", help="one self-contained HTML page for a platform")
     report.add_argument("path", type=Path)
     report.add_argument("--platform", required=True)
@@ -99,7 +104,7 @@ def run(args: argparse.Namespace, policy_dirs: list[Path]) -> int:
         )
     if args.audit_command == "report":
         return report(args.path, args.platform, args.output, args.key, args.fingerprint)
-    return stats(args.path)
+    return stats(args.path, as_json=args.json)
 
 
 def report(
@@ -265,7 +270,7 @@ def export(path: Path, platform: str, out: Path, policy_dirs: list[Path]) -> int
     return EXIT_OK
 
 
-def stats(path: Path) -> int:
+def stats(path: Path, *, as_json: bool = False) -> int:
     try:
         dirs = bundle.log_dirs(path)
     except Invalid as exc:
@@ -286,5 +291,28 @@ def stats(path: Path) -> int:
                 else:
                     counts[str(record.get("type"))] += 1
         summary[name] = dict(sorted(counts.items()))
-    print(json.dumps(summary, indent=2))
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(stats_table(summary))
     return EXIT_OK
+
+
+def stats_table(summary: dict[str, dict[str, int]]) -> str:
+    """One row per platform, record kind and reason, counts aligned right; decisions first."""
+    rows = [("PLATFORM", "RECORD", "REASON", "COUNT")]
+    for name, counts in sorted(summary.items()):
+        # "allow allowed", "deny robots.disallowed"; other keys are record types.
+        decision = {k: n for k, n in counts.items() if " " in k and not k.startswith("(")}
+        decisions = [(k.split(" ", 1), n) for k, n in decision.items()]
+        others = [((k, ""), n) for k, n in counts.items() if k not in decision]
+        for (kind, reason), n in [*decisions, *others]:
+            rows.append((name, kind, reason, str(n)))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [
+        f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d:>{widths[3]}}".rstrip()
+        for a, b, c, d in rows
+    ]
+    total = sum(sum(c.values()) for c in summary.values())
+    lines.append(f"{total} records in {len(summary)} log(s); --json for the machine form")
+    return "\n".join(lines)

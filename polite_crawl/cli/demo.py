@@ -3,6 +3,9 @@ made of it. Everything is served by a local proxy; nothing leaves the machine.""
 
 from __future__ import annotations
 
+import shlex
+import shutil
+import sys
 import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -89,20 +92,95 @@ def mock_web() -> MockWeb:
     )
 
 
-def run(workdir: Path | None = None) -> CrawlResult:
+# Where the demo keeps its audit directory, relative to the working directory (the checkout for
+# `make demo`; git-ignored there), and where the commands it suggests write.
+AUDIT_DIR = Path("demo-audit")
+EXPORT_DIR = Path("demo-export")
+REPORT = Path("demo-report.html")
+EXPLORE_PLATFORM = "twitter"  # the log with the refusals worth a look
+# In a directory the demo made: it replaces it on the next run, and no other directory.
+MARKER = ".polite-crawl-demo"
+
+
+class DemoError(Exception):
+    pass
+
+
+def run(audit_dir: Path = AUDIT_DIR) -> CrawlResult:
+    audit_dir = _fresh(audit_dir)
     with MockWeb() as web:
         web.routes.update(mock_web().routes)
         with tempfile.TemporaryDirectory() as tmp:
-            base = workdir or Path(tmp)
             result = run_crawl(
                 web,
-                base,
+                Path(tmp),
                 ["http://blog.test/"],
-                {"POLITE_CRAWL_PURPOSES": [PURPOSE], "LOG_LEVEL": "WARNING"},
+                {
+                    "POLITE_CRAWL_PURPOSES": [PURPOSE],
+                    "POLITE_CRAWL_AUDIT_DIR": str(audit_dir.resolve()),
+                    "LOG_LEVEL": "ERROR",  # the new key's WARNING: the demo says it below
+                },
+            )
+            (audit_dir / MARKER).write_text(
+                "made by polite-crawl demo; replaced on its next run\n"
             )
             print(render(web, result))
-            print(verified(base / "audit"))
+            print(verified(audit_dir))
+            print(try_next(audit_dir))
     return result
+
+
+def _fresh(audit_dir: Path) -> Path:
+    """The demo's audit directory, emptied of an earlier demo's run; never someone else's."""
+    if audit_dir.exists():
+        if not (audit_dir / MARKER).exists() and any(audit_dir.iterdir()):
+            raise DemoError(
+                f"{audit_dir} exists and was not made by the demo; move it away, or give "
+                "another directory with --audit-dir"
+            )
+        shutil.rmtree(audit_dir)
+    return audit_dir
+
+
+def try_next(audit_dir: Path) -> str:
+    """The three commands to run next on what the demo just did, each runnable as printed from
+    the working directory."""
+    from polite_crawl.audit.keys import PUBLIC_FILE, fingerprint, read_public
+
+    pin = "sha256:" + fingerprint(read_public(audit_dir / PUBLIC_FILE))
+    cli = _command()
+    where = _shown(audit_dir)
+    export = _shown(audit_dir.parent / EXPORT_DIR)
+    report = _shown(audit_dir.parent / REPORT)
+    return "\n".join(
+        [
+            f"The audit log is kept in {where}/ (replaced by the next demo). Try next:",
+            f"  {cli} audit export {where} --platform {EXPLORE_PLATFORM} -o {export}",
+            f"  {cli} audit verify {export} --fingerprint {pin}",
+            f"  {cli} audit report {export} --platform {EXPLORE_PLATFORM} --fingerprint {pin} "
+            f"-o {report}",
+        ]
+    )
+
+
+def _command() -> str:
+    """How to call polite-crawl from here: by name when the shell finds this one."""
+    script = Path(sys.executable).with_name("polite-crawl")
+    found = shutil.which("polite-crawl")
+    if found is not None and Path(found).resolve() == script.resolve():
+        return "polite-crawl"
+    if not script.exists():
+        return f"{shlex.quote(sys.executable)} -m polite_crawl.cli"
+    return shlex.quote(_shown(script))
+
+
+def _shown(path: Path) -> str:
+    """path relative to the working directory when it is below it, else absolute."""
+    absolute = path.resolve()
+    try:
+        return str(absolute.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(absolute)
 
 
 def render(web: MockWeb, result: CrawlResult) -> str:
@@ -148,11 +226,7 @@ def verified(audit_dir: Path) -> str:
     except Invalid as exc:
         return f"audit log INVALID: {exc}"
     logs = ", ".join(f"{r.platform} ({r.records})" for r in reports)
-    return (
-        f"audit log verified: {len(reports)} signed logs, records per log: {logs}\n"
-        "(a platform checks its own with: polite-crawl audit export --platform ID ..., "
-        "then polite-crawl audit verify)"
-    )
+    return f"audit log verified: {len(reports)} signed logs, records per log: {logs}"
 
 
 def _why(rec: dict[str, object]) -> str:

@@ -88,7 +88,8 @@ def load(
         purposes = narrow(model.purposes, getattr(spider, "polite_crawl_purposes", None))
         policies, grants, digest = _load_policy_data(model)
     except SettingsError as exc:
-        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": exc})
+        for problem in exc.problems:  # one line each, naming the setting
+            logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": problem})
         raise
     return Config(model, token, purposes, user_agent, policies, grants, digest)
 
@@ -135,7 +136,7 @@ def open_origin_cache(path: Path | None) -> OriginDiskCache | None:
     try:
         return OriginDiskCache(path)
     except OriginCacheError as exc:
-        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": exc})
-        raise SettingsError(
-            f"{setting_name('robots_cache_path')} = {str(path)!r}: {exc}"
-        ) from None
+        # The ERROR line is all a user sees (the traceback is dropped): it names the setting.
+        message = f"{setting_name('robots_cache_path')} = {str(path)!r}: {exc}"
+        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
+        raise SettingsError(message) from None

@@ -11,7 +11,7 @@ from scrapy.settings import SETTINGS_PRIORITIES
 
 from polite_crawl.core.config import load
 from polite_crawl.settings import SettingsError
-from polite_crawl.shell import decoder, exitstatus, fetched, project_settings
+from polite_crawl.shell import decoder, exitstatus, fetched, project_settings, quiet
 from polite_crawl.shell.crawl import keep_config
 from polite_crawl.shell.decide import DecisionMiddleware
 from polite_crawl.shell.dnsguard import DnsGuard
@@ -57,6 +57,7 @@ class Addon:
             )
         except SettingsError:
             exitstatus.refused_to_start(self.crawler)
+            quiet.install(settings)  # said in one ERROR line each: no traceback after it
             raise
         if config is None:
             logger.warning("polite_crawl is disabled (POLITE_CRAWL_ENABLED = False)")

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 
+from polite_crawl.audit.keys import KEY_FILE
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.audit.store import AuditStore
 from polite_crawl.botauth.binding import binding_note
@@ -181,6 +182,15 @@ class CrawlState:
                 "grants": len(config.grants),
             },
         )
+        if settings.consents is not None or settings.policy_dirs:
+            # Absolute, as resolved (relative ones against the project root): which files.
+            logger.info(
+                "polite_crawl: consents %(consents)s, policy directories %(dirs)s",
+                {
+                    "consents": settings.consents or "(none)",
+                    "dirs": ", ".join(map(str, settings.policy_dirs)) or "(none)",
+                },
+            )
         today = datetime.datetime.now(datetime.timezone.utc).date()
         for stale in stale_policies(config, today):
             logger.warning(
@@ -287,21 +297,45 @@ def _start_signer(settings: PoliteSettings) -> RequestSigner | None:
 
 def _open_store(config: Config) -> AuditStore:
     settings = config.settings
+    directory = settings.audit_dir
+    shown = f"{setting_name('audit_dir')} = {str(directory)!r}"
+    if not settings.audit_key_create and not (directory / KEY_FILE).exists():
+        message = (
+            f"{shown}: no log-signing key at {directory / KEY_FILE}, and "
+            f"{setting_name('audit_key_create')} = False forbids creating one. Run from the "
+            "project whose audit directory this is, restore signing.key from your backup, or "
+            f"set {setting_name('audit_key_create')} = True once to start a new key (and "
+            "publish its fingerprint)"
+        )
+        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
+        raise SettingsError(message)
     try:
         store = AuditStore(
-            settings.audit_dir,
+            directory,
             contact=settings.contact,
             checkpoint_every=settings.audit_checkpoint_every,
             checkpoint_seconds=settings.audit_checkpoint_seconds,
             redact_params=frozenset(settings.audit_redact_params),
+            create_key=settings.audit_key_create,
             buffered=True,  # one write() per reactor turn: see journal.py
         )
     except (AuditError, ValueError) as exc:
-        message = f"{setting_name('audit_dir')} = {str(settings.audit_dir)!r}: {exc}"
+        message = f"{shown}: {exc}"
         logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
         raise SettingsError(message) from None
+    if store.key_created:
+        logger.warning(
+            "polite_crawl: created a NEW log-signing key sha256:%(fp)s at %(path)s: platforms "
+            "verify your logs against this fingerprint; back the file up and keep it out of "
+            "version control (set %(setting)s = False to forbid creating keys)",
+            {
+                "fp": store.fingerprint,
+                "path": directory / KEY_FILE,
+                "setting": setting_name("audit_key_create"),
+            },
+        )
     logger.info(
         "polite_crawl: audit log in %(dir)s, signing key sha256:%(fp)s",
-        {"dir": settings.audit_dir, "fp": store.fingerprint},
+        {"dir": directory, "fp": store.fingerprint},
     )
     return store

@@ -23,7 +23,7 @@ from polite_crawl.core.wire import Ticket
 from polite_crawl.exceptions import PolicyViolation
 from polite_crawl.fleet.errors import FleetError
 from polite_crawl.settings import SettingsError
-from polite_crawl.shell import discard, exitstatus, records, signing
+from polite_crawl.shell import discard, exitstatus, quiet, records, signing
 from polite_crawl.shell.crawl import CrawlState
 from polite_crawl.shell.fleet_wire import unavailable
 from polite_crawl.shell.journal import not_sent
@@ -73,6 +73,7 @@ class DecisionMiddleware:
             return cls(crawler)
         except SettingsError:
             exitstatus.refused_to_start(crawler)  # e.g. the audit directory is in use
+            quiet.install(crawler.settings)  # said in one ERROR line: no traceback after it
             raise
 
     def process_request(self, request: Request, spider: Any = None) -> Awaitable[None] | None:
