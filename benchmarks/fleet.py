@@ -49,7 +49,8 @@ def build_web(hosts: int, pages: int, latency: float, crawl_delay: float) -> Moc
     return web
 
 
-def settings(fleet: RedisServer | None, worker: int) -> dict[str, Any]:
+def settings(fleet: RedisServer | None, worker: int, control: bool) -> dict[str, Any]:
+    """control: scrapy-redis without polite_crawl's fleet mode (the shared queue alone)."""
     base: dict[str, Any] = {
         "POLITE_CRAWL_PURPOSES": ["archiving"],
         "LOG_LEVEL": "WARNING",
@@ -58,10 +59,14 @@ def settings(fleet: RedisServer | None, worker: int) -> dict[str, Any]:
     }
     if fleet is None:
         return base
+    if not control:
+        base = {
+            **base,
+            "POLITE_CRAWL_REDIS_URL": fleet.url,
+            "POLITE_CRAWL_WORKER_ID": f"w{worker}",
+        }
     return {
         **base,
-        "POLITE_CRAWL_REDIS_URL": fleet.url,
-        "POLITE_CRAWL_WORKER_ID": f"w{worker}",
         "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "REDIS_URL": fleet.url,
@@ -70,11 +75,20 @@ def settings(fleet: RedisServer | None, worker: int) -> dict[str, Any]:
 
 
 def run_arm(
-    web: MockWeb, workdir: Path, starts: list[str], workers: int, fleet: RedisServer | None
+    web: MockWeb,
+    workdir: Path,
+    starts: list[str],
+    workers: int,
+    fleet: RedisServer | None,
+    control: bool = False,
 ) -> dict[str, Any]:
     web.hits.clear()
+    # Each worker starts with its share of the sites (the shared queue spreads the rest): a
+    # plain spider on scrapy-redis closes as soon as it finds the queue empty, so a worker
+    # whose start URLs the others had already queued would close at once.
     prepared = [
-        prepare_crawl(web, workdir / f"w{n}", starts, settings(fleet, n)) for n in range(workers)
+        prepare_crawl(web, workdir / f"w{n}", starts[n::workers], settings(fleet, n, control))
+        for n in range(workers)
     ]
     started = time.perf_counter()
     procs = [
@@ -112,6 +126,12 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=250)
     parser.add_argument("--latency", type=float, default=0.3)
     parser.add_argument("--crawl-delay", type=float, default=0.0)
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="the fleet arm on scrapy-redis without POLITE_CRAWL_REDIS_URL: how the shared "
+        "queue alone scales, to tell it from the cost of polite_crawl's fleet mode",
+    )
     args = parser.parse_args()
     web = build_web(args.hosts, args.pages, args.latency, args.crawl_delay)
     starts = [f"http://site{h}.test/" for h in range(args.hosts)]
@@ -128,7 +148,7 @@ def main() -> None:
                 server = RedisServer(workdir / "redis")
                 server.start()
                 try:
-                    fleet.append(run_arm(web, workdir, starts, args.workers, server))
+                    fleet.append(run_arm(web, workdir, starts, args.workers, server, args.control))
                 finally:
                     server.stop()
                 done = (one[-1]["seconds"], fleet[-1]["seconds"])
