@@ -336,22 +336,6 @@ def test_a_crawl_with_bad_signing_settings_refuses_to_start(
     assert mockweb.hits == []
 
 
-IMAGES_SPIDER = """
-import scrapy
-
-class Images(scrapy.Spider):
-    name = "images"
-    custom_settings = {"ITEM_PIPELINES": {"scrapy.pipelines.images.ImagesPipeline": 1}}
-
-    async def start(self):
-        yield scrapy.Request("http://site.test/gallery")
-
-    def parse(self, response):
-        yield {"image_urls": [response.urljoin(src) for src in
-                              response.css("img::attr(src)").getall()]}
-"""
-
-
 def test_image_pipeline_requests_are_signed_and_recorded(
     web: VerifyingWeb, tmp_path: Path
 ) -> None:
@@ -370,7 +354,11 @@ def test_image_pipeline_requests_are_signed_and_recorded(
         web.add(SITE + path, Resp(body=body, content_type="image/png"))
 
     result = signed_crawl(
-        web, tmp_path, [], {"IMAGES_STORE": str(tmp_path / "store")}, spider_code=IMAGES_SPIDER
+        web,
+        tmp_path,
+        [SITE + "/gallery"],
+        {"IMAGES_STORE": str(tmp_path / "store")},
+        spider="polite_crawl.testing.spiders:ImagesSpider",
     )
 
     assert result.returncode == 0, result.log

@@ -48,20 +48,8 @@ BODIES = {
     ),
 }
 
-IMAGES_SPIDER = """
-import scrapy
-
-class Images(scrapy.Spider):
-    name = "images"
-    custom_settings = {"ITEM_PIPELINES": {"scrapy.pipelines.images.ImagesPipeline": 1}}
-
-    async def start(self):
-        yield scrapy.Request("http://gallery.test/gallery")
-
-    def parse(self, response):
-        yield {"image_urls": [response.urljoin(src) for src in
-                              response.css("img::attr(src)").getall()]}
-"""
+IMAGES_SPIDER = "polite_crawl.testing.spiders:ImagesSpider"
+GALLERY = "http://gallery.test/gallery"
 
 
 def serve(web: MockWeb) -> None:
@@ -99,13 +87,13 @@ def test_images_whose_header_or_metadata_forbid_the_purpose_are_discarded(
     store = tmp_path / "images"
 
     result = crawl(
-        [],
+        [GALLERY],
         {
             "POLITE_CRAWL_PURPOSES": [purpose],
             "POLITE_CRAWL_MODE": mode,
             "IMAGES_STORE": str(store),
         },
-        spider_code=IMAGES_SPIDER,
+        spider=IMAGES_SPIDER,
     )
 
     assert result.returncode == 0, result.log
@@ -149,9 +137,9 @@ def test_the_discards_are_in_a_log_that_verifies(
     serve(mockweb)
 
     result = crawl(
-        [],
+        [GALLERY],
         {"POLITE_CRAWL_PURPOSES": ["facial-recognition"], "IMAGES_STORE": str(tmp_path / "i")},
-        spider_code=IMAGES_SPIDER,
+        spider=IMAGES_SPIDER,
     )
 
     assert result.returncode == 0, result.log

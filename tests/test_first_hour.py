@@ -4,14 +4,12 @@ message a mistake gets must name the setting and carry no traceback."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from polite_crawl.testing.crawl import run_scrapy as scrapy
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,20 +42,6 @@ def quick_start() -> str:
     match = re.search(r"```python\n(.*?)```", section, re.S)
     assert match is not None
     return match.group(1)
-
-
-def scrapy(cwd: Path, web: MockWeb, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **web.env()}
-    env.pop("SCRAPY_SETTINGS_MODULE", None)
-    return subprocess.run(
-        [sys.executable, "-m", "scrapy", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture

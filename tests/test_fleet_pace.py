@@ -12,7 +12,8 @@ import pytest
 import redis.asyncio
 
 from polite_crawl.fleet.errors import FleetError
-from polite_crawl.fleet.pace import FleetPacer, pace_keys
+from polite_crawl.fleet.keys import pace_keys
+from polite_crawl.fleet.pace import FleetPacer
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -67,8 +67,17 @@ NEWLY_CLAIMED = [
 ]
 
 
+NEW_PLATFORMS = [
+    # mastodon.social only; its terms except search engines.
+    ("https://files.mastodon.social/accounts/avatars/1/a.png", "mastodon", CONSENT, CONSENT),
+    ("https://i.vimeocdn.com/portrait/1_72x72.jpg", "vimeo", CONSENT, CONSENT),
+    ("https://livestream.com/accounts/1/events/2", "vimeo", CONSENT, CONSENT),
+]
+CLAIMED = NEWLY_CLAIMED + NEW_PLATFORMS
+
+
 @pytest.mark.parametrize(
-    ("url", "platform", "face", "training"), NEWLY_CLAIMED, ids=[u for u, *_ in NEWLY_CLAIMED]
+    ("url", "platform", "face", "training"), CLAIMED, ids=[u for u, *_ in CLAIMED]
 )
 def test_newly_claimed_hosts_resolve_and_decide(
     url: str, platform: str, face: Reason, training: Reason
@@ -162,24 +171,6 @@ def test_a_decision_on_an_unquoted_source_says_why_there_is_no_quote() -> None:
     assert "judgment" in source["no_quote"]
     quoted = RequestContext.build("https://x.com/a", frozenset({FR}), resolve=RESOLVER.resolve)
     assert "no_quote" not in CHECK.evaluate(quoted).evidence["source"]  # records stay as they were
-
-
-NEW_PLATFORMS = [
-    # mastodon.social only; its terms except search engines.
-    ("https://files.mastodon.social/accounts/avatars/1/a.png", "mastodon", CONSENT, CONSENT),
-    ("https://i.vimeocdn.com/portrait/1_72x72.jpg", "vimeo", CONSENT, CONSENT),
-    ("https://livestream.com/accounts/1/events/2", "vimeo", CONSENT, CONSENT),
-]
-
-
-@pytest.mark.parametrize(
-    ("url", "platform", "face", "training"), NEW_PLATFORMS, ids=[u for u, *_ in NEW_PLATFORMS]
-)
-def test_new_platforms_resolve_and_decide(
-    url: str, platform: str, face: Reason, training: Reason
-) -> None:
-    assert verdict(url, FR) == (platform, face)
-    assert verdict(url, AI) == (platform, training)
 
 
 def test_mastodon_covers_its_own_instance_and_admits_search_engines_only() -> None:

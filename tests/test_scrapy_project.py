@@ -3,19 +3,15 @@ so do the `scrapy polite` command and the `polite-crawl` console script."""
 
 from __future__ import annotations
 
-import os
 import shlex
-import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
+from polite_crawl.testing.crawl import run_command as run
+from polite_crawl.testing.crawl import run_scrapy as scrapy
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
 
 SITE = "http://site.test"
 
@@ -60,18 +56,6 @@ def project(tmp_path: Path, mockweb: MockWeb) -> Path:
     mockweb.add(SITE + "/public", page())
     mockweb.add(SITE + "/private/a", page())
     return tmp_path
-
-
-def scrapy(project: Path, web: MockWeb, *args: str) -> subprocess.CompletedProcess[str]:
-    return run(project, web, [sys.executable, "-m", "scrapy", *args])
-
-
-def run(cwd: Path, web: MockWeb, cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **web.env()}
-    env.pop("SCRAPY_SETTINGS_MODULE", None)
-    return subprocess.run(
-        list(cmd), cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
-    )
 
 
 def test_scrapy_fetch_of_a_denied_url_sends_only_the_preflight(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from polite_crawl.fleet.codec import Published, decode, encode
 from polite_crawl.fleet.errors import FleetError
-from polite_crawl.fleet.keys import origin_file_keys
+from polite_crawl.fleet.keys import OriginFileKeys, origin_file_keys
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -119,6 +119,7 @@ class SharedOriginFiles:
         another worker, or fetched here under the lease and published. FleetError when Redis
         fails, or when no fetch is published within the wait."""
         keys = origin_file_keys(self.prefix, kind, origin)
+        lease_ms = str(max(1, int(self.lease * 1000)))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wait
         while True:
@@ -129,7 +130,6 @@ class SharedOriginFiles:
                 found: Published = decode(fields, keys.result, url=url, limit=limit)
                 return Obtained(found.result, found.fence, found.worker, here=False)
             token = secrets.token_hex(16)
-            lease_ms = str(max(1, int(self.lease * 1000)))
             fence = await self._call(
                 f"the lease {keys.lease}",
                 self._take(keys=[keys.lease, keys.fence, keys.result], args=[token, lease_ms]),
@@ -148,7 +148,7 @@ class SharedOriginFiles:
 
     async def _fetch_here(
         self,
-        keys: Any,
+        keys: OriginFileKeys,
         token: str,
         fence: int,
         fetch: Callable[[], Awaitable[FetchResult]],
@@ -166,10 +166,9 @@ class SharedOriginFiles:
         args: list[Any] = [token, str(ttl_ms)]
         for name, value in encode(result, fence, self.worker).items():
             args += [name, value]
-        published = await self._call(
+        # Refused (0) when the lease ran out during the fetch and another worker took the
+        # origin: this worker still uses what it fetched itself; the fleet uses the other's.
+        await self._call(
             f"publish {keys.result}", self._publish(keys=[keys.lease, keys.result], args=args)
         )
-        # Not published (the lease ran out during the fetch, another worker took the origin):
-        # this worker still uses what it fetched itself; the fleet uses the other's.
-        del published
         return Obtained(result, fence, self.worker, here=True)

@@ -24,6 +24,7 @@ import secrets
 from typing import Any, NamedTuple
 
 from polite_crawl.fleet.errors import FleetError
+from polite_crawl.fleet.keys import pace_keys
 from polite_crawl.fleet.origins import call
 
 # KEYS: busy, last; ARGV: token, delay ms, hold ms. 0: the turn is the caller's; n > 0: ask
@@ -66,13 +67,6 @@ class Turn(NamedTuple):
     host: str
     token: str
     delay_ms: int
-
-
-def pace_keys(prefix: str, host: str) -> tuple[str, str]:
-    if "{" in host or "}" in host:
-        raise ValueError(f"a host with a brace: {host!r}")
-    tag = f"{prefix}:{{pace|{host}}}"
-    return f"{tag}:busy", f"{tag}:last"
 
 
 class FleetPacer:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from polite_crawl.testing.mockweb import MockWeb
 
@@ -177,3 +177,18 @@ def run_crawl(
         result.items = [json.loads(line) for line in items_file.read_text().splitlines() if line]
     result.audit = read_audit(prepared.audit_dir)
     return result
+
+
+def run_command(cwd: Path, web: MockWeb, cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    """A command in `cwd` as a user would run it there, its traffic through the mock web: no
+    settings module forced on it (a Scrapy project finds its own from scrapy.cfg)."""
+    env = {**os.environ, **web.env()}
+    env.pop("SCRAPY_SETTINGS_MODULE", None)
+    return subprocess.run(
+        list(cmd), cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def run_scrapy(cwd: Path, web: MockWeb, *args: str) -> subprocess.CompletedProcess[str]:
+    """`scrapy ARGS` in `cwd` (run_command)."""
+    return run_command(cwd, web, [sys.executable, "-m", "scrapy", *args])

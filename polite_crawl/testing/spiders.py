@@ -1,4 +1,5 @@
-"""A spider that follows every link and image it sees, for tests and the demo.
+"""Spiders for tests and the demo: one that follows every link and image it sees, and one
+that hands each page's images to Scrapy's stock ImagesPipeline.
 
 Start URLs come from the MOCKWEB_START_URLS setting.
 """
@@ -33,3 +34,20 @@ class FollowAllSpider(scrapy.Spider):
 
     def refused(self, failure: Any) -> None:
         self.crawler.stats.inc_value(f"test/errback/{type(failure.value).__name__}")
+
+
+class ImagesSpider(scrapy.Spider):
+    """Each start page's `<img>` sources, as one item for ImagesPipeline (needs IMAGES_STORE):
+    image requests made by the pipeline, not by the spider."""
+
+    name = "images"
+    custom_settings = {"ITEM_PIPELINES": {"scrapy.pipelines.images.ImagesPipeline": 1}}
+
+    async def start(self) -> AsyncIterator[Any]:
+        for url in self.settings.getlist("MOCKWEB_START_URLS"):
+            yield scrapy.Request(url)
+
+    def parse(self, response: Response) -> Iterator[Any]:
+        yield {
+            "image_urls": [response.urljoin(s) for s in response.css("img::attr(src)").getall()]
+        }
