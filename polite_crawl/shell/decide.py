@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from polite_crawl.core.context import RequestContext
+    from polite_crawl.signals.memory import Inherited
 
 logger = logging.getLogger(__name__)
 
@@ -114,9 +115,12 @@ class DecisionMiddleware:
     ) -> Response:
         return discard.unless_allowed(self.state, request, response)
 
-    async def explain(self, url: str, method: str = "GET") -> Decision:
-        """The decision for url, fetching preflights as needed; nothing else is sent."""
-        return await self._decide(self.state.decider.context(url, method))
+    async def explain(
+        self, url: str, method: str = "GET", *, inherited: Inherited | None = None
+    ) -> Decision:
+        """The decision for url, fetching preflights as needed; nothing else is sent.
+        inherited: what the page that links or embeds it says (`check --page-says`)."""
+        return await self._decide(self.state.decider.context(url, method, inherited=inherited))
 
     async def _decide_later(self, request: Request, ctx: RequestContext) -> None:
         waiting = self._record(request, ctx, await self._decide(ctx))
