@@ -168,6 +168,17 @@ def test_an_empty_setting_on_the_command_line_unsets_it(project: Path, mockweb: 
             "{root}/polite_crawl_audit/signing.key, and POLITE_CRAWL_AUDIT_KEY_CREATE = False "
             "forbids creating one",
         ),
+        (
+            [
+                "-s",
+                "ADDONS={}",
+                "-s",
+                "DOWNLOADER_MIDDLEWARES="
+                '{"polite_crawl.middlewares.PoliteDownloaderMiddleware": 100}',
+            ],
+            "polite_crawl's middleware is listed in DOWNLOADER_MIDDLEWARES but the add-on is not "
+            'enabled: add ADDONS = {{"polite_crawl.Addon": 0}}',
+        ),
     ],
     ids=[
         "underscore-purpose",
@@ -178,6 +189,7 @@ def test_an_empty_setting_on_the_command_line_unsets_it(project: Path, mockweb: 
         "mode-case",
         "misspelt-setting",
         "no-key-in-production",
+        "middleware-without-addon",
     ],
 )
 def test_the_usual_mistakes_get_one_clean_line(
@@ -208,3 +220,16 @@ def test_the_traceback_of_a_refused_start_is_there_when_debug_is_asked_for(
     assert "Traceback" not in default.stderr
     assert "Traceback" in asked.stderr
     assert "polite_crawl.settings.SettingsError" in asked.stderr
+
+
+def test_robotstxt_obey_false_still_enforces_robots_txt_and_says_so(
+    project: Path, mockweb: MockWeb
+) -> None:
+    mockweb.add(WIKI + "/robots.txt", Resp(body="User-agent: *\nDisallow: /wiki/\n"))
+
+    proc = scrapy(project, mockweb, "crawl", "wiki", "-s", "ROBOTSTXT_OBEY=False")
+
+    assert proc.returncode == 0, proc.stderr
+    assert not mockweb.fetched(WIKI + "/wiki/Web_crawler")
+    assert "ROBOTSTXT_OBEY is False, and robots.txt is enforced all the same" in proc.stderr
+    clean(proc.stderr)

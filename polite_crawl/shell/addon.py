@@ -68,6 +68,11 @@ class Addon:
                 "polite_crawl: ROBOTSTXT_OBEY is on; Scrapy's RobotsTxtMiddleware is disabled "
                 "and polite_crawl enforces robots.txt instead (RFC 9309, fail-closed)."
             )
+        else:  # said, so that turning it off is not believed to have turned robots.txt off
+            logger.info(
+                "polite_crawl: ROBOTSTXT_OBEY is False, and robots.txt is enforced all the same "
+                "(RFC 9309, fail-closed): the setting governs Scrapy's own middleware only."
+            )
         # Exactly one component decides about robots.txt, and it is the audited one. Scrapy
         # 2.13 matches a class against DOWNLOADER_MIDDLEWARES_BASE's import paths only when
         # both are in the same dict: disabled in both, it is gone on every version.

@@ -61,6 +61,8 @@ BYPASS_META = ("dont_obey_robotstxt", "polite_crawl_skip", "polite_crawl_bypass"
 
 class DecisionMiddleware:
     def __init__(self, crawler: Crawler) -> None:
+        if not crawler.settings.getbool("POLITE_CRAWL_ENABLED", True):
+            raise NotConfigured("POLITE_CRAWL_ENABLED is False")
         check_download_handlers(crawler)  # before anything is opened or started
         state = CrawlState.start(crawler)
         if state is None:
