@@ -31,8 +31,18 @@ class Wiki(scrapy.Spider):
         yield {{"url": response.url}}
 """
 
-# What no message a user sees may contain: a traceback, pydantic's or Python's internals.
-NOISE = ("Traceback", "Task exception was never retrieved", "Value error,", "<Purpose.", "Errno 0")
+# What no message a user sees may contain: a traceback, pydantic's, Python's or Twisted's
+# internals, a class object where Scrapy's "Enabled ..." lines list dotted paths.
+NOISE = (
+    "Traceback",
+    "Task exception was never retrieved",
+    "Value error,",
+    "<Purpose.",
+    "Errno 0",
+    "<class '",
+    "Unhandled error in Deferred",
+    "twisted.python.failure.Failure",
+)
 
 
 def quick_start() -> str:
@@ -232,4 +242,22 @@ def test_robotstxt_obey_false_still_enforces_robots_txt_and_says_so(
     assert proc.returncode == 0, proc.stderr
     assert not mockweb.fetched(WIKI + "/wiki/Web_crawler")
     assert "ROBOTSTXT_OBEY is False, and robots.txt is enforced all the same" in proc.stderr
+    clean(proc.stderr)
+
+
+def test_the_middlewares_listed_beside_the_add_on_are_installed_once(
+    project: Path, mockweb: MockWeb
+) -> None:
+    listed = (
+        '{"polite_crawl.middlewares.PoliteDownloaderMiddleware": 543, '
+        '"polite_crawl.shell.decide.DecisionMiddleware": 544}'
+    )
+
+    proc = scrapy(project, mockweb, "crawl", "wiki", "-s", f"DOWNLOADER_MIDDLEWARES={listed}")
+
+    assert proc.returncode == 0, proc.stderr
+    assert mockweb.fetched(WIKI + "/wiki/Web_crawler")
+    enabled = proc.stderr.split("Enabled downloader middlewares:", 1)[1].split("]", 1)[0]
+    assert enabled.count("Polite") + enabled.count("DecisionMiddleware") == 1, enabled
+    assert "'polite_crawl.middlewares.PoliteDownloaderMiddleware'" in enabled
     clean(proc.stderr)

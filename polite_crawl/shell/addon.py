@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.settings import SETTINGS_PRIORITIES
+from scrapy.utils.misc import load_object
 
 from polite_crawl.core.config import load
 from polite_crawl.settings import SettingsError
@@ -78,21 +79,32 @@ class Addon:
         # both are in the same dict: disabled in both, it is gone on every version.
         for name in ("DOWNLOADER_MIDDLEWARES_BASE", "DOWNLOADER_MIDDLEWARES"):
             settings.set_in_component_priority_dict(name, RobotsTxtMiddleware, None)
-        settings.set_in_component_priority_dict(
-            "DOWNLOADER_MIDDLEWARES", DecisionMiddleware, DOWNLOADER_PRIORITY
-        )
-        settings.set_in_component_priority_dict(
-            "SPIDER_MIDDLEWARES", LinksMiddleware, SPIDER_PRIORITY
-        )
-        settings.set_in_component_priority_dict(
-            "DOWNLOADER_MIDDLEWARES", fetched.FetchedRecorder, fetched.PRIORITY
-        )
+        install(settings, "DOWNLOADER_MIDDLEWARES", DecisionMiddleware, DOWNLOADER_PRIORITY)
+        install(settings, "SPIDER_MIDDLEWARES", LinksMiddleware, SPIDER_PRIORITY)
+        install(settings, "DOWNLOADER_MIDDLEWARES", fetched.FetchedRecorder, fetched.PRIORITY)
         # Names whose DNS answer is internal, when Scrapy resolves names itself (dnsguard.py).
-        settings.set_in_component_priority_dict("EXTENSIONS", DnsGuard, 0)
+        install(settings, "EXTENSIONS", DnsGuard, 0)
         wrap_download_handlers(settings)
-        settings.set_in_component_priority_dict(
-            "DOWNLOADER_MIDDLEWARES", decoder.PreflightDecoder, decoder.PRIORITY
-        )
+        install(settings, "DOWNLOADER_MIDDLEWARES", decoder.PreflightDecoder, decoder.PRIORITY)
+
+
+# The documented paths of the two public middlewares (polite_crawl/middlewares.py).
+_PUBLIC_PATHS: dict[type, str] = {
+    DecisionMiddleware: "polite_crawl.middlewares.PoliteDownloaderMiddleware",
+    LinksMiddleware: "polite_crawl.middlewares.PoliteSpiderMiddleware",
+}
+
+
+def install(settings: BaseSettings, name: str, cls: type, priority: int) -> None:
+    """Put cls in a component priority dict under its dotted path, as the user's own entries
+    are: Scrapy's "Enabled ... middlewares" log line then shows a path, not a class object. An
+    entry of the same class under any path (one listed by hand) is replaced, not doubled."""
+    components = settings.getdict(name)
+    for key in tuple(components):
+        if (load_object(key) if isinstance(key, str) else key) is cls:
+            del components[key]
+    components[_PUBLIC_PATHS.get(cls, f"{cls.__module__}.{cls.__qualname__}")] = priority
+    settings.set(name, components, settings.getpriority(name) or 0)
 
 
 def wrap_download_handlers(settings: BaseSettings) -> None:
