@@ -9,6 +9,7 @@ scripts, no external resources: inline CSS and an inline SVG chart. The data: re
 from __future__ import annotations
 
 import html
+import sys
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -213,6 +214,6 @@ def _pace_row(name: str, host: Host) -> str:
 def write_report(
     log_dir: Path, platform: str, out: Path, verification: tuple[bool, str]
 ) -> Summary:
-    summary = summarise(log_dir / ENTRIES, platform)
+    summary = summarise(log_dir / ENTRIES, platform, progress=sys.stderr.isatty())
     out.write_text(render(platform, summary, verification), encoding="utf-8")
     return summary

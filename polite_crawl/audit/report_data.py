@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from polite_crawl.audit.progress import Progress, estimate_records
 from polite_crawl.audit.record import RecordError, decode
 
 if TYPE_CHECKING:
@@ -86,10 +87,16 @@ class Summary:
         return sum(h.bytes for h in self.hosts.values())
 
 
-def summarise(entries: Path, platform: str) -> Summary:
+def summarise(entries: Path, platform: str, *, progress: bool = False) -> Summary:
     s = Summary()
+    total = estimate_records(entries, entries.stat().st_size) if progress else 0
+    bar = Progress(f"report {platform}", total, enabled=progress)
+    done = 0
     with open(entries, "rb") as fh:
         for raw in fh:
+            done += 1
+            if done & 1023 == 0:
+                bar.update(done)
             if not raw.endswith(b"\n"):
                 break  # a torn tail is reported by the verification line
             try:
@@ -98,6 +105,7 @@ def summarise(entries: Path, platform: str) -> Summary:
                 s.unreadable += 1
                 continue
             _add(s, record, platform)
+    bar.close(done)
     return s
 
 

@@ -126,7 +126,9 @@ def report(
         )
         return EXIT_USAGE
     try:
-        reports, _ = verify_path(path, pinned, fingerprint, only=name)
+        reports, _ = verify_path(
+            path, pinned, fingerprint, only=name, progress=sys.stderr.isatty()
+        )
         verification = (True, reports[0].summary())
     except Invalid as exc:
         verification = (False, str(exc))
@@ -215,7 +217,7 @@ def checkpoints(
     from polite_crawl.audit.since import kept_file
 
     try:
-        reports, public = verify_path(path, pinned, fingerprint)
+        reports, public = verify_path(path, pinned, fingerprint, progress=sys.stderr.isatty())
         dirs = bundle.log_dirs(path)
         if platform is not None:
             name = _policy_id(platform)
@@ -259,7 +261,7 @@ def export(path: Path, platform: str, out: Path, policy_dirs: list[Path]) -> int
     files = {p.sha256: p.path for p in policies.values()}
     try:
         bundle.seal(path, name)
-        manifest = bundle.export(path, name, out, files)
+        manifest = bundle.export(path, name, out, files, progress=sys.stderr.isatty())
     except Invalid as exc:
         print(f"polite-crawl audit export: {exc}", file=sys.stderr)
         return EXIT_USAGE
