@@ -200,3 +200,12 @@ def test_scrapy_polite_help_lists_every_subcommand(tmp_path: Path, mockweb: Mock
         assert f"{name}:" in top.stdout
     assert sub.returncode == 0, sub.stderr
     assert "--page-says" in sub.stdout  # the subcommand's own options, not Scrapy's
+
+
+def test_policies_diff_says_which_purpose_was_meant() -> None:
+    shipped = str(Path(__file__).resolve().parent.parent / "policies")
+    proc = run_cli("policies", "diff", shipped, shipped, "--purpose", "Research")
+
+    assert proc.returncode == 2
+    assert "'Research' is not a valid purpose (did you mean 'research'?)" in proc.stderr
+    assert "Purpose value" not in proc.stderr

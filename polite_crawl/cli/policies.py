@@ -16,6 +16,7 @@ from polite_crawl.policy.loader import PolicyError, load_all, load_dir, load_pol
 from polite_crawl.policy.model import Policy
 from polite_crawl.policy.resolver import Resolver
 from polite_crawl.policy.tables import overrides_text, stance_text
+from polite_crawl.settings import did_you_mean
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -58,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--purpose",
         action="append",
         default=[],
-        type=Purpose,
+        type=_purpose,
         dest="purposes",
         metavar="PURPOSE",
         help="only this declared purpose (repeatable; default: all)",
@@ -85,6 +86,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             metavar="DIR",
             help="extra policy directory (repeatable)",
         )
+
+
+def _purpose(text: str) -> Purpose:
+    """argparse's own message names the enum class ("invalid Purpose value"): say it as the
+    settings do, with a suggestion."""
+    try:
+        return Purpose(text)
+    except ValueError:
+        valid = ", ".join(p.value for p in Purpose)
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a valid purpose{did_you_mean('purposes', text)}; valid purposes: "
+            f"{valid}"
+        ) from None
 
 
 def run(args: argparse.Namespace, project_dirs: list[Path]) -> int:
