@@ -209,3 +209,14 @@ def test_policies_diff_says_which_purpose_was_meant() -> None:
     assert proc.returncode == 2
     assert "'Research' is not a valid purpose (did you mean 'research'?)" in proc.stderr
     assert "Purpose value" not in proc.stderr
+
+
+def test_check_of_an_embedded_image_of_a_noimageai_page_refuses_it_before_the_fetch(
+    tmp_path: Path, mockweb: MockWeb
+) -> None:
+    # An <img> of such a page is known to be an image before the fetch: never requested.
+    out = check_live(tmp_path, mockweb, SITE + "/a.jpg", "--image", "--page-says", "noimageai")
+
+    assert out.startswith("1\n"), out
+    assert "decision   DENY  (optout.noimageai)" in out
+    assert "after the fetch" not in out

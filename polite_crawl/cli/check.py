@@ -388,6 +388,6 @@ def _utc(epoch: Any) -> str:
 
 def as_json(url: str, decision: Decision, after: after_fetch.AfterFetch | None = None) -> str:
     record = {"url": url, **decision.to_record()}
-    if after is not None:
+    if after is not None and decision.allowed:  # the second line only follows an allow
         record["after_fetch"] = after.to_record()
     return json.dumps(record, indent=2)
