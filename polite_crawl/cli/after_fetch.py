@@ -45,6 +45,7 @@ class AfterFetch:
     kind: Kind
     discard: CheckResult | None  # the first after-fetch refusal of what was given
     would_discard_if: list[str] = field(default_factory=list)
+    judged: list[str] = field(default_factory=list)  # what was given: headers, the page's word
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -57,6 +58,7 @@ class AfterFetch:
                 "evidence": self.discard.evidence,
             },
             "would_discard_if": self.would_discard_if,
+            "judged": self.judged,
         }
 
 
@@ -79,7 +81,10 @@ def judge(
         if result.outcome is Outcome.DENY:
             discard = result
             break
-    return AfterFetch(kind, discard, _watch(purposes, kind, inherited))
+    judged = sorted(headers)
+    if inherited is not None and inherited.directives:
+        judged.append("--page-says")
+    return AfterFetch(kind, discard, _watch(purposes, kind, inherited), judged)
 
 
 def _suffix(url: str) -> str:

@@ -309,10 +309,13 @@ def _after_lines(after: after_fetch.AfterFetch) -> list[str]:
         out.append(f"  DISCARD  ({after.discard.reason.value}) by {after.discard.check}")
         out += [f"           {line}" for line in _details("", after.discard.evidence)]
         return out
-    out.append("  would be discarded if:")
-    out += [f"    {line}" for line in after.would_discard_if]
     if not after.would_discard_if:
-        out.append("    nothing: no after-fetch signal concerns the declared purposes")
+        out.append("  KEEP     no after-fetch signal concerns the declared purposes")
+        return out
+    if after.judged:
+        out.append(f"  KEEP     {', '.join(after.judged)} given: none discards it")
+    out.append("  it would be discarded if:")
+    out += [f"    {line}" for line in after.would_discard_if]
     return out
 
 
