@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from polite_crawl.fleet.origins import SharedOriginFiles
 from polite_crawl.fleet.pace import FleetPacer
+from polite_crawl.fleet.roster import Roster
 from polite_crawl.settings import SettingsError, setting_name
 
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ class Fleet:
             lease=settings.fleet_lease,
             timeout=settings.redis_timeout,
         )
+
+        self.roster = Roster(client, prefix=settings.redis_prefix, timeout=settings.redis_timeout)
 
     async def close(self) -> None:
         await self.client.aclose()
