@@ -277,6 +277,15 @@ class PoliteSettings(BaseModel):
         "before refusing the requests that need it (`fleet.unavailable`). At least the lease "
         "time, so that a dead holder's lease can run out and be taken over.",
     )
+    fleet_park_after: float = Field(
+        1.0,
+        ge=0,
+        le=3600,
+        description="Seconds a paced request may wait at the wire for its host's turn in the "
+        "fleet. When the turn is further away, the request goes back to the scheduler until "
+        "then (decided again when it returns), so its download slot serves other hosts "
+        "meanwhile: without it, a fleet crawling many paced hosts stalls (docs/fleet.md).",
+    )
     redis_timeout: float = Field(
         5.0,
         gt=0,

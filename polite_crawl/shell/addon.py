@@ -11,7 +11,7 @@ from scrapy.settings import SETTINGS_PRIORITIES
 
 from polite_crawl.core.config import load
 from polite_crawl.settings import SettingsError
-from polite_crawl.shell import decoder, exitstatus, fetched, project_settings, quiet
+from polite_crawl.shell import decoder, exitstatus, fetched, parking, project_settings, quiet
 from polite_crawl.shell.crawl import keep_config
 from polite_crawl.shell.decide import DecisionMiddleware
 from polite_crawl.shell.dnsguard import DnsGuard
@@ -87,6 +87,10 @@ class Addon:
         wrap_download_handlers(settings)
         settings.set_in_component_priority_dict(
             "DOWNLOADER_MIDDLEWARES", decoder.PreflightDecoder, decoder.PRIORITY
+        )
+        # Fleet pacing: requests whose host's turn is far off go back to the scheduler.
+        settings.set_in_component_priority_dict(
+            "DOWNLOADER_MIDDLEWARES", parking.ParkingMiddleware, parking.PRIORITY
         )
 
 

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from polite_crawl.fleet.origins import Obtained
     from polite_crawl.origin.store import Entry, FetchResult
     from polite_crawl.settings import PoliteSettings
+    from polite_crawl.shell.parking import ParkingLot
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +144,8 @@ class CrawlState:
         # object identity, like the preflight exemption: nothing spider code can forge).
         self.tickets: weakref.WeakKeyDictionary[Request, Ticket] = weakref.WeakKeyDictionary()
         self.pacer = WirePacer()
+        # Set by the parking middleware (parking.py): where a paced request waits off the wire.
+        self.parking: ParkingLot | None = None
         self.warned_wire: set[str] = set()  # wire.* reasons warned about, once per crawl
         crawler.signals.connect(self._opened, signal=signals.spider_opened)
         crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)

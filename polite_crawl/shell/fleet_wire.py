@@ -11,8 +11,10 @@ from polite_crawl.audit.logfile import AuditError
 from polite_crawl.core.decision import Decision, Reason, Verdict
 from polite_crawl.exceptions import PolicyViolation
 from polite_crawl.fleet.errors import FleetError
+from polite_crawl.fleet.pace import TurnLater
 from polite_crawl.shell import records
 from polite_crawl.shell.journal import not_sent
+from polite_crawl.shell.parking import Parked
 from polite_crawl.shell.wire_check import header
 
 if TYPE_CHECKING:
@@ -26,11 +28,15 @@ logger = logging.getLogger(__name__)
 
 async def take_turn(state: CrawlState, request: Request, host: str, delay: float) -> Turn | None:
     """The fleet's turn at host (None outside fleet mode); PolicyViolation, recorded, when
-    Redis fails."""
+    Redis fails; Parked when the turn is further away than POLITE_CRAWL_FLEET_PARK_AFTER and
+    the crawl can take the request back (parking.py)."""
     if state.fleet is None:
         return None
+    patience = state.settings.fleet_park_after if state.parking is not None else None
     try:
-        turn = await state.fleet.pacer.acquire(host, delay)
+        turn = await state.fleet.pacer.acquire(host, delay, patience)
+    except TurnLater as later:
+        raise Parked(request.url, later.wait) from None
     except FleetError as exc:
         raise _refused(state, request, exc) from None
     state.stats.inc_value("polite_crawl/fleet/paced")
