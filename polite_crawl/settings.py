@@ -286,6 +286,16 @@ class PoliteSettings(BaseModel):
         "then (decided again when it returns), so its download slot serves other hosts "
         "meanwhile: without it, a fleet crawling many paced hosts stalls (docs/fleet.md).",
     )
+    fleet_on_failure: Literal["close", "pause"] = Field(
+        "close",
+        description="What the crawl does when the fleet's Redis fails (unreachable, too slow, "
+        "an unusable reply). Either way the requests that needed it are refused and recorded "
+        "(`fleet.unavailable`), never sent on this worker's own state. `close`: the crawl "
+        "closes (reason `polite_crawl_fleet_unavailable`, exit status 1); with scrapy-redis "
+        "and SCHEDULER_PERSIST the queue keeps the rest for the next run. `pause`: the engine "
+        "stops taking requests from the scheduler and resumes once Redis answers again "
+        "(asked every POLITE_CRAWL_REDIS_TIMEOUT seconds).",
+    )
     redis_timeout: float = Field(
         5.0,
         gt=0,

@@ -336,3 +336,72 @@ def test_paced_requests_far_from_their_turn_go_back_to_the_queue_and_are_sent_on
     fetched = Counter(r["url"] for r in records if r["type"] == "fetched")
     assert any(allows[u] > fetched[u] for u in fetched if u.startswith(host))
     assert all(allows[u] >= n for u, n in fetched.items())
+
+
+def test_on_failure_pause_the_crawl_waits_for_redis_and_goes_on(
+    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    # A paced host asks Redis before every request. Redis stops mid-crawl: the request that
+    # needed it is refused and recorded, the crawl pauses instead of closing, and once Redis
+    # is back (same port, empty) it goes on: the site sees requests after the restart, every
+    # one of them with its allow recorded first.
+    host = HOSTS[0]
+    mockweb.add(host + "/robots.txt", Resp(body="User-agent: *\nAllow: /\nCrawl-delay: 0.3\n"))
+    mockweb.add(host + "/", page(*(f"/p{n}" for n in range(12))))
+    for n in range(12):
+        mockweb.add(f"{host}/p{n}", page())
+    prepared = prepare_crawl(
+        mockweb, tmp_path / "w0", [host + "/"],
+        {**fleet_settings(redis_server, 0), "POLITE_CRAWL_REDIS_TIMEOUT": 1,
+         "POLITE_CRAWL_FLEET_ON_FAILURE": "pause"},
+    )  # fmt: skip
+    log_path = tmp_path / "w0.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            prepared.cmd, cwd=prepared.workdir, env=prepared.env, stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            until(lambda: sum(h.path.startswith("/p") for h in mockweb.hits) >= 3)
+            redis_server.stop()
+            until(lambda: "the crawl is paused" in log_path.read_text())
+            before = len(mockweb.hits)
+            redis_server.start()
+            assert proc.wait(timeout=120) == 0, log_path.read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+    text = log_path.read_text()
+    assert "the crawl resumes" in text
+    assert len(mockweb.hits) > before  # it went on after Redis came back
+    records = read_audit(prepared.audit_dir)
+    allowed = {r["url"] for r in records if r["type"] == "decision" and r["decision"] == "allow"}
+    assert {h.url for h in mockweb.hits if h.path != "/robots.txt"} <= allowed
+    refused = [r for r in records if r.get("reason") == "fleet.unavailable"]
+    assert refused
+    assert all(r["decision"] == "deny" and r["enforced"] for r in refused)
+
+
+def test_on_failure_close_the_crawl_ends_with_status_1(
+    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    host = HOSTS[0]
+    mockweb.add(host + "/robots.txt", Resp(body="User-agent: *\nAllow: /\nCrawl-delay: 0.3\n"))
+    mockweb.add(host + "/", page(*(f"/p{n}" for n in range(12))))
+    for n in range(12):
+        mockweb.add(f"{host}/p{n}", page())
+    prepared = prepare_crawl(
+        mockweb, tmp_path / "w0", [host + "/"],
+        {**fleet_settings(redis_server, 0), "POLITE_CRAWL_REDIS_TIMEOUT": 1},
+    )  # fmt: skip
+    proc = subprocess.Popen(
+        prepared.cmd, cwd=prepared.workdir, env=prepared.env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    until(lambda: sum(h.path.startswith("/p") for h in mockweb.hits) >= 3)
+    redis_server.stop()
+    assert proc.wait(timeout=120) == 1
+    stats = json.loads((tmp_path / "w0" / "stats.json").read_text())["stats"]
+    assert stats["finish_reason"] == "polite_crawl_fleet_unavailable"
+    assert len({h.url for h in mockweb.hits if h.path.startswith("/p")}) < 12

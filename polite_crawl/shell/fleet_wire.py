@@ -57,15 +57,15 @@ async def give_back(state: CrawlState, turn: Turn | None) -> None:
 
 
 def unavailable(state: CrawlState, exc: FleetError) -> Decision:
-    """The refusal of a request the fleet's state failed for; said once per crawl in the log
-    (each refusal is recorded)."""
-    if "fleet" not in state.warned_wire:
-        state.warned_wire.add("fleet")
+    """The refusal of a request the fleet's state failed for; said once per failure in the log
+    (each refusal is recorded), when the crawl closes or pauses for it."""
+    if state.fleet is not None and not state.fleet.failing:
         logger.error(
             "polite_crawl: the fleet's shared state failed (%(error)s): requests that need it "
             "are refused (fleet.unavailable)",
             {"error": exc},
         )
+        state.fleet.failed(state.crawler)  # close, or pause until Redis answers again
     return Decision(Verdict.DENY, Reason.FLEET_UNAVAILABLE, {"fleet": {"error": str(exc)}}, ())
 
 
