@@ -405,3 +405,68 @@ def test_on_failure_close_the_crawl_ends_with_status_1(
     stats = json.loads((tmp_path / "w0" / "stats.json").read_text())["stats"]
     assert stats["finish_reason"] == "polite_crawl_fleet_unavailable"
     assert len({h.url for h in mockweb.hits if h.path.startswith("/p")}) < 12
+
+
+FIRST_PAGE_ONLY = '''
+from scrapy.exceptions import CloseSpider
+
+from polite_crawl.testing.spiders import FollowAllSpider
+
+
+class RunSpider(FollowAllSpider):
+    """Parses its first page, queues what it yields, and stops: another worker takes those."""
+
+    def parse(self, response):
+        yield from super().parse(response)
+        raise CloseSpider("first page only")
+'''
+
+
+def test_what_a_page_said_travels_with_its_requests_to_another_worker(
+    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    # Worker w0 reads a noimageai page and queues its images in the fleet's shared queue, then
+    # stops; worker w1 takes them from Redis. w1 never saw the page: what the page said must
+    # reach it with the requests (an image for AI training is refused), or the site serves them.
+    gallery, images = "http://a.test", "http://img.test"
+    for host in (gallery, images):
+        mockweb.add(host + "/robots.txt", Resp(body="User-agent: *\nAllow: /\n"))
+    imgs = "".join(f'<img src="{images}/i{n}.png">' for n in range(4))
+    mockweb.add(
+        gallery + "/",
+        Resp(body=f'<html><head><meta name="robots" content="noimageai"></head><body>{imgs}'),
+    )
+    mockweb.add(gallery + "/other", page())
+    for n in range(4):
+        mockweb.add(
+            f"{images}/i{n}.png", Resp(body=b"\x89PNG", headers={"Content-Type": "image/png"})
+        )
+    settings = {
+        **fleet_settings(redis_server, 0),
+        **scrapy_redis(redis_server),
+        "POLITE_CRAWL_PURPOSES": ["ai-training"],
+    }
+    first = prepare_crawl(
+        mockweb, tmp_path / "w0", [gallery + "/"], settings, spider_code=FIRST_PAGE_ONLY
+    )
+    subprocess.run(first.cmd, cwd=first.workdir, env=first.env, capture_output=True, timeout=120)
+    assert any(h.url == gallery + "/" for h in mockweb.hits)
+    assert not any(h.host == "img.test" for h in mockweb.hits)  # queued, not taken by w0
+
+    second = prepare_crawl(
+        mockweb, tmp_path / "w1", [gallery + "/other"],
+        {**settings, "POLITE_CRAWL_WORKER_ID": "w1"},
+    )  # fmt: skip
+    ran = subprocess.run(
+        second.cmd, cwd=second.workdir, env=second.env, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+
+    assert not any(h.path.endswith(".png") for h in mockweb.hits)
+    refused = [
+        r for r in read_audit(second.audit_dir)
+        if r["type"] == "decision" and r["url"].startswith(images + "/i")
+    ]  # fmt: skip
+    assert len(refused) == 4, ran.stderr
+    assert {(r["decision"], r["reason"]) for r in refused} == {("deny", "optout.noimageai")}

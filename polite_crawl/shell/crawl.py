@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from polite_crawl.fleet.origins import Obtained
     from polite_crawl.origin.store import Entry, FetchResult
     from polite_crawl.settings import PoliteSettings
-    from polite_crawl.shell.parking import ParkingLot
+    from polite_crawl.shell.parked import ParkingLot
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from polite_crawl.fleet.errors import FleetError
 from polite_crawl.fleet.pace import TurnLater
 from polite_crawl.shell import records
 from polite_crawl.shell.journal import not_sent
-from polite_crawl.shell.parking import Parked
+from polite_crawl.shell.parked import Parked
 from polite_crawl.shell.wire_check import header
 
 if TYPE_CHECKING:
