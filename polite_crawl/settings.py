@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from polite_crawl.audit.redact import DEFAULT_REDACT_PARAMS
+from polite_crawl.audit.worker import WORKER_NAME
 from polite_crawl.botauth.agent import signature_agent_origin
 from polite_crawl.core.purposes import Purpose
 from polite_crawl.origin.store import DEFAULT_MAX_ORIGINS, MAX_TTL
@@ -96,6 +97,16 @@ class PoliteSettings(BaseModel):
         "directory, a lost volume) then stops the crawl at start-up instead of silently "
         "starting a new identity. A spider may not turn it on where the project turned it "
         "off.",
+    )
+    audit_key: Path | None = Field(
+        None,
+        description="The log-signing key file, when it is kept outside the audit directory: "
+        "a fleet's workers each have their own audit directory and share this one key "
+        "(docs/fleet.md). Make it once with `polite-crawl audit keygen PATH`; it is never "
+        "created by a crawl. Each directory then names the key's path in `signing.key.path` "
+        "(for `audit seal` and `audit export`), and every log's origin carries the worker's "
+        "name (POLITE_CRAWL_WORKER_ID, else the audit directory's name), so that no two logs "
+        "the key signs share an origin. A spider may not name another.",
     )
     audit_durability: Literal["fsync", "none"] = Field(
         "fsync",
@@ -266,6 +277,25 @@ class PoliteSettings(BaseModel):
         "before refusing the requests that need it (`fleet.unavailable`). At least the lease "
         "time, so that a dead holder's lease can run out and be taken over.",
     )
+    fleet_park_after: float = Field(
+        1.0,
+        ge=0,
+        le=3600,
+        description="Seconds a paced request may wait at the wire for its host's turn in the "
+        "fleet. When the turn is further away, the request goes back to the scheduler until "
+        "then (decided again when it returns), so its download slot serves other hosts "
+        "meanwhile: without it, a fleet crawling many paced hosts stalls (docs/fleet.md).",
+    )
+    fleet_on_failure: Literal["close", "pause"] = Field(
+        "close",
+        description="What the crawl does when the fleet's Redis fails (unreachable, too slow, "
+        "an unusable reply). Either way the requests that needed it are refused and recorded "
+        "(`fleet.unavailable`), never sent on this worker's own state. `close`: the crawl "
+        "closes (reason `polite_crawl_fleet_unavailable`, exit status 1); with scrapy-redis "
+        "and SCHEDULER_PERSIST the queue keeps the rest for the next run. `pause`: the engine "
+        "stops taking requests from the scheduler and resumes once Redis answers again "
+        "(asked every POLITE_CRAWL_REDIS_TIMEOUT seconds).",
+    )
     redis_timeout: float = Field(
         5.0,
         gt=0,
@@ -275,8 +305,10 @@ class PoliteSettings(BaseModel):
     )
     worker_id: str | None = Field(
         None,
-        max_length=200,
-        description="This worker's name in a fleet's records (default: host name and process id).",
+        description="This worker's name: in a fleet's records and Redis leases, and, with "
+        "POLITE_CRAWL_AUDIT_KEY, in its logs' origins (there the default is the audit "
+        "directory's name; elsewhere host name and process id). Letters, digits, `.`, `_` "
+        "and `-`, at most 64.",
     )
 
     @field_validator("redis_url")
@@ -337,7 +369,18 @@ class PoliteSettings(BaseModel):
             raise ValueError("a product token has only letters, '_' and '-' (RFC 9309 §2.2.1)")
         return value
 
-    @field_validator("audit_dir", "robots_cache_path", "bot_auth_key")
+    @field_validator("worker_id")
+    @classmethod
+    def _worker(cls, value: str | None) -> str | None:
+        # Part of signed notes' key names (log origins): no whitespace, "+" or "/".
+        if value is not None and not WORKER_NAME.fullmatch(value):
+            raise ValueError(
+                "a worker name has 1 to 64 letters, digits, '.', '_' or '-' (it is part of "
+                "the log origins)"
+            )
+        return value
+
+    @field_validator("audit_dir", "robots_cache_path", "bot_auth_key", "audit_key")
     @classmethod
     def _resolved(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         return None if value is None else _resolve(value, info)
@@ -611,6 +654,10 @@ _WEAKER: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
     "redis_prefix": (
         lambda spider, project: spider != project,
         "keeps its own fleet state apart from the project's",
+    ),
+    "audit_key": (
+        lambda spider, project: spider != project,
+        "signs the log with another key than the project's",
     ),
     "bot_auth_key": (
         lambda spider, project: spider != project,

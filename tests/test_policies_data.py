@@ -37,6 +37,14 @@ DESIGN_IDS = {
     # Issue #19's new platforms, each with sourced clauses.
     "mastodon",
     "vimeo",
+    "vk",
+    "tinder",
+    "snapchat",
+    "bluesky",
+    "discord",
+    "twitch",
+    "weibo",
+    "imgur",
 }
 POLICIES = load_all()
 RESOLVER = Resolver(POLICIES.values())
@@ -79,7 +87,13 @@ def test_subdomains_of_a_claimed_domain_resolve_too(policy_id: str, domain: str)
         ("en.m.wikipedia.org", "wikimedia"),
         ("images-wixmp-ed30a86b8c4ca887773594c2.wixmp.com", "deviantart"),
         ("other-tenant.wixmp.com", None),
-        ("imgur.com", None),
+        ("imgur.com", "imgur"),
+        ("i.stack.imgur.com", "stackexchange"),  # a carve-out the project ships
+        ("tvax1.sinaimg.cn", "weibo"),
+        ("n.sinaimg.cn", None),  # Sina's shared CDN: only Weibo's own hosts are claimed
+        ("morel.us-east.host.bsky.network", "bluesky"),
+        ("supervisor.ext-twitch.tv", None),  # extensions: third-party developers' hosts
+        ("media.discordapp.net", "discord"),
         ("files.mastodon.social", "mastodon"),
         ("mastodon.online", None),  # another instance: its own terms, not claimed
         ("i.vimeocdn.com", "vimeo"),

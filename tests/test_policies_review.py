@@ -22,6 +22,7 @@ CHECK = TosCheck((), lambda: datetime.date(2026, 12, 6))
 FR = Purpose.FACIAL_RECOGNITION
 AI = Purpose.AI_TRAINING
 PROHIBITED, CONSENT = Reason.TOS_PROHIBITED, Reason.TOS_CONSENT_REQUIRED
+ALLOWED = Reason.TOS_ALLOWED
 
 
 def verdict(url: str, *purposes: Purpose) -> tuple[str | None, Reason]:
@@ -72,6 +73,49 @@ NEW_PLATFORMS = [
     ("https://files.mastodon.social/accounts/avatars/1/a.png", "mastodon", CONSENT, CONSENT),
     ("https://i.vimeocdn.com/portrait/1_72x72.jpg", "vimeo", CONSENT, CONSENT),
     ("https://livestream.com/accounts/1/events/2", "vimeo", CONSENT, CONSENT),
+    # VK: its users must permit extraction too, so no grant opens facial recognition.
+    ("https://sun9-1.userapi.com/s/v1/ig2/abc.jpg?size=100x100&ava=1", "vk", PROHIBITED, CONSENT),
+    ("https://vk.com/id1", "vk", PROHIBITED, CONSENT),
+    ("https://vk.ru/id1", "vk", PROHIBITED, CONSENT),
+    ("https://vkontakte.ru/id1", "vk", PROHIBITED, CONSENT),
+    ("https://vk.link/somegroup", "vk", PROHIBITED, CONSENT),
+    ("https://vk6-4.vkuser.net/?bytes=0-1000", "vk", PROHIBITED, CONSENT),
+    ("https://images-ssl.gotinder.com/u/abc/def.jpeg", "tinder", CONSENT, CONSENT),
+    ("https://tinder.com/@someone", "tinder", CONSENT, CONSENT),
+    ("https://cf-st.sc-cdn.net/3d/render/1-2_3-s5-v1.webp?ua=2", "snapchat", CONSENT, CONSENT),
+    ("https://www.snapchat.com/add/someone", "snapchat", CONSENT, CONSENT),
+    ("https://www.snap.com/en-US", "snapchat", CONSENT, CONSENT),
+    ("https://sdk.bitmoji.com/render/panel/1-2-v1.png", "snapchat", CONSENT, CONSENT),
+    # Bluesky's own services: its Terms restrict no one's automated access.
+    (
+        "https://cdn.bsky.app/img/avatar/plain/did:plc:abc/bafkrei@jpeg",
+        "bluesky",
+        ALLOWED,
+        ALLOWED,
+    ),
+    ("https://bsky.app/profile/someone.bsky.social", "bluesky", ALLOWED, ALLOWED),
+    ("https://bsky.social/xrpc/com.atproto.sync.getBlob", "bluesky", ALLOWED, ALLOWED),
+    ("https://morel.us-east.host.bsky.network/xrpc/x", "bluesky", ALLOWED, ALLOWED),
+    ("https://blueskyweb.xyz/", "bluesky", ALLOWED, ALLOWED),
+    ("https://cdn.discordapp.com/avatars/1/abc.png", "discord", CONSENT, CONSENT),
+    ("https://media.discordapp.net/attachments/1/2/a.png", "discord", CONSENT, CONSENT),
+    ("https://discord.com/channels/1/2", "discord", CONSENT, CONSENT),
+    ("https://discord.gg/invite", "discord", CONSENT, CONSENT),
+    ("https://dis.gd/guidelines", "discord", CONSENT, CONSENT),
+    (
+        "https://static-cdn.jtvnw.net/jtv_user_pictures/a-profile_image-300x300.png",
+        "twitch",
+        CONSENT,
+        CONSENT,
+    ),
+    ("https://www.twitch.tv/someone", "twitch", CONSENT, CONSENT),
+    ("https://video-weaver.fra02.hls.ttvnw.net/v1/playlist/a.m3u8", "twitch", CONSENT, CONSENT),
+    ("https://tvax1.sinaimg.cn/crop.0.0.180/76e3d561ly8.jpg", "weibo", CONSENT, CONSENT),
+    ("https://wx3.sinaimg.cn/large/abc.jpg", "weibo", CONSENT, CONSENT),
+    ("https://weibo.com/u/1994642785", "weibo", CONSENT, CONSENT),
+    ("https://m.weibo.cn/u/1994642785", "weibo", CONSENT, CONSENT),
+    ("https://i.imgur.com/abc.jpg", "imgur", CONSENT, CONSENT),
+    ("https://imgur.com/user/someone/avatar?maxwidth=290", "imgur", CONSENT, CONSENT),
 ]
 CLAIMED = NEWLY_CLAIMED + NEW_PLATFORMS
 
@@ -181,3 +225,41 @@ def test_mastodon_covers_its_own_instance_and_admits_search_engines_only() -> No
     # Other instances have terms of their own: robots.txt and the signals govern them here.
     assert verdict("https://fosstodon.org/@someone", FR) == (None, Reason.NO_POLICY)
     assert "each with its own operator and terms" in (POLICIES["mastodon"].policy.notes or "")
+
+
+def test_bluesky_covers_its_own_services_not_self_hosted_pdses() -> None:
+    # A self-hosted PDS or another AT Protocol app has terms of its own: robots.txt and the
+    # signals govern it here, and the policy says so.
+    assert verdict("https://pds.example.org/xrpc/com.atproto.sync.getBlob", FR) == (
+        None,
+        Reason.NO_POLICY,
+    )
+    notes = POLICIES["bluesky"].policy.notes or ""
+    assert "self-hosted PDSes" in notes
+    assert "robots.txt and the signals alone" in notes
+
+
+def test_weibo_claims_only_its_own_hosts_on_sinas_shared_cdn() -> None:
+    assert verdict("https://n.sinaimg.cn/news/photo.jpg", FR) == (None, Reason.NO_POLICY)
+    assert POLICIES["weibo"].policy.domains == ["weibo.com", "weibo.cn"]
+    assert all(h.endswith(".sinaimg.cn") for h in POLICIES["weibo"].policy.hosts)
+
+
+def test_imgur_leaves_stack_exchanges_image_host_to_stack_exchange() -> None:
+    # i.stack.imgur.com sits in Imgur's domain but is Stack Exchange's: a shipped carve-out.
+    assert verdict("https://i.stack.imgur.com/abc.png", AI) == ("stackexchange", PROHIBITED)
+    assert verdict("https://i.imgur.com/abc.png", AI) == ("imgur", CONSENT)
+
+
+def test_discord_commercialising_data_has_no_consent_route() -> None:
+    url = "https://cdn.discordapp.com/avatars/1/abc.png"
+    assert verdict(url, Purpose.COMMERCIAL_DATA_COLLECTION) == ("discord", PROHIBITED)
+    assert verdict(url, Purpose.RESEARCH) == ("discord", CONSENT)
+
+
+def test_clauses_resting_on_court_cases_and_press_are_graded_so() -> None:
+    # VK's and Weibo's own terms were not found in stored copies.
+    for pid in ("vk", "weibo"):
+        policy = POLICIES[pid].policy
+        for rule in [policy.access, *policy.purposes.values()]:
+            assert (rule.grade or policy.source(rule.source).grade) is Grade.SECONDARY, pid

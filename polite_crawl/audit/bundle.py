@@ -257,7 +257,7 @@ Log origin: `{origin}`. Records: {records}. Contains no other site's or platform
 """
 
 
-def seal(path: Path, *platforms: str) -> dict[str, int]:
+def seal(path: Path, *platforms: str, key_file: Path | None = None) -> dict[str, int]:
     """Sign what a crashed crawl left unsigned in these logs (repairing torn tails) and a head,
     under one hold of the directory's lock: before exporting, or for `audit seal`. Returns the
     records of each log sealed; a platform with no log is skipped (export() says it is missing).
@@ -267,7 +267,7 @@ def seal(path: Path, *platforms: str) -> dict[str, int]:
         return {}
     sealed: dict[str, int] = {}
     try:
-        store = AuditStore(path, contact=None, create_key=False)
+        store = AuditStore(path, contact=None, create_key=False, key_file=key_file)
         try:
             for platform in present:
                 sealed[platform] = store.seal(platform)
@@ -283,17 +283,24 @@ def export(
     platform: str,
     out: Path,
     policy_files: dict[str, Path],
+    key_file: Path | None = None,
     *,
     progress: bool = False,
 ) -> dict[str, Any]:
     """policy_files: sha256 -> path of the policy files known here (bundled and your own).
-    progress: a bar on stderr for a long log (progress.py)."""
+    key_file: the shared key signing the directory's logs, where signing.key.path does not name
+    it (a directory collected from another machine). progress: a bar on stderr for a long log
+    (progress.py)."""
     source = audit_dir / "logs" / platform
     if not (source / ENTRIES).exists():
         known = ", ".join(sorted(log_dirs(audit_dir))) or "none"
         raise Invalid(str(source), f"no log for platform {platform!r} (logs: {known})")
     try:
-        key = keys.load_or_create(audit_dir, create=False)
+        key = (
+            keys.load_shared(audit_dir, key_file)
+            if key_file is not None
+            else keys.load_or_create(audit_dir, create=False)
+        )
     except keys.SigningKeyError as exc:
         raise Invalid(str(audit_dir), str(exc)) from None
     out.mkdir(parents=True, exist_ok=True)

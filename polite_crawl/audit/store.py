@@ -79,9 +79,13 @@ class AuditStore:
         clock: Callable[[], float] = time.time,
         create_key: bool = True,
         buffered: bool = False,
+        key_file: Path | None = None,
+        worker: str | None = None,
     ) -> None:
         """buffered: lines reach the files at take_dirty, sync, flush or close (a crawl's
-        group commit), not at each append."""
+        group commit), not at each append. key_file: the key kept outside the directory that
+        signs its logs (a fleet's shared key); worker: this directory's name among the
+        directories that key signs, part of every new log's origin (docs/format.md §2)."""
         self.directory = directory
         self.buffered = buffered
         self.redact_params = frozenset(p.lower() for p in redact_params)
@@ -96,8 +100,15 @@ class AuditStore:
             (directory / "logs").mkdir(exist_ok=True)
             (directory / "evidence").mkdir(exist_ok=True)
             # Whether this opening made the key: a new key is a new identity platforms pin.
-            self.key_created = not (directory / keys.KEY_FILE).exists()
-            self.key: Ed25519PrivateKey = keys.load_or_create(directory, create=create_key)
+            if key_file is not None:
+                self.key_created = False
+                self.key: Ed25519PrivateKey = keys.load_shared(directory, key_file)
+            else:
+                self.key_created = (
+                    not (directory / keys.KEY_FILE).exists()
+                    and not (directory / keys.KEY_PATH_FILE).exists()
+                )
+                self.key = keys.load_or_create(directory, create=create_key)
         except OSError as exc:
             self.release()
             raise AuditError(exc.errno, f"cannot prepare {directory}: {exc.strerror}") from None
@@ -106,6 +117,11 @@ class AuditStore:
             raise
         self.public = self.key.public_key().public_bytes_raw()
         self.operator = operator_of(contact, self.public)
+        self.worker = worker
+        if worker is not None:
+            # One key signs several directories: each one's logs carry its worker's name, so
+            # that no two logs the key signs share an origin.
+            self.operator = f"{self.operator}/{worker}"
         self.checkpoint_every = checkpoint_every
         self.checkpoint_seconds = checkpoint_seconds
         self.logs: dict[str, LogFile] = {}

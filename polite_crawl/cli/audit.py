@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from polite_crawl.audit import bundle
+from polite_crawl.audit import bundle, fleet
 from polite_crawl.audit.logfile import ENTRIES
 from polite_crawl.audit.record import RecordError, decode
 from polite_crawl.audit.verify import Invalid
@@ -23,14 +23,19 @@ from polite_crawl.audit.whole import verify_path
 if TYPE_CHECKING:
     import argparse
 
+    from polite_crawl.audit.verify import LogReport
+
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     audit = sub.add_parser("audit", help="verify, export and summarise audit logs")
     asub = audit.add_subparsers(dest="audit_command", required=True)
-    verify = asub.add_parser("verify", help="check an audit directory or an export bundle")
-    verify.add_argument("path", type=Path)
+    verify = asub.add_parser(
+        "verify",
+        help="check an audit directory or an export (several: a fleet's worker directories)",
+    )
+    verify.add_argument("path", type=Path, nargs="+", metavar="PATH")
     _pin_options(verify)
     verify.add_argument(
         "--since",
@@ -50,10 +55,24 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     kept.add_argument("-o", "--output", type=Path, required=True)
     kept.add_argument("--platform", help="only this platform's checkpoint (and the head)")
     _pin_options(kept)
-    export = asub.add_parser("export", help="write one platform's verifiable bundle")
-    export.add_argument("path", type=Path)
+    export = asub.add_parser(
+        "export",
+        help="write one platform's verifiable bundle (of several directories: a fleet export)",
+    )
+    export.add_argument("path", type=Path, nargs="+", metavar="DIR")
     export.add_argument("--platform", required=True)
     export.add_argument("-o", "--output", type=Path, required=True)
+    export.add_argument(
+        "--signing-key",
+        type=Path,
+        metavar="FILE",
+        help="the shared key (POLITE_CRAWL_AUDIT_KEY) where the directories' signing.key.path "
+        "does not find it, e.g. directories collected from other machines",
+    )
+    keygen = asub.add_parser(
+        "keygen", help="make a log-signing key for a fleet to share (POLITE_CRAWL_AUDIT_KEY)"
+    )
+    keygen.add_argument("path", type=Path, metavar="FILE")
     joined = asub.add_parser(
         "match",
         help="join a platform's access log of signed requests to an export (Web Bot Auth)",
@@ -89,13 +108,17 @@ def _pin_options(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, policy_dirs: list[Path]) -> int:
     if args.audit_command == "verify":
-        return verify(args.path, args.key, args.fingerprint, args.since)
+        if len(args.path) > 1:
+            return verify_many(args.path, args.key, args.fingerprint, args.since)
+        return verify(args.path[0], args.key, args.fingerprint, args.since)
+    if args.audit_command == "keygen":
+        return keygen(args.path)
     if args.audit_command == "seal":
         return seal(args.path)
     if args.audit_command == "checkpoints":
         return checkpoints(args.path, args.output, args.platform, args.key, args.fingerprint)
     if args.audit_command == "export":
-        return export(args.path, args.platform, args.output, policy_dirs)
+        return export(args.path, args.platform, args.output, policy_dirs, args.signing_key)
     if args.audit_command == "match":
         from polite_crawl.cli.match import match
 
@@ -154,34 +177,22 @@ def _policy_id(platform: str) -> str:
 def verify(
     path: Path, pinned: Path | None, fingerprint: str | None = None, since: Path | None = None
 ) -> int:
-    if not path.exists():
-        print(f"polite-crawl audit verify: {path}: no such file or directory", file=sys.stderr)
-        return EXIT_USAGE
-    if bundle.is_bundle(path) and pinned is None and fingerprint is None:
-        print(
-            "polite-crawl audit verify: an export is verified against the operator's key "
-            "obtained separately: give --key FILE or --fingerprint sha256:HEX (the bundle's "
-            "own public.key could have been replaced)",
-            file=sys.stderr,
-        )
+    problem = _unverifiable(path, pinned, fingerprint)
+    if problem is not None:
+        print(f"polite-crawl audit verify: {problem}", file=sys.stderr)
         return EXIT_USAGE
     if since is not None and not since.is_file():
         print(f"polite-crawl audit verify: {since}: no such file", file=sys.stderr)
         return EXIT_USAGE
-    from polite_crawl.audit.dirlock import busy
-
-    holder = busy(path)
-    if holder is not None:
+    if since is not None and fleet.is_fleet(path):
         print(
-            f"polite-crawl audit verify: a crawl is writing {path} ({holder}); its last records "
-            "are not signed yet: verify it once the crawl has ended",
+            "polite-crawl audit verify: --since checks one log against its kept checkpoint: "
+            "give it one worker's export (workers/NAME)",
             file=sys.stderr,
         )
         return EXIT_USAGE
     try:
-        reports, public = verify_path(
-            path, pinned, fingerprint, since=since, progress=sys.stderr.isatty()
-        )
+        reports, public = _verify_any(path, pinned, fingerprint, since)
     except Invalid as exc:
         print(f"INVALID {exc.where}: {exc.problem}", file=sys.stderr)
         return EXIT_INVALID if dirs_exist(path) else EXIT_USAGE
@@ -190,6 +201,93 @@ def verify(
     extends = f", extending the checkpoints kept in {since}" if since is not None else ""
     print(f"verified {len(reports)} log(s) with key sha256:{_fingerprint(public)}{extends}")
     return EXIT_OK
+
+
+def verify_many(
+    paths: list[Path], pinned: Path | None, fingerprint: str | None, since: Path | None
+) -> int:
+    """A fleet's worker directories (or exports): each verifies alone, all with one key, and no
+    two logs share an origin (one log name, two logs: neither proves anything)."""
+    if since is not None:
+        print(
+            "polite-crawl audit verify: --since checks one directory against what was kept "
+            "from it: give one PATH",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    for path in paths:
+        problem = _unverifiable(path, pinned, fingerprint)
+        if problem is not None:
+            print(f"polite-crawl audit verify: {problem}", file=sys.stderr)
+            return EXIT_USAGE
+    origins: dict[str, Path] = {}
+    total = 0
+    first: bytes | None = None
+    for path in paths:
+        try:
+            # Without a pin, the first directory's key pins the others: a fleet has one key.
+            pin = fingerprint if first is None else _fingerprint(first)
+            reports, public = _verify_any(path, pinned, pin, None)
+        except Invalid as exc:
+            print(f"INVALID {exc.where}: {exc.problem}", file=sys.stderr)
+            return EXIT_INVALID if dirs_exist(path) else EXIT_USAGE
+        first = first or public
+        for report in reports:
+            if report.origin in origins:
+                print(
+                    f"INVALID {path}: log {report.origin!r} is also in {origins[report.origin]}: "
+                    "two logs under one name (give each worker its own POLITE_CRAWL_WORKER_ID)",
+                    file=sys.stderr,
+                )
+                return EXIT_INVALID
+            origins[report.origin] = path
+            print(f"ok  {path}: {report.summary()}")
+        total += len(reports)
+    assert first is not None  # argparse's nargs="+" gives at least one path
+    print(
+        f"verified {total} log(s) in {len(paths)} directories with key "
+        f"sha256:{_fingerprint(first)}"
+    )
+    return EXIT_OK
+
+
+def _unverifiable(path: Path, pinned: Path | None, fingerprint: str | None) -> str | None:
+    """Why path cannot be verified at all (a usage error), or None."""
+    if not path.exists():
+        return f"{path}: no such file or directory"
+    if (bundle.is_bundle(path) or fleet.is_fleet(path)) and pinned is None and fingerprint is None:
+        return (
+            "an export is verified against the operator's key obtained separately: give --key "
+            "FILE or --fingerprint sha256:HEX (the bundle's own public.key could have been "
+            "replaced)"
+        )
+    from polite_crawl.audit.dirlock import busy
+
+    holder = busy(path)
+    if holder is not None:
+        return (
+            f"a crawl is writing {path} ({holder}); its last records are not signed yet: "
+            "verify it once the crawl has ended"
+        )
+    return None
+
+
+def _verify_any(
+    path: Path, pinned: Path | None, fingerprint: str | None, since: Path | None
+) -> tuple[list[LogReport], bytes]:
+    """An audit directory, an export or a fleet export: every rule; Invalid on the first
+    problem."""
+    progress = sys.stderr.isatty()
+    if not fleet.is_fleet(path):
+        return verify_path(path, pinned, fingerprint, since=since, progress=progress)
+    public = fleet.pinned_key(path, pinned, fingerprint)
+
+    def one(sub: Path) -> LogReport:
+        reports, _ = verify_path(sub, pinned, fingerprint, progress=progress)
+        return reports[0]
+
+    reports, _ = fleet.verify(path, public, one)
+    return reports, public
 
 
 def seal(path: Path) -> int:
@@ -238,7 +336,7 @@ def checkpoints(
 
 
 def dirs_exist(path: Path) -> bool:
-    return (path / "logs").is_dir() or bundle.is_bundle(path)
+    return (path / "logs").is_dir() or bundle.is_bundle(path) or fleet.is_fleet(path)
 
 
 def _fingerprint(public: bytes) -> str:
@@ -247,7 +345,13 @@ def _fingerprint(public: bytes) -> str:
     return fingerprint(public)
 
 
-def export(path: Path, platform: str, out: Path, policy_dirs: list[Path]) -> int:
+def export(
+    paths: list[Path],
+    platform: str,
+    out: Path,
+    policy_dirs: list[Path],
+    signing_key: Path | None = None,
+) -> int:
     from polite_crawl.policy.loader import PolicyError, load_all
     from polite_crawl.policy.resolver import Resolver
 
@@ -260,14 +364,44 @@ def export(path: Path, platform: str, out: Path, policy_dirs: list[Path]) -> int
     name = found.id if found else platform
     files = {p.sha256: p.path for p in policies.values()}
     try:
-        bundle.seal(path, name)
-        manifest = bundle.export(path, name, out, files, progress=sys.stderr.isatty())
+        for path in paths:
+            bundle.seal(path, name, key_file=signing_key)
+        if len(paths) > 1:
+            head = fleet.export(paths, name, out, files, signing_key)
+            print(
+                f"exported {head['records']} records of {name} from {len(paths)} workers to "
+                f"{out} (key sha256:{head['fingerprint']})"
+            )
+            return EXIT_OK
+        manifest = bundle.export(
+            paths[0], name, out, files, signing_key, progress=sys.stderr.isatty()
+        )
     except Invalid as exc:
         print(f"polite-crawl audit export: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(
         f"exported {manifest['records']} records of {name} to {out} "
         f"(key sha256:{manifest['fingerprint']})"
+    )
+    return EXIT_OK
+
+
+def keygen(path: Path) -> int:
+    from polite_crawl.audit import keys
+
+    try:
+        key = keys.new_key(path)
+    except FileExistsError:
+        print(f"polite-crawl audit keygen: {path}: exists (never replaced)", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"polite-crawl audit keygen: {path}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    public = key.public_key().public_bytes_raw()
+    print(
+        f"wrote {path} (0600): key sha256:{keys.fingerprint(public)}. Give it to every worker "
+        "as POLITE_CRAWL_AUDIT_KEY, publish the fingerprint, back the file up and keep it out "
+        "of version control"
     )
     return EXIT_OK
 

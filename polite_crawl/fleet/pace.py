@@ -63,6 +63,15 @@ return 1
 """
 
 
+class TurnLater(Exception):
+    """The host's turn is further away than the caller would wait: ask again in `wait` s."""
+
+    def __init__(self, host: str, wait: float) -> None:
+        super().__init__(f"the fleet's turn at {host} is {wait:.3f} s away")
+        self.host = host
+        self.wait = wait
+
+
 class Turn(NamedTuple):
     host: str
     token: str
@@ -79,12 +88,15 @@ class FleetPacer:
         self._acquire = client.register_script(ACQUIRE)
         self._release = client.register_script(RELEASE)
 
-    async def acquire(self, host: str, delay: float) -> Turn:
-        """Wait for the fleet's turn at `host`; FleetError when Redis fails (nothing is sent)."""
+    async def acquire(self, host: str, delay: float, patience: float | None = None) -> Turn:
+        """Wait for the fleet's turn at `host`; FleetError when Redis fails (nothing is sent).
+        patience: wait at most this long in all (None: as long as it takes); TurnLater when the
+        turn is further away."""
         busy, last = pace_keys(self.prefix, host)
         token = secrets.token_hex(16)
         delay_ms = max(1, int(delay * 1000))
         hold_ms = str(int(self.lease * 1000) + delay_ms)
+        waited = 0.0
         while True:
             self.round_trips += 1
             wait = await call(
@@ -98,7 +110,11 @@ class FleetPacer:
                 return Turn(host, token, delay_ms)
             # The script never asks for more than the delay; a longer ask is capped, so that a
             # bad reply cannot park the request for good.
-            await asyncio.sleep(min(wait, delay_ms) / 1000)
+            pause = min(wait, delay_ms) / 1000
+            if patience is not None and waited + pause > patience:
+                raise TurnLater(host, pause)
+            waited += pause
+            await asyncio.sleep(pause)
 
     async def release(self, turn: Turn) -> None:
         busy, last = pace_keys(self.prefix, turn.host)

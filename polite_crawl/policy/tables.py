@@ -32,12 +32,16 @@ END = "<!-- end: generated -->"
 # without profile photos of people gives its nearest equivalent (a user's uploaded image).
 PROFILE_IMAGES = {
     "artstation": "https://cdna.artstation.com/p/users/avatars/000/000/001/large/a.jpg",
+    # Bluesky's own CDN; avatars on self-hosted PDSes are governed by robots.txt and signals.
+    "bluesky": "https://cdn.bsky.app/img/avatar/plain/did:plc:abc123/bafkreiabc@jpeg",
     "deviantart": "https://a.deviantart.net/avatars-big/s/o/someone.jpg",
+    "discord": "https://cdn.discordapp.com/avatars/80351110224678912/1269e74af4df74.png",
     "facebook": "https://scontent-lhr8-1.xx.fbcdn.net/v/t1.6435-1/p160x160/1.jpg",
     "flickr": "https://live.staticflickr.com/65535/buddyicons/1@N00_r.jpg",
     "getty": "https://media.gettyimages.com/id/1/photo/portrait.jpg",
     "github": "https://avatars.githubusercontent.com/u/1?v=4",
     "google": "https://lh3.googleusercontent.com/a/ACg8oc=s96-c",
+    "imgur": "https://imgur.com/user/someone/avatar?maxwidth=290",
     "instagram": "https://scontent-cdg4-1.cdninstagram.com/v/t51.2885-19/1_n.jpg",
     "linkedin": "https://media.licdn.com/dms/image/v2/C4E03/profile-displayphoto-shrink_200_200/0",
     "mastodon": "https://files.mastodon.social/accounts/avatars/000/000/001/original/a.png",
@@ -46,14 +50,20 @@ PROFILE_IMAGES = {
     "quora": "https://qph.cf2.quoracdn.net/main-thumb-1-200-abc.jpeg",
     "reddit": "https://styles.redditmedia.com/t5_1/styles/profileIcon_abc.png",
     "shutterstock": "https://www.shutterstock.com/image-photo/portrait-260nw-1.jpg",
+    # Snapchat's profile pictures are Bitmoji renders: the nearest equivalent of a photo.
+    "snapchat": "https://cf-st.sc-cdn.net/3d/render/765808989-101026212098_3-s5-v1.webp?ua=2",
     "stackexchange": "https://i.sstatic.net/abc.jpg?s=64",
     # Threads serves its media from Instagram's CDN: its profile photos resolve to instagram.
     "threads": "https://scontent-lhr8-1.cdninstagram.com/v/t51.2885-19/threads_avatar.jpg",
     "tiktok": "https://p16-sign-va.tiktokcdn.com/tos-maliva-avt-0068/abc~c5_100x100.jpeg",
+    "tinder": "https://images-ssl.gotinder.com/u/xmbShfvVGvtChZBJ/uFTHNo2RpJv2E4.jpeg",
     "tumblr": "https://64.media.tumblr.com/avatar_abc_128.pnj",
+    "twitch": "https://static-cdn.jtvnw.net/jtv_user_pictures/abc-profile_image-300x300.png",
     "twitter": "https://pbs.twimg.com/profile_images/1/photo_400x400.jpg",
     "venmo": "https://venmopics.appspot.com/u/v2/n/ab815f20-43b5",
     "vimeo": "https://i.vimeocdn.com/portrait/1_72x72.jpg",
+    "vk": "https://sun9-1.userapi.com/s/v1/ig2/abc.jpg?size=100x100&quality=96&ava=1",
+    "weibo": "https://tvax1.sinaimg.cn/crop.0.0.1125.1125.180/76e3d561ly8fwkrpsa1l7j.jpg",
     "wikimedia": "https://upload.wikimedia.org/wikipedia/commons/a/ab/Portrait.jpg",
     "youtube": "https://yt3.ggpht.com/ytc/abc=s88-c-k-c0x00ffffff-no-rj",
 }

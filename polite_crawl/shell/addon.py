@@ -12,7 +12,7 @@ from scrapy.utils.misc import load_object
 
 from polite_crawl.core.config import load
 from polite_crawl.settings import SettingsError
-from polite_crawl.shell import decoder, exitstatus, fetched, project_settings, quiet
+from polite_crawl.shell import decoder, exitstatus, fetched, parking, project_settings, quiet
 from polite_crawl.shell.crawl import keep_config
 from polite_crawl.shell.decide import DecisionMiddleware
 from polite_crawl.shell.dnsguard import DnsGuard
@@ -86,6 +86,8 @@ class Addon:
         install(settings, "EXTENSIONS", DnsGuard, 0)
         wrap_download_handlers(settings)
         install(settings, "DOWNLOADER_MIDDLEWARES", decoder.PreflightDecoder, decoder.PRIORITY)
+        # Fleet pacing: requests whose host's turn is far off go back to the scheduler.
+        install(settings, "DOWNLOADER_MIDDLEWARES", parking.ParkingMiddleware, parking.PRIORITY)
 
 
 # The documented paths of the two public middlewares (polite_crawl/middlewares.py).

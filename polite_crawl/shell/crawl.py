@@ -23,12 +23,14 @@ from scrapy import Request, signals
 from polite_crawl.audit.keys import KEY_FILE
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.audit.store import AuditStore
+from polite_crawl.audit.worker import WORKER_NAME
 from polite_crawl.botauth.binding import binding_note
 from polite_crawl.botauth.errors import BotAuthError
 from polite_crawl.botauth.key import key_path, load_or_create
 from polite_crawl.botauth.sign import RequestSigner
 from polite_crawl.core import assembly
 from polite_crawl.core.config import load, stale_policies
+from polite_crawl.fleet.errors import FleetError
 from polite_crawl.settings import SettingsError, setting_name
 from polite_crawl.shell import project_settings, records
 from polite_crawl.shell.counts import DecisionCounts
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
     from polite_crawl.fleet.origins import Obtained
     from polite_crawl.origin.store import Entry, FetchResult
     from polite_crawl.settings import PoliteSettings
+    from polite_crawl.shell.parked import ParkingLot
 
 logger = logging.getLogger(__name__)
 
@@ -141,8 +144,10 @@ class CrawlState:
         # object identity, like the preflight exemption: nothing spider code can forge).
         self.tickets: weakref.WeakKeyDictionary[Request, Ticket] = weakref.WeakKeyDictionary()
         self.pacer = WirePacer()
+        # Set by the parking middleware (parking.py): where a paced request waits off the wire.
+        self.parking: ParkingLot | None = None
         self.warned_wire: set[str] = set()  # wire.* reasons warned about, once per crawl
-        crawler.signals.connect(self._spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self._opened, signal=signals.spider_opened)
         crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -161,6 +166,31 @@ class CrawlState:
         """The policy id whose log records about url go to (None: the _sites log)."""
         loaded = self.decider.resolver.resolve((urlsplit(url).hostname or "").lower())
         return loaded.id if loaded else None
+
+    async def _opened(self) -> None:
+        self._spider_opened()
+        # Before any record: every log's run.start names the fleet's workers as seen now.
+        fleet = await self._fleet_roster(join=True)
+        if fleet is not None:
+            self.audit.store.run_start["fleet"] = fleet
+
+    async def _fleet_roster(self, *, join: bool) -> dict[str, Any] | None:
+        """With a shared log key in a fleet: this worker's name and the fleet's roster
+        (fleet/roster.py) in what the logs' run.start (or run.end) say. Redis failing is said
+        there too: the export then cannot show that no worker log is missing."""
+        worker = self.audit.store.worker
+        if self.fleet is None or worker is None:
+            return None
+        roster = self.fleet.roster
+        try:
+            peers: list[str] | None = await (
+                roster.join(worker) if join else roster.members(worker)
+            )
+            error = None
+        except FleetError as exc:
+            peers, error = None, str(exc)
+            logger.error("polite_crawl: the fleet's roster is not recorded: %(e)s", {"e": exc})
+        return {"worker": worker, "peers": peers, **({"error": error} if error else {})}
 
     def _spider_opened(self) -> None:
         config, settings = self.config, self.settings
@@ -228,7 +258,11 @@ class CrawlState:
                 self.stats.set_value(f"polite_crawl/origin_cache/evicted/{kind}", store.evictions)
         # Each log's run.end counts that log's own records (the store's), not the crawl's: an
         # export for one platform says nothing about the others.
-        await self.audit.close({"reason": reason})
+        end: dict[str, Any] = {"reason": reason}
+        fleet = await self._fleet_roster(join=False)
+        if fleet is not None:
+            end["fleet"] = fleet
+        await self.audit.close(end)
         if self.fleet is not None:
             # What the fleet cost this worker in Redis commands (docs/fleet.md, benchmarks).
             self.stats.set_value(
@@ -299,7 +333,12 @@ def _open_store(config: Config) -> AuditStore:
     settings = config.settings
     directory = settings.audit_dir
     shown = f"{setting_name('audit_dir')} = {str(directory)!r}"
-    if not settings.audit_key_create and not (directory / KEY_FILE).exists():
+    shared = settings.audit_key
+    worker = _log_worker(settings) if shared is not None else None
+    if shared is not None:
+        # The key kept outside the directory: the setting is what a problem with it names.
+        shown = f"{setting_name('audit_key')} = {str(shared)!r}"
+    elif not settings.audit_key_create and not (directory / KEY_FILE).exists():
         message = (
             f"{shown}: no log-signing key at {directory / KEY_FILE}, and "
             f"{setting_name('audit_key_create')} = False forbids creating one. Run from the "
@@ -318,6 +357,8 @@ def _open_store(config: Config) -> AuditStore:
             redact_params=frozenset(settings.audit_redact_params),
             create_key=settings.audit_key_create,
             buffered=True,  # one write() per reactor turn: see journal.py
+            key_file=shared,
+            worker=worker,
         )
     except (AuditError, ValueError) as exc:
         message = f"{shown}: {exc}"
@@ -335,7 +376,26 @@ def _open_store(config: Config) -> AuditStore:
             },
         )
     logger.info(
-        "polite_crawl: audit log in %(dir)s, signing key sha256:%(fp)s",
-        {"dir": directory, "fp": store.fingerprint},
+        "polite_crawl: audit log in %(dir)s, signing key sha256:%(fp)s%(shared)s",
+        {
+            "dir": directory,
+            "fp": store.fingerprint,
+            "shared": "" if shared is None else f" (shared: {shared}, worker {worker})",
+        },
     )
     return store
+
+
+def _log_worker(settings: PoliteSettings) -> str:
+    """This directory's name in the origins of logs a shared key signs: the worker id, else the
+    audit directory's own name (stable from run to run, unlike host and pid)."""
+    name = settings.worker_id or settings.audit_dir.name
+    if not WORKER_NAME.fullmatch(name):
+        message = (
+            f"{setting_name('audit_key')}: the audit directory's name {name!r} cannot name this "
+            f"worker in log origins; set {setting_name('worker_id')} (letters, digits, '.', '_' "
+            "and '-')"
+        )
+        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
+        raise SettingsError(message)
+    return name

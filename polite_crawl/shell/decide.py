@@ -27,7 +27,7 @@ from polite_crawl.shell import discard, exitstatus, quiet, records, signing
 from polite_crawl.shell.crawl import CrawlState
 from polite_crawl.shell.fleet_wire import unavailable
 from polite_crawl.shell.journal import not_sent
-from polite_crawl.shell.links import VIA_META
+from polite_crawl.shell.links import VIA_META, inherited_for
 from polite_crawl.shell.pacing import paced_host
 from polite_crawl.shell.throttle import apply_crawl_delay
 from polite_crawl.shell.wire import check_download_handlers
@@ -93,7 +93,7 @@ class DecisionMiddleware:
             via=request.meta.get(VIA_META),
             user_agent=self._user_agent(request),
             host_header=header(request, b"Host"),
-            inherited=state.memory.lookup(request.url),
+            inherited=inherited_for(state, request),
         )
         refetch = state.files.refetch_in_flight(ctx.origin, request.url)
         if refetch is not None:

@@ -27,6 +27,7 @@ from polite_crawl.core.response_checks import c2pa_training_mining as c2pa
 from polite_crawl.core.response_checks import xmp_data_mining as xmp
 from polite_crawl.exceptions import PolicyViolation
 from polite_crawl.shell import records
+from polite_crawl.shell.links import inherited_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -109,7 +110,7 @@ def unless_allowed(state: CrawlState, request: Request, response: Response) -> R
         return response
     config = state.config
     decision = judge_response(
-        response, state.memory.lookup(request.url), config.token, config.purposes
+        response, inherited_for(state, request), config.token, config.purposes
     )
     if decision is None:
         return response

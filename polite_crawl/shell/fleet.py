@@ -7,16 +7,27 @@ synchronous; polite_crawl does not share it).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import socket
 from typing import TYPE_CHECKING, Any
 
 from polite_crawl.fleet.origins import SharedOriginFiles
 from polite_crawl.fleet.pace import FleetPacer
+from polite_crawl.fleet.roster import Roster
 from polite_crawl.settings import SettingsError, setting_name
+from polite_crawl.shell import exitstatus
+from polite_crawl.shell._compat import close_spider
 
 if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
     from polite_crawl.settings import PoliteSettings
+
+logger = logging.getLogger(__name__)
+
+CLOSE_REASON = "polite_crawl_fleet_unavailable"
 
 
 class Fleet:
@@ -39,7 +50,47 @@ class Fleet:
             timeout=settings.redis_timeout,
         )
 
+        self.roster = Roster(client, prefix=settings.redis_prefix, timeout=settings.redis_timeout)
+        self.on_failure = settings.fleet_on_failure
+        self.timeout = settings.redis_timeout
+        self.failing = False  # a failure was met and not yet got over (pause) or closed on
+        self._probe: asyncio.Task[None] | None = None
+
+    def failed(self, crawler: Crawler) -> None:
+        """The first failure since Redis last answered: close the crawl, or pause it until
+        Redis answers again (POLITE_CRAWL_FLEET_ON_FAILURE). The refusals are the caller's."""
+        if self.failing:
+            return
+        self.failing = True
+        engine = crawler.engine
+        if self.on_failure == "close" or engine is None:
+            exitstatus.failed_at_the_end(crawler)
+            close_spider(crawler, CLOSE_REASON)
+            return
+        engine.pause()
+        logger.error(
+            "polite_crawl: the crawl is paused until the fleet's Redis answers again "
+            "(POLITE_CRAWL_FLEET_ON_FAILURE = 'pause')"
+        )
+        self._probe = asyncio.get_event_loop().create_task(self._until_back(crawler))
+
+    async def _until_back(self, crawler: Crawler) -> None:
+        while True:
+            await asyncio.sleep(self.timeout)
+            try:
+                await asyncio.wait_for(self.client.ping(), self.timeout)
+            except Exception:  # redis-py's errors, a timeout: still gone
+                continue
+            break
+        self.failing = False
+        engine = crawler.engine
+        if engine is not None:
+            logger.warning("polite_crawl: the fleet's Redis answers again: the crawl resumes")
+            engine.unpause()
+
     async def close(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
         await self.client.aclose()
 
 

@@ -11,8 +11,10 @@ from polite_crawl.audit.logfile import AuditError
 from polite_crawl.core.decision import Decision, Reason, Verdict
 from polite_crawl.exceptions import PolicyViolation
 from polite_crawl.fleet.errors import FleetError
+from polite_crawl.fleet.pace import TurnLater
 from polite_crawl.shell import records
 from polite_crawl.shell.journal import not_sent
+from polite_crawl.shell.parked import Parked
 from polite_crawl.shell.wire_check import header
 
 if TYPE_CHECKING:
@@ -26,11 +28,15 @@ logger = logging.getLogger(__name__)
 
 async def take_turn(state: CrawlState, request: Request, host: str, delay: float) -> Turn | None:
     """The fleet's turn at host (None outside fleet mode); PolicyViolation, recorded, when
-    Redis fails."""
+    Redis fails; Parked when the turn is further away than POLITE_CRAWL_FLEET_PARK_AFTER and
+    the crawl can take the request back (parking.py)."""
     if state.fleet is None:
         return None
+    patience = state.settings.fleet_park_after if state.parking is not None else None
     try:
-        turn = await state.fleet.pacer.acquire(host, delay)
+        turn = await state.fleet.pacer.acquire(host, delay, patience)
+    except TurnLater as later:
+        raise Parked(request.url, later.wait) from None
     except FleetError as exc:
         raise _refused(state, request, exc) from None
     state.stats.inc_value("polite_crawl/fleet/paced")
@@ -51,15 +57,15 @@ async def give_back(state: CrawlState, turn: Turn | None) -> None:
 
 
 def unavailable(state: CrawlState, exc: FleetError) -> Decision:
-    """The refusal of a request the fleet's state failed for; said once per crawl in the log
-    (each refusal is recorded)."""
-    if "fleet" not in state.warned_wire:
-        state.warned_wire.add("fleet")
+    """The refusal of a request the fleet's state failed for; said once per failure in the log
+    (each refusal is recorded), when the crawl closes or pauses for it."""
+    if state.fleet is not None and not state.fleet.failing:
         logger.error(
             "polite_crawl: the fleet's shared state failed (%(error)s): requests that need it "
             "are refused (fleet.unavailable)",
             {"error": exc},
         )
+        state.fleet.failed(state.crawler)  # close, or pause until Redis answers again
     return Decision(Verdict.DENY, Reason.FLEET_UNAVAILABLE, {"fleet": {"error": str(exc)}}, ())
 
 

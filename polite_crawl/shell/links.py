@@ -20,6 +20,7 @@ from polite_crawl.core.checks.signals import REASONS
 from polite_crawl.core.purposes import Kind, Purpose
 from polite_crawl.settings import setting_name
 from polite_crawl.shell.crawl import CrawlComponent
+from polite_crawl.signals.carried import CARRIED_META, combined, to_meta
 from polite_crawl.signals.image_sources import SINGLE, SRCSET, image_urls
 from polite_crawl.signals.mapping import TDM_RESERVED, UNREADABLE_HEAD, forbidden
 from polite_crawl.signals.memory import Inherited, url_key
@@ -154,13 +155,13 @@ def _follow(state: CrawlState, page: _Page, request: Request) -> bool:
     it is remembered for its decision."""
     inherited = page.inherited(request.url)
     if inherited.kind is not Kind.PAGE:
-        state.memory.remember(request.url, inherited)  # an embedded image: the page's own
+        _remember(state, request, inherited)  # an embedded image: the page's own
         return True
     # A linked page has signals of its own; only nofollow concerns the link. A link to an
     # image (a gallery's full-size file) is the page's image: judged as one once its response
     # shows it is (discard.py).
     if "nofollow" not in page.directives:
-        state.memory.remember(request.url, page.linked())
+        _remember(state, request, page.linked())
         return True
     state.stats.inc_value("polite_crawl/nofollow/dropped")
     logger.debug(
@@ -168,6 +169,21 @@ def _follow(state: CrawlState, page: _Page, request: Request) -> bool:
         {"url": request.url, "page": page.url},
     )
     return False
+
+
+def _remember(state: CrawlState, request: Request, inherited: Inherited) -> None:
+    """In the crawl's memory, and in the request itself (signals/carried.py): a fleet's shared
+    queue or a JOBDIR takes the request where this process's memory does not go."""
+    state.memory.remember(request.url, inherited)
+    request.meta[CARRIED_META] = to_meta(
+        request.url, state.memory.lookup(request.url) or inherited
+    )
+
+
+def inherited_for(state: CrawlState, request: Request) -> Inherited | None:
+    """What the decision about request inherits from the pages that yielded it."""
+    remembered = state.memory.lookup(request.url)
+    return combined(remembered, request.meta.get(CARRIED_META), request.url)
 
 
 def _keep_item(state: CrawlState, page: _Page, response: Response, item: Any) -> bool:

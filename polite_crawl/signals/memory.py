@@ -54,6 +54,16 @@ class Inherited:
     linked: frozenset[str] = frozenset()
 
 
+def merged(old: Inherited, new: Inherited) -> Inherited:
+    """Two pages' word on one URL: every signal of both (the stricter union)."""
+    return Inherited(
+        old.directives | new.directives,
+        Kind.IMAGE if Kind.IMAGE in (old.kind, new.kind) else new.kind,
+        new.page,
+        old.linked | new.linked,
+    )
+
+
 class SignalMemory:
     def __init__(self, limit: int = MAX_ENTRIES) -> None:
         self.limit = limit
@@ -63,12 +73,7 @@ class SignalMemory:
         key = url_key(url)
         old = self._by_url.pop(key, None)
         if old is not None:  # a URL seen on several pages keeps every page's signals
-            inherited = Inherited(
-                old.directives | inherited.directives,
-                Kind.IMAGE if Kind.IMAGE in (old.kind, inherited.kind) else inherited.kind,
-                inherited.page,
-                old.linked | inherited.linked,
-            )
+            inherited = merged(old, inherited)
         self._by_url[key] = inherited
         while len(self._by_url) > self.limit:
             self._by_url.popitem(last=False)
