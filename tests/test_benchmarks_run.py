@@ -57,6 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
             ],
             '"robots_per_origin_fleet": 1',
         ),
+        ("fleet_redis", ["--origins", "200"], "keys: 600 (3.00 per origin)"),
     ],
 )
 def test_a_benchmark_runs_and_prints_its_figure(
