@@ -286,6 +286,15 @@ class PoliteSettings(BaseModel):
         "then (decided again when it returns), so its download slot serves other hosts "
         "meanwhile: without it, a fleet crawling many paced hosts stalls (docs/fleet.md).",
     )
+    fleet_host_rate: float | None = Field(
+        None,
+        gt=0,
+        le=1000,
+        description="Requests per second the whole fleet may send one host (every host, "
+        "robots.txt included), on top of any Crawl-delay: evenly spaced on Redis's clock, one "
+        "Redis round trip per request (docs/fleet.md). None: hosts without a Crawl-delay or "
+        "`min_delay` cost no Redis command per request.",
+    )
     fleet_on_failure: Literal["close", "pause"] = Field(
         "close",
         description="What the crawl does when the fleet's Redis fails (unreachable, too slow, "

@@ -470,3 +470,40 @@ def test_what_a_page_said_travels_with_its_requests_to_another_worker(
     ]  # fmt: skip
     assert len(refused) == 4, ran.stderr
     assert {(r["decision"], r["reason"]) for r in refused} == {("deny", "optout.noimageai")}
+
+
+def test_a_fleet_wide_host_rate_spaces_the_fleets_requests(
+    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    # No Crawl-delay; POLITE_CRAWL_FLEET_HOST_RATE = 4: three workers each crawling the whole
+    # site (no shared queue) must together send it at most 4 requests a second, spread out.
+    host = HOSTS[0]
+    mockweb.add(host + "/robots.txt", Resp(body="User-agent: *\nAllow: /\n"))
+    mockweb.add(host + "/", page(*(f"/p{n}" for n in range(4))))
+    for n in range(4):
+        mockweb.add(f"{host}/p{n}", page())
+    procs = []
+    for n in range(WORKERS):
+        prepared = prepare_crawl(
+            mockweb, tmp_path / f"w{n}", [host + "/"],
+            {**fleet_settings(redis_server, n), "POLITE_CRAWL_FLEET_HOST_RATE": 4},
+        )  # fmt: skip
+        procs.append(
+            subprocess.Popen(
+                prepared.cmd, cwd=prepared.workdir, env=prepared.env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        )  # fmt: skip
+    for proc in procs:
+        assert proc.wait(timeout=240) == 0
+
+    hits = sorted(h.at for h in mockweb.hits)
+    assert len(hits) == 1 + WORKERS * 5  # one robots.txt for the fleet, every page per worker
+    # Slots are granted 250 ms apart on Redis's clock; an arrival may lag its grant by the time
+    # a worker takes to send (so two may arrive closer), never into a burst: no second of the
+    # server's record holds more than the rate and one late arrival, nor the whole crawl more
+    # than the rate on average.
+    seen = [(round(h.at - hits[0], 3), h.url) for h in sorted(mockweb.hits, key=lambda h: h.at)]
+    busiest = max(sum(1 for t in hits if s <= t < s + 1.0) for s in hits)
+    assert busiest <= 4 + 1, seen
+    assert (len(hits) - 1) / (hits[-1] - hits[0]) <= 4 * 1.05

@@ -269,6 +269,8 @@ class CrawlState:
                 "polite_crawl/fleet/redis/origin_files", self.fleet.origin_files.round_trips
             )
             self.stats.set_value("polite_crawl/fleet/redis/pacing", self.fleet.pacer.round_trips)
+            if self.fleet.rate is not None:
+                self.stats.set_value("polite_crawl/fleet/redis/rate", self.fleet.rate.round_trips)
             await self.fleet.close()
         if self.decider.store.disk is not None:
             self.decider.store.disk.close()

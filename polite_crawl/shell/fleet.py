@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from polite_crawl.fleet.origins import SharedOriginFiles
 from polite_crawl.fleet.pace import FleetPacer
+from polite_crawl.fleet.rate import FleetRate
 from polite_crawl.fleet.roster import Roster
 from polite_crawl.settings import SettingsError, setting_name
 from polite_crawl.shell import exitstatus
@@ -50,6 +51,16 @@ class Fleet:
             timeout=settings.redis_timeout,
         )
 
+        self.rate = (
+            FleetRate(
+                client,
+                prefix=settings.redis_prefix,
+                rate=settings.fleet_host_rate,
+                timeout=settings.redis_timeout,
+            )
+            if settings.fleet_host_rate is not None
+            else None
+        )
         self.roster = Roster(client, prefix=settings.redis_prefix, timeout=settings.redis_timeout)
         self.on_failure = settings.fleet_on_failure
         self.timeout = settings.redis_timeout

@@ -43,6 +43,21 @@ async def take_turn(state: CrawlState, request: Request, host: str, delay: float
     return turn
 
 
+async def take_rate(state: CrawlState, request: Request, host: str) -> None:
+    """The host's next slot under the fleet-wide rate (POLITE_CRAWL_FLEET_HOST_RATE), when one
+    is set; PolicyViolation, recorded, when Redis fails; Parked when the slot is far off."""
+    fleet = state.fleet
+    if fleet is None or fleet.rate is None:
+        return
+    patience = state.settings.fleet_park_after if state.parking is not None else None
+    try:
+        await fleet.rate.take(host, patience)
+    except TurnLater as later:
+        raise Parked(request.url, later.wait) from None
+    except FleetError as exc:
+        raise _refused(state, request, exc) from None
+
+
 async def give_back(state: CrawlState, turn: Turn | None) -> None:
     """Never raises: the request was sent and answered. If Redis fails here, the turn expires
     by itself (the lease plus the delay) and the host is not reached meanwhile."""

@@ -24,7 +24,7 @@ from polite_crawl.settings import SettingsError
 from polite_crawl.shell import signing
 from polite_crawl.shell._compat import ASYNC_DOWNLOAD_HANDLERS
 from polite_crawl.shell.crawl import state_of
-from polite_crawl.shell.fleet_wire import give_back, take_turn
+from polite_crawl.shell.fleet_wire import give_back, take_rate, take_turn
 from polite_crawl.shell.pacing import paced_host
 from polite_crawl.shell.wire_check import on_wire
 
@@ -93,6 +93,7 @@ class _WireHandler:
         if not delay:
             delay = pacer.delay_of(host)  # a preflight to a paced host waits too
         if not delay:
+            await take_rate(state, request, host)  # a fleet-wide rate, if one is set
             ticket = on_wire(state, request)  # raises PolicyViolation: not sent
             if state.signer is not None:  # Web Bot Auth: signed last
                 await signing.on_wire(state, request, ticket)
@@ -100,7 +101,9 @@ class _WireHandler:
         await pacer.acquire(host, delay)
         turn = None
         try:
-            # In a fleet, the host's turn for the whole fleet too, after this worker's own.
+            # In a fleet, the host's rate and turn for the whole fleet too, after this
+            # worker's own (the rate first: a turn taken is stamped when given back).
+            await take_rate(state, request, host)
             turn = await take_turn(state, request, host, delay)
             # Compared after the wait, right before it is sent: a change made while the request
             # waited for its turn is refused too. Signed after the wait: a signature whose
