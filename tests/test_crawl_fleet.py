@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from polite_crawl.testing.redisserver import RedisServer
+    from polite_crawl.testing.redisserver import RedisCluster, RedisServer
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -507,3 +507,41 @@ def test_a_fleet_wide_host_rate_spaces_the_fleets_requests(
     busiest = max(sum(1 for t in hits if s <= t < s + 1.0) for s in hits)
     assert busiest <= 4 + 1, seen
     assert (len(hits) - 1) / (hits[-1] - hits[0]) <= 4 * 1.05
+
+
+def test_on_a_redis_cluster_each_origin_file_is_fetched_once_and_pacing_holds(
+    mockweb: MockWeb, redis_cluster: RedisCluster, tmp_path: Path
+) -> None:
+    # The same fleet against a three-master Redis Cluster: the origins' keys spread over the
+    # nodes (each script touches one hash tag: no cross-slot error), robots.txt is still
+    # fetched once per origin, and a Crawl-delay still holds across the fleet.
+    fleet_web(mockweb)
+    paced = "http://paced.test"
+    mockweb.add(paced + "/robots.txt", Resp(body="User-agent: *\nAllow: /\nCrawl-delay: 0.5\n"))
+    mockweb.add(paced + "/", page("/q0", "/q1"))
+    for n in range(2):
+        mockweb.add(f"{paced}/q{n}", page())
+    procs = []
+    for n in range(WORKERS):
+        prepared = prepare_crawl(
+            mockweb, tmp_path / f"w{n}", [*(h + "/" for h in HOSTS), paced + "/"],
+            {"POLITE_CRAWL_PURPOSES": ["archiving"], "POLITE_CRAWL_WORKER_ID": f"w{n}",
+             "POLITE_CRAWL_REDIS_URL": redis_cluster.url, "POLITE_CRAWL_REDIS_CLUSTER": True},
+        )  # fmt: skip
+        log = (tmp_path / f"w{n}.log").open("w")
+        procs.append((subprocess.Popen(
+            prepared.cmd, cwd=prepared.workdir, env=prepared.env, stdout=log,
+            stderr=subprocess.STDOUT,
+        ), log, n))  # fmt: skip
+    for proc, log, n in procs:
+        proc.wait(timeout=240)
+        log.close()
+        assert proc.returncode == 0, (tmp_path / f"w{n}.log").read_text()
+
+    robots = Counter(h.url for h in mockweb.hits if h.path == "/robots.txt")
+    assert robots == {f"{h}/robots.txt": 1 for h in [*HOSTS, paced]}
+    hits = sorted(h.at for h in mockweb.hits if h.host == "paced.test" and h.path != "/robots.txt")
+    assert len(hits) == WORKERS * 3
+    assert min(b - a for a, b in itertools.pairwise(hits)) >= 0.5
+    holding = [node for node in redis_cluster.nodes if node.command("DBSIZE") != b":0\r\n"]
+    assert len(holding) >= 2  # the state is spread over the cluster, not on one node

@@ -124,7 +124,10 @@ def fleet_client(settings: PoliteSettings) -> Fleet | None:
             "'twisted.internet.asyncioreactor.AsyncioSelectorReactor', Scrapy's default)"
         )
     try:
-        client = redis.asyncio.Redis.from_url(
+        # A cluster client finds each key's node itself (the hash tags keep one origin's keys
+        # in one slot); both take the URL and the timeouts alike.
+        kind = redis.asyncio.RedisCluster if settings.redis_cluster else redis.asyncio.Redis
+        client = kind.from_url(
             settings.redis_url,
             socket_timeout=settings.redis_timeout,
             socket_connect_timeout=settings.redis_timeout,
