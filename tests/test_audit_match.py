@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from polite_crawl.testing.mockweb import Hit
+    from polite_crawl.testing.redisserver import RedisServer
 
 __all__ = ["web"]  # the fixture, used by name
 
@@ -314,10 +315,11 @@ def test_a_named_key_file_that_does_not_exist_stops_the_crawl(
 
 
 def test_a_fleet_export_matches_every_workers_signed_requests(
-    web: VerifyingWeb, tmp_path: Path
+    web: VerifyingWeb, tmp_path: Path, redis_server: RedisServer
 ) -> None:
-    # Two workers with one log key and one bot-auth key: the platform joins its access log to
-    # the fleet export, and every signed request it received is in one worker's records.
+    # Two workers of one fleet (one Redis, one log key, one bot-auth key): the platform joins
+    # its access log to the fleet export, and every signed request it received is in one
+    # worker's records.
     site(web)
     key = tmp_path / "fleet.key"
     assert run_cli("audit", "keygen", str(key)).returncode == 0
@@ -334,7 +336,8 @@ def test_a_fleet_export_matches_every_workers_signed_requests(
             web, tmp_path / worker, [SITE + "/"],
             {"POLITE_CRAWL_PURPOSES": ["archiving"], **SIGNING,
              "POLITE_CRAWL_BOT_AUTH_KEY": str(keydir / "bot-auth.key"),
-             "POLITE_CRAWL_AUDIT_KEY": str(key), "POLITE_CRAWL_WORKER_ID": worker},
+             "POLITE_CRAWL_AUDIT_KEY": str(key), "POLITE_CRAWL_WORKER_ID": worker,
+             "POLITE_CRAWL_REDIS_URL": redis_server.url},
         )  # fmt: skip
         assert result.returncode == 0, result.log
         dirs.append(str(tmp_path / worker / "audit"))
@@ -348,7 +351,8 @@ def test_a_fleet_export_matches_every_workers_signed_requests(
 
     assert code == 0, out_text + err
     assert f"matched: {len(web.nonces())} signed requests" in out_text
-    assert len(web.nonces()) >= 12  # both workers' requests
+    fleet = json.loads((out / "fleet.json").read_text())
+    assert all(w["records"] > 0 for w in fleet["workers"])  # both workers' requests joined
 
     # One worker's part of the access log joined to the other's export alone: its requests
     # are not in that export.

@@ -506,7 +506,8 @@ def test_a_fleet_wide_host_rate_spaces_the_fleets_requests(
     seen = [(round(h.at - hits[0], 3), h.url) for h in sorted(mockweb.hits, key=lambda h: h.at)]
     busiest = max(sum(1 for t in hits if s <= t < s + 1.0) for s in hits)
     assert busiest <= 4 + 1, seen
-    assert (len(hits) - 1) / (hits[-1] - hits[0]) <= 4 * 1.05
+    # (n - 1 grants span at least (n - 1) intervals; the first arrival may lag its grant.)
+    assert len(hits) - 1 <= 4 * (hits[-1] - hits[0] + 0.5)
 
 
 def test_on_a_redis_cluster_each_origin_file_is_fetched_once_and_pacing_holds(
@@ -545,3 +546,34 @@ def test_on_a_redis_cluster_each_origin_file_is_fetched_once_and_pacing_holds(
     assert min(b - a for a, b in itertools.pairwise(hits)) >= 0.5
     holding = [node for node in redis_cluster.nodes if node.command("DBSIZE") != b":0\r\n"]
     assert len(holding) >= 2  # the state is spread over the cluster, not on one node
+
+
+def test_a_preflight_to_a_paced_host_waits_for_its_turn_and_is_never_sent_back(
+    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    # (Found by review.) robots.txt is fetched again every 2 s (POLITE_CRAWL_ROBOTS_CACHE_TTL)
+    # while three workers crawl the host it paces, every far-off turn sent back
+    # (POLITE_CRAWL_FLEET_PARK_AFTER = 0). A preflight is fetched outside the scheduler: sent
+    # back, its copy came back as an unknown request, was refused, and the fleet recorded the
+    # robots.txt unreachable and went on with the old copy. It must wait for its turn instead.
+    host = HOSTS[0]
+    mockweb.add(host + "/robots.txt", Resp(body="User-agent: *\nAllow: /\nCrawl-delay: 0.4\n"))
+    mockweb.add(host + "/", page(*(f"/p{n}" for n in range(8))))
+    for n in range(8):
+        mockweb.add(f"{host}/p{n}", page())
+
+    workers = run_fleet(
+        mockweb, redis_server, tmp_path,
+        {"POLITE_CRAWL_FLEET_PARK_AFTER": 0, "POLITE_CRAWL_ROBOTS_CACHE_TTL": 2},
+    )  # fmt: skip
+
+    for code, log, _ in workers:
+        assert code == 0, log
+    assert sum(h.url == host + "/robots.txt" for h in mockweb.hits) > 1  # fetched again
+    for _, _, audit_dir in workers:
+        assert run_cli("audit", "verify", str(audit_dir)).returncode == 0
+        for record in read_audit(audit_dir):
+            if record["type"] in ("preflight", "decision") and record["url"].startswith(host):
+                text = json.dumps(record)
+                assert "unreachable" not in text, record
+                assert "re-requested during its preflight" not in text, record

@@ -23,7 +23,7 @@ from polite_crawl.shell.crawl import CrawlComponent
 from polite_crawl.signals.carried import CARRIED_META, combined, to_meta
 from polite_crawl.signals.image_sources import SINGLE, SRCSET, image_urls
 from polite_crawl.signals.mapping import TDM_RESERVED, UNREADABLE_HEAD, forbidden
-from polite_crawl.signals.memory import Inherited, url_key
+from polite_crawl.signals.memory import Inherited, merged, url_key
 from polite_crawl.signals.meta import head_metas
 from polite_crawl.signals.robots_tag import directives
 from polite_crawl.signals.tdmrep import TDM_HEADER, TDM_META, header_reservation
@@ -181,9 +181,20 @@ def _remember(state: CrawlState, request: Request, inherited: Inherited) -> None
 
 
 def inherited_for(state: CrawlState, request: Request) -> Inherited | None:
-    """What the decision about request inherits from the pages that yielded it."""
-    remembered = state.memory.lookup(request.url)
-    return combined(remembered, request.meta.get(CARRIED_META), request.url)
+    """What the decision about request inherits from the pages that yielded it: about its URL,
+    and about every URL a redirect led it from (RedirectMiddleware's `redirect_urls`): a page's
+    image behind a redirect is still the page's image."""
+    urls = [request.url]
+    hops = request.meta.get("redirect_urls")
+    if isinstance(hops, list):
+        urls += [u for u in hops if isinstance(u, str)]
+    found: Inherited | None = None
+    carried = request.meta.get(CARRIED_META)
+    for url in urls:
+        about = combined(state.memory.lookup(url), carried, url)
+        if about is not None:
+            found = about if found is None else merged(found, about)
+    return found
 
 
 def _keep_item(state: CrawlState, page: _Page, response: Response, item: Any) -> bool:
