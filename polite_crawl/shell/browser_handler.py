@@ -1,0 +1,163 @@
+"""scrapy-playwright's download handler with the gate wired into the browser (browser.py).
+
+The add-on puts this class where the user listed `ScrapyPlaywrightDownloadHandler` (behind the
+wire check, wire.py); the user's settings are read by scrapy-playwright as usual. What changes:
+
+- PLAYWRIGHT_ABORT_REQUEST, scrapy-playwright's predicate for every request a page it routes
+  makes, is the gate; a user's own predicate still runs, after the gate allows.
+- Every browser context: service workers blocked (their requests bypass page routing), a
+  context-level route deciding what no page route sees (popups, pages opened by script), every
+  WebSocket refused and recorded, and a listener noting each frame's document (its signals).
+- The request headers (PLAYWRIGHT_PROCESS_REQUEST_HEADERS, the user's or scrapy-playwright's)
+  carry the User-Agent the gate judged, and a Web Bot Auth signature when signing is on.
+
+Imported only when scrapy-playwright is configured: it imports scrapy-playwright.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from typing import TYPE_CHECKING, Any
+
+from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+
+from polite_crawl.core.decision import Reason
+from polite_crawl.shell.browser import BrowserGate
+from polite_crawl.shell.crawl import state_of
+
+if TYPE_CHECKING:
+    from playwright.async_api import Request, Route, WebSocketRoute
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+# Chromium switches for the requests it makes on its own behalf, outside any page.
+QUIET_BROWSER = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-domain-reliability",
+    "--disable-sync",
+    "--no-pings",
+    "--metrics-recording-only",
+)
+
+
+class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[misc]
+    # The wire handler leaves this handler's pages unpaced: the gate paces each request the
+    # browser sends, the page's own document included (a page holding its host's turn while
+    # it renders would stall every subresource from that host).
+    paces_itself = True
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        # The browser's own traffic (component updates, safe-browsing lists, metrics) is no
+        # page's request, and no route sees it: switched off.
+        options = self.config.launch_options
+        options["args"] = [*options.get("args", ()), *QUIET_BROWSER]
+        self.gate = BrowserGate(crawler)
+        # scrapy-playwright's own attributes (its module is untyped): read as Any.
+        self._user_abort: Any = getattr(self, "abort_request", None)
+        self.abort_request = self._abort
+        self._user_headers: Any = getattr(self, "process_request_headers", None)
+        self.process_request_headers = self._headers
+        self._launched = False
+        self._launching = asyncio.Lock()
+
+    async def _launch(self) -> None:
+        async with self._launching:
+            if not self._launched:
+                await super()._launch()
+                self._launched = True
+
+    async def _download_request(self, request: Any, spider: Any = None) -> Any:
+        # scrapy-playwright starts its browser on engine_started; the wire check builds the
+        # handler it wraps on the first request of its scheme, after that signal.
+        if not self._launched:
+            await self._launch()
+        return await super()._download_request(request, spider)
+
+    async def _abort(self, request: Request) -> bool:
+        """scrapy-playwright's predicate: True aborts the request."""
+        if not await self.gate.allows(request):
+            return True
+        if self._user_abort is None:
+            return False
+        answer = self._user_abort(request)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        return bool(answer)
+
+    async def _headers(
+        self,
+        *,
+        browser_type_name: str,
+        playwright_request: Request,
+        scrapy_request_data: dict[str, Any],
+    ) -> dict[str, str]:
+        if self._user_headers is None:
+            headers: dict[str, str] = await playwright_request.all_headers()
+        else:
+            made = self._user_headers(
+                browser_type_name=browser_type_name,
+                playwright_request=playwright_request,
+                scrapy_request_data=scrapy_request_data,
+            )
+            headers = dict(await made if inspect.isawaitable(made) else made)
+        return self._judged(playwright_request, headers)
+
+    def _judged(self, request: Request, headers: dict[str, str]) -> dict[str, str]:
+        """The headers as the gate judged them: its User-Agent, and the signature made with
+        the decision (Web Bot Auth)."""
+        state = state_of(self.crawler)
+        out = {k: v for k, v in headers.items() if k.lower() != "user-agent"}
+        if state is not None:
+            out["user-agent"] = state.config.user_agent
+        signed = self.gate.signature_of(request)
+        if signed is not None:
+            out.update(signed)
+        return out
+
+    async def _create_browser_context(
+        self, name: str, context_kwargs: dict[str, Any] | None, spider: Any = None
+    ) -> Any:
+        kwargs = dict(context_kwargs or {})
+        if kwargs.get("service_workers", "block") != "block":
+            logger.warning(
+                "polite_crawl: context %(name)r asked for service workers; they are blocked "
+                "(their requests would bypass the gate)",
+                {"name": name},
+            )
+        kwargs["service_workers"] = "block"
+        wrapper = await super()._create_browser_context(name, kwargs, spider)
+        context = wrapper.context
+        context.on("response", self.gate.saw_response)
+        await context.route("**", self._context_route)
+        await context.route_web_socket("**", self._websocket)
+        return wrapper
+
+    async def _context_route(self, route: Route, request: Request) -> None:
+        """What no page route of scrapy-playwright handles: a popup's or a script-opened
+        page's requests. Decided like the others; an error aborts."""
+        try:
+            if await self._abort(request):
+                await route.abort()
+                return
+            headers = self._judged(request, await request.all_headers())
+            await route.continue_(headers=headers)
+        except Exception:
+            logger.debug("polite_crawl: browser route failed for %s", request.url, exc_info=True)
+            with contextlib.suppress(Exception):  # already handled, or the page is gone
+                await route.abort()
+
+    async def _websocket(self, ws: WebSocketRoute) -> None:
+        """A WebSocket is a protocol the gate does not decide: refused and recorded."""
+        state = state_of(self.crawler)
+        if state is not None:
+            self.gate.refuse(
+                state, ws.url, "GET", "websocket", "WebSocket", reason=Reason.BROWSER_WEBSOCKET
+            )
+        await ws.close(code=1008, reason="refused by polite_crawl")

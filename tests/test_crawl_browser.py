@@ -1,0 +1,313 @@
+"""Browser crawls (scrapy-playwright, headless Chromium): every request the browser makes is
+decided, and its allow record durable, before the server sees it; what the gate refuses is
+never requested. Judged from the mock web's own record: the browser reaches it through its
+forward proxy, as Scrapy does."""
+
+from __future__ import annotations
+
+import datetime
+import importlib.util
+import json
+import shutil
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from polite_crawl.testing.crawl import run_crawl
+from polite_crawl.testing.mockweb import MockWeb, Resp, page
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from polite_crawl.testing.crawl import CrawlResult
+
+CHROMIUM = shutil.which("chromium")
+pytestmark = [
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="Debian's chromium is not installed (`make chromium`)"
+    ),
+    pytest.mark.skipif(
+        importlib.util.find_spec("scrapy_playwright") is None,
+        reason="scrapy-playwright is not installed (the `test` extra)",
+    ),
+    pytest.mark.timeout(300),
+]
+
+ART = "http://art.test"
+CDN = "http://cdn.test"
+PRESS = "http://press.test"
+SW = "http://sw.test"  # treated as a secure origin by the browser, so a service worker may run
+TWIMG = "https://pbs.twimg.com/media/face.jpg"
+JPEG = Resp(body=b"\xff\xd8\xff\xe0", content_type="image/jpeg")
+JSON = "application/json"
+# The browser's own traffic, no page's: Debian's chromium checks for component updates at
+# start, whatever switches it is given (docs/browser.md, "What is not covered").
+BROWSER_OWN = {"update.googleapis.com"}
+# A page's script sets window.done once what it started has settled; the spider waits for it.
+DONE = "window.done === true"
+
+SPIDER = """
+import scrapy
+from scrapy_playwright.page import PageMethod
+
+
+class RunSpider(scrapy.Spider):
+    name = "browser"
+
+    async def start(self):
+        for url in self.settings.getlist("MOCKWEB_START_URLS"):
+            meta = {"playwright": True}
+            if url in self.settings.getlist("BROWSER_WAIT_URLS"):
+                meta["playwright_page_methods"] = [
+                    PageMethod("wait_for_function", DONE, timeout=20000)
+                ]
+            yield scrapy.Request(url, meta=meta, callback=self.parse, errback=self.refused)
+
+    def parse(self, response):
+        yield {"url": response.url, "status": response.status}
+
+    def refused(self, failure):
+        self.crawler.stats.inc_value(f"test/errback/{type(failure.value).__name__}")
+        self.logger.error("errback %s: %r", failure.request.url, failure.value)
+""".replace("DONE", repr(DONE))
+
+
+def serve(web: MockWeb) -> None:
+    web.add(
+        ART + "/robots.txt",
+        Resp(body="User-agent: *\nDisallow: /private/\n", content_type="text/plain"),
+    )
+    for origin in (CDN, SW):
+        web.add(origin + "/robots.txt", Resp(404))
+    web.add(PRESS + "/robots.txt", Resp(404))
+    # An ordinary page: its images, one from another allowed host.
+    web.add(ART + "/gallery", page(images=["/img/a.jpg", "/img/b.jpg", CDN + "/img/c.jpg"]))
+    # A page whose images are off limits for AI (meta tag; header), and an image of a
+    # platform whose terms refuse the purpose.
+    web.add(
+        ART + "/noimageai",
+        page(
+            images=["/img/n1.jpg", CDN + "/img/n2.jpg"],
+            head='<meta name="robots" content="noimageai">',
+        ),
+    )
+    header_page = page(images=["/img/h1.jpg"])
+    web.add(ART + "/header", Resp(body=header_page.body, headers={"X-Robots-Tag": "noimageai"}))
+    web.add(ART + "/platform", page(images=["/img/ok.jpg", TWIMG]))
+    # Data a page loads: one path robots.txt disallows, one it allows.
+    script = (
+        "<script>Promise.allSettled([fetch('/private/data.json'), fetch('/api/ok.json')])"
+        ".then(() => { window.done = true; });</script>"
+    )
+    web.add(ART + "/xhr", page(head=script))
+    web.add(ART + "/private/data.json", Resp(body="{}", content_type=JSON))
+    web.add(ART + "/api/ok.json", Resp(body="{}", content_type=JSON))
+    # A redirecting image.
+    web.add(ART + "/redirect", page(images=["/img/moved.jpg"]))
+    web.add(ART + "/img/moved.jpg", Resp(302, headers={"Location": CDN + "/img/final.jpg"}))
+    # A popup, whose own image robots.txt disallows.
+    popup = "<script>window.open('/pop');</script>"
+    web.add(ART + "/popup", page(head=popup))
+    web.add(
+        ART + "/pop",
+        page(
+            images=["/img/pop.jpg", "/private/pop.jpg"],
+            head="<script>window.onload = () => { window.opener.done = true; };</script>",
+        ),
+    )
+    # A service worker the page tries to register.
+    register = (
+        "<script>navigator.serviceWorker.register('/sw.js')"
+        ".then(() => { window.done = true; }, () => { window.done = true; });</script>"
+    )
+    web.add(SW + "/", page(head=register))
+    web.add(
+        SW + "/sw.js",
+        Resp(body="self.addEventListener('fetch', () => {});", content_type="text/javascript"),
+    )
+    # A page whose images TDMRep reserves.
+    web.add(
+        PRESS + "/.well-known/tdmrep.json",
+        Resp(
+            body=json.dumps([{"location": "/reserved/*", "tdm-reservation": 1}]),
+            content_type=JSON,
+        ),
+    )
+    web.add(PRESS + "/", page(images=["/reserved/r.jpg", "/open/o.jpg"]))
+    for path in (
+        "/img/a.jpg",
+        "/img/b.jpg",
+        "/img/n1.jpg",
+        "/img/h1.jpg",
+        "/img/ok.jpg",
+        "/img/pop.jpg",
+        "/private/pop.jpg",
+    ):
+        web.add(ART + path, JPEG)
+    for path in ("/img/c.jpg", "/img/n2.jpg", "/img/final.jpg"):
+        web.add(CDN + path, JPEG)
+    for path in ("/reserved/r.jpg", "/open/o.jpg"):
+        web.add(PRESS + path, JPEG)
+
+
+START = [
+    ART + "/gallery",
+    ART + "/noimageai",
+    ART + "/header",
+    ART + "/platform",
+    ART + "/xhr",
+    ART + "/redirect",
+    ART + "/popup",
+    SW + "/",
+    PRESS + "/",
+]
+WAIT = [ART + "/xhr", ART + "/popup", SW + "/"]
+
+
+def browser_settings(web: MockWeb) -> dict[str, Any]:
+    """scrapy-playwright as its README sets it up, with Debian's chromium and the mock web's
+    proxy; polite_crawl's add-on is in the base settings."""
+    handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+    return {
+        "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        "PLAYWRIGHT_LAUNCH_OPTIONS": {
+            "executable_path": CHROMIUM,
+            "proxy": {"server": web.proxy_url},
+            "args": [f"--unsafely-treat-insecure-origin-as-secure={SW}"],
+        },
+        "POLITE_CRAWL_PURPOSES": ["ai-training"],
+        "DOWNLOAD_TIMEOUT": 30,
+        "BROWSER_WAIT_URLS": WAIT,
+    }
+
+
+class Crawled:
+    def __init__(self, web: MockWeb, result: CrawlResult) -> None:
+        self.web = web
+        self.result = result
+        self.audit = result.audit
+
+    def browser_records(self, url: str) -> list[dict[str, Any]]:
+        return [r for r in self.audit if r.get("url") == url and "browser" in r]
+
+    def refusal(self, url: str) -> dict[str, Any]:
+        found = [r for r in self.browser_records(url) if r["decision"] == "deny"]
+        assert found, f"no refusal recorded for {url}"
+        return found[0]
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
+    with MockWeb() as web:
+        serve(web)
+        workdir: Path = tmp_path_factory.mktemp("browser")
+        result = run_crawl(
+            web, workdir, START, browser_settings(web), spider_code=SPIDER, timeout=240
+        )
+        yield Crawled(web, result)
+
+
+def test_the_crawl_ran_in_the_browser(crawled: Crawled) -> None:
+    result = crawled.result
+    assert result.returncode == 0, result.log
+    assert result.stat("playwright/page_count") >= len(START), result.log
+    assert {i["url"] for i in result.items} >= {ART + "/gallery", PRESS + "/"}
+
+
+def test_every_request_the_server_saw_has_an_allow_record_written_before(
+    crawled: Crawled,
+) -> None:
+    """The acceptance rule, over every hit but the origin files (their preflight records are
+    written once fetched) and the redirect hop the browser follows by itself (see below)."""
+    preflight = ("/robots.txt", "/.well-known/tdmrep.json", "/ai.txt")
+    unrouted = {CDN + "/img/final.jpg"}
+    for hit in crawled.web.hits:
+        if hit.path in preflight or hit.url in unrouted or hit.host in BROWSER_OWN:
+            continue
+        at = datetime.datetime.fromtimestamp(hit.at, tz=datetime.timezone.utc)
+        allows = [
+            r
+            for r in crawled.audit
+            if r.get("type") == "decision" and r["url"] == hit.url and r["decision"] == "allow"
+        ]
+        assert allows, f"{hit.url} reached the server with no allow record"
+        written = min(
+            datetime.datetime.fromisoformat(r["ts"].replace("Z", "+00:00")) for r in allows
+        )
+        assert written <= at, f"{hit.url}: its allow record was written after the server saw it"
+
+
+def test_a_pages_images_from_allowed_hosts_are_fetched_and_recorded(crawled: Crawled) -> None:
+    for url in (ART + "/img/a.jpg", ART + "/img/b.jpg", CDN + "/img/c.jpg"):
+        assert crawled.web.fetched(url)
+        record = crawled.browser_records(url)[0]
+        assert record["decision"] == "allow"
+        assert record["browser"] == {"resource_type": "image", "navigation": False}
+    # The page it came from, within the platform's own log only (cdn.test is another site).
+    assert crawled.browser_records(ART + "/img/a.jpg")[0]["via"] == ART + "/gallery"
+    # The page's document, as the browser asked for it, is decided too.
+    document = crawled.browser_records(ART + "/gallery")[0]
+    assert document["browser"] == {"resource_type": "document", "navigation": True}
+
+
+@pytest.mark.parametrize("url", [ART + "/img/n1.jpg", CDN + "/img/n2.jpg", ART + "/img/h1.jpg"])
+def test_a_noimageai_pages_images_are_never_requested(crawled: Crawled, url: str) -> None:
+    assert not crawled.web.fetched(url)
+    record = crawled.refusal(url)
+    assert record["reason"] == "optout.noimageai"
+    assert record["evidence"]["signals"]["kind"] == "image"
+
+
+def test_an_image_on_a_refused_platform_is_never_requested(crawled: Crawled) -> None:
+    assert not any(h.host == "pbs.twimg.com" for h in crawled.web.hits)
+    assert crawled.refusal(TWIMG)["reason"].startswith("tos.")
+    assert crawled.web.fetched(ART + "/img/ok.jpg")  # the page's other image is fetched
+
+
+def test_a_tdmrep_reserved_path_is_never_requested(crawled: Crawled) -> None:
+    assert not crawled.web.fetched(PRESS + "/reserved/r.jpg")
+    assert crawled.refusal(PRESS + "/reserved/r.jpg")["reason"] == "tdmrep.reserved"
+    assert crawled.web.fetched(PRESS + "/open/o.jpg")
+
+
+def test_an_xhr_to_a_robots_disallowed_path_is_never_sent(crawled: Crawled) -> None:
+    assert not crawled.web.fetched(ART + "/private/data.json")
+    record = crawled.refusal(ART + "/private/data.json")
+    assert record["reason"] == "robots.disallowed"
+    assert record["browser"]["resource_type"] == "fetch"
+    assert crawled.web.fetched(ART + "/api/ok.json")
+
+
+def test_a_popup_is_routed_through_the_gate(crawled: Crawled) -> None:
+    assert crawled.web.fetched(ART + "/pop")
+    assert crawled.browser_records(ART + "/pop")[0]["decision"] == "allow"
+    assert crawled.web.fetched(ART + "/img/pop.jpg")
+    assert not crawled.web.fetched(ART + "/private/pop.jpg")
+    assert crawled.refusal(ART + "/private/pop.jpg")["reason"] == "robots.disallowed"
+
+
+def test_a_service_worker_is_never_fetched(crawled: Crawled) -> None:
+    assert crawled.web.fetched(SW + "/")
+    assert not crawled.web.fetched(SW + "/sw.js")
+
+
+def test_a_redirecting_images_first_hop_is_decided(crawled: Crawled) -> None:
+    record = crawled.browser_records(ART + "/img/moved.jpg")[0]
+    assert record["decision"] == "allow"
+
+
+@pytest.mark.xfail(
+    reason="Playwright routes only the first URL of a redirect chain: the hop the browser "
+    "follows is not decided (docs/browser.md, what is not covered)",
+    strict=True,
+)
+def test_each_redirect_hop_is_decided(crawled: Crawled) -> None:
+    assert not crawled.web.fetched(CDN + "/img/final.jpg") or crawled.browser_records(
+        CDN + "/img/final.jpg"
+    )
+
+
+def _when(ts: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(ts.replace("Z", "+00:00"))
