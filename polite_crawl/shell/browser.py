@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Headers, HtmlResponse
@@ -30,9 +30,10 @@ from scrapy.http import Headers, HtmlResponse
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.browser.resources import resource
 from polite_crawl.core.decision import Decision, Reason, Verdict
+from polite_crawl.core.response_checks import Fetched
 from polite_crawl.exceptions import PolicyViolation
 from polite_crawl.fleet.errors import FleetError
-from polite_crawl.shell import records
+from polite_crawl.shell import discard, records
 from polite_crawl.shell.crawl import state_of
 from polite_crawl.shell.decide import middleware_of
 from polite_crawl.shell.links import PageSignals
@@ -40,6 +41,8 @@ from polite_crawl.shell.pacing import paced_host
 from polite_crawl.signals.memory import Inherited
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from playwright.async_api import Frame, Request, Response
     from scrapy.crawler import Crawler
 
@@ -61,6 +64,10 @@ def gated(path: Any) -> Any:
     return GATED_HANDLER if name == PLAYWRIGHT_HANDLER else path
 
 
+class Passed(NamedTuple):
+    signature: dict[str, str] | None  # Web Bot Auth headers made with the decision
+
+
 class BrowserGate:
     """One per crawl's browser handler. `allows` is awaited by the browser's route for every
     request; it never raises."""
@@ -75,6 +82,10 @@ class BrowserGate:
             weakref.WeakKeyDictionary()
         )
         self._releasing: set[asyncio.Future[None]] = set()
+        # What each request's page said (for the checks after the fetch).
+        self._inherited: weakref.WeakKeyDictionary[Request, Inherited | None] = (
+            weakref.WeakKeyDictionary()
+        )
         # Web Bot Auth: the headers signed with each allowed request's decision, until the
         # browser handler puts them on it (in memory only: a signature is a bearer token).
         self._signed: weakref.WeakKeyDictionary[Request, dict[str, str]] = (
@@ -97,27 +108,47 @@ class BrowserGate:
             return
 
     async def allows(self, request: Request) -> bool:
-        """Whether the browser may send request: decided, recorded (durable) and paced first.
-        Never raises: whatever fails, the request is refused (and that is recorded)."""
-        state = state_of(self.crawler)
-        if state is None:  # the add-on installed this gate, so its state must be there
+        """scrapy-playwright's predicate: whether the browser may send request, decided,
+        recorded (durable) and paced first. Never raises: whatever fails, the request is
+        refused (and that is recorded)."""
+        passed = await self.admit(request, request.url, request.method, request.response)
+        if passed is None:
             return False
-        try:
-            ticket = await asyncio.wait_for(self._judge(state, request), self.timeout)
-        except (PolicyViolation, IgnoreRequest):
-            return False  # refused and recorded, or its record could not be made durable
-        except Exception as exc:  # fail closed, whatever it was
-            self.refuse(state, request.url, request.method, request.resource_type, exc)
-            return False
-        if ticket is None:
-            return True
-        if ticket.signed is not None:
-            self._signed[request] = ticket.signed.headers.headers()
-        if ticket.delay:
-            await self._pace(state, request, ticket.delay)
+        if passed.signature is not None:
+            self._signed[request] = passed.signature
         return True
 
-    async def _judge(self, state: CrawlState, request: Request) -> Ticket | None:
+    async def admit(
+        self, request: Request, url: str, method: str, answered: Callable[[], Awaitable[Any]]
+    ) -> Passed | None:
+        """Decide url (request's own, or a redirect hop of it) as a request of request's page:
+        None when refused (recorded). Once admitted, a paced host's turn is held until
+        `answered()` completes (the browser has the answer, or gave up)."""
+        state = state_of(self.crawler)
+        if state is None:  # the add-on installed this gate, so its state must be there
+            return None
+        try:
+            ticket, inherited = await asyncio.wait_for(
+                self._judge(state, request, url, method), self.timeout
+            )
+        except (PolicyViolation, IgnoreRequest):
+            return None  # refused and recorded, or its record could not be made durable
+        except Exception as exc:  # fail closed, whatever it was
+            self.refuse(state, url, method, request.resource_type, exc)
+            return None
+        self._inherited[request] = inherited
+        signature = ticket.signed.headers.headers() if ticket.signed is not None else None
+        if ticket.delay:
+            try:
+                await self._pace(state, url, ticket.delay, answered)
+            except Exception as exc:  # the fleet's turn could not be had: not sent
+                self.refuse(state, url, method, request.resource_type, exc)
+                return None
+        return Passed(signature)
+
+    async def _judge(
+        self, state: CrawlState, request: Request, url: str, method: str
+    ) -> tuple[Ticket, Inherited | None]:
         middleware = middleware_of(self.crawler)
         if middleware is None:
             raise RuntimeError("polite_crawl's decision middleware is missing")
@@ -136,8 +167,8 @@ class BrowserGate:
                     signals = await self._page_signals(state, document)
                     inherited = Inherited(signals.directives, what.kind, page)
         ctx = state.decider.context(
-            request.url,
-            request.method,
+            url,
+            method,
             via=page,
             kind=what.kind,
             # What goes on the wire: the browser handler sends the configured User-Agent.
@@ -145,12 +176,58 @@ class BrowserGate:
             inherited=inherited,
         )
         decision = await middleware.decide(ctx)
-        browser = {"resource_type": request.resource_type, "navigation": navigation}
+        browser = self._browser_field(request, url)
         waiting, ticket = middleware.write_decision(None, ctx, decision, browser)
         if waiting is not None:
             await waiting  # write-ahead: the record is durable before the browser sends it
+        if ticket is None:  # write_decision raises on a refusal: a ticket is always made
+            raise RuntimeError(f"no ticket for {url}")
         state.stats.inc_value(f"polite_crawl/browser/allowed/{request.resource_type}")
-        return ticket
+        return ticket, inherited
+
+    @staticmethod
+    def _browser_field(request: Request, url: str) -> dict[str, Any]:
+        field: dict[str, Any] = {
+            "resource_type": request.resource_type,
+            "navigation": request.is_navigation_request(),
+        }
+        if url != request.url:
+            field["redirected_from"] = request.url  # a hop decided before it was followed
+        return field
+
+    def discards(
+        self, request: Request, url: str, headers: list[tuple[str, str]], body: bytes
+    ) -> bool:
+        """After the fetch, before the browser gets it: whether the answer's own signals (its
+        headers, an image's embedded metadata) forbid a declared purpose. A discard is
+        recorded; in report-only mode recorded and handed over."""
+        state = state_of(self.crawler)
+        if state is None:
+            return True
+        config = state.config
+        by_name: dict[str, list[str]] = {}
+        for name, value in headers:
+            by_name.setdefault(name.lower(), []).append(value)
+        facts = Fetched(
+            url, by_name, body, config.purposes, config.token, self._inherited.get(request)
+        )
+        decision = discard.judge(facts)
+        if decision is None:
+            return False
+        ctx = state.decider.context(url, request.method, user_agent=config.user_agent)
+        record = records.decision(
+            ctx, decision, mode=state.settings.mode, enforced=state.enforce, via=None
+        )
+        record["browser"] = self._browser_field(request, url)
+        with contextlib.suppress(AuditError):  # a failure has closed the crawl already
+            state.audit.write_soon(ctx.platform.id if ctx.platform else None, record)
+        reason = decision.reason.value
+        if not state.enforce:
+            state.stats.inc_value(f"polite_crawl/report_only/would_discard/{reason}")
+            return False
+        state.counts.add(f"discard/{reason}")
+        state.stats.inc_value(f"polite_crawl/discarded/{reason}")
+        return True
 
     def _document(self, frame: Frame) -> Response | None:
         """The document whose signals a frame's subresource inherits: the frame's own, or
@@ -170,10 +247,12 @@ class BrowserGate:
             self._signals[document] = task
         return await asyncio.shield(task)
 
-    async def _pace(self, state: CrawlState, request: Request, delay: float) -> None:
+    async def _pace(
+        self, state: CrawlState, url: str, delay: float, answered: Callable[[], Awaitable[Any]]
+    ) -> None:
         """The host's turn, as at the wire (pacing.py): held until the browser has the answer
         (or gave up), so that the next request to the host waits the delay after it."""
-        host = paced_host(request.url)
+        host = paced_host(url)
         await state.pacer.acquire(host, delay)
         turn = None
         try:
@@ -182,15 +261,17 @@ class BrowserGate:
         except FleetError:
             state.pacer.release(host)
             raise
-        release = asyncio.ensure_future(self._release(state, request, host, turn))
+        release = asyncio.ensure_future(self._release(state, host, turn, answered))
         self._releasing.add(release)  # kept until done: the loop holds tasks only weakly
         release.add_done_callback(self._releasing.discard)
 
-    async def _release(self, state: CrawlState, request: Request, host: str, turn: Any) -> None:
+    async def _release(
+        self, state: CrawlState, host: str, turn: Any, answered: Callable[[], Awaitable[Any]]
+    ) -> None:
         try:
-            await asyncio.wait_for(request.response(), self.timeout)
+            await asyncio.wait_for(answered(), self.timeout)
         except Exception:  # failed or timed out: the turn is passed on all the same
-            logger.debug("polite_crawl: no answer to %s", request.url, exc_info=True)
+            logger.debug("polite_crawl: no answer from %s", host, exc_info=True)
         finally:
             if turn is not None and state.fleet is not None:
                 try:

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
 
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
@@ -29,12 +31,15 @@ from polite_crawl.shell.browser import BrowserGate
 from polite_crawl.shell.crawl import state_of
 
 if TYPE_CHECKING:
-    from playwright.async_api import Request, Route, WebSocketRoute
+    from collections.abc import Awaitable, Callable
+
+    from playwright.async_api import APIResponse, Request, Route, WebSocketRoute
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
 
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Chromium switches for the requests it makes on its own behalf, outside any page.
 QUIET_BROWSER = (
     "--disable-background-networking",
@@ -64,6 +69,7 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
         self.abort_request = self._abort
         self._user_headers: Any = getattr(self, "process_request_headers", None)
         self.process_request_headers = self._headers
+        self.max_redirects = crawler.settings.getint("REDIRECT_MAX_TIMES")
         self._launched = False
         self._launching = asyncio.Lock()
 
@@ -109,14 +115,16 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
             headers = dict(await made if inspect.isawaitable(made) else made)
         return self._judged(playwright_request, headers)
 
-    def _judged(self, request: Request, headers: dict[str, str]) -> dict[str, str]:
+    def _judged(
+        self, request: Request, headers: dict[str, str], signature: dict[str, str] | None = None
+    ) -> dict[str, str]:
         """The headers as the gate judged them: its User-Agent, and the signature made with
         the decision (Web Bot Auth)."""
         state = state_of(self.crawler)
         out = {k: v for k, v in headers.items() if k.lower() != "user-agent"}
         if state is not None:
             out["user-agent"] = state.config.user_agent
-        signed = self.gate.signature_of(request)
+        signed = signature if signature is not None else self.gate.signature_of(request)
         if signed is not None:
             out.update(signed)
         return out
@@ -139,19 +147,116 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
         await context.route_web_socket("**", self._websocket)
         return wrapper
 
+    def _make_request_handler(self, **kwargs: Any) -> Callable[..., Awaitable[None]]:
+        """The route scrapy-playwright puts on each page it makes. A navigation goes through
+        its own handler (the predicate, the gate, decides it; it applies the Scrapy request's
+        method, body and headers); every other request is fetched by the gate itself
+        (`_fetch`), so that a redirect hop is decided before it is followed and the answer is
+        checked before the page gets it."""
+        theirs = super()._make_request_handler(**kwargs)
+        scrapy_request_data = {
+            key: kwargs.get(key) for key in ("method", "url", "headers", "body", "encoding")
+        }
+
+        async def route_request(route: Route, request: Request) -> None:
+            if request.is_navigation_request():
+                await theirs(route, request)
+            else:
+                await self._fetch(route, request, scrapy_request_data)
+
+        return route_request
+
     async def _context_route(self, route: Route, request: Request) -> None:
         """What no page route of scrapy-playwright handles: a popup's or a script-opened
         page's requests. Decided like the others; an error aborts."""
+        if not request.is_navigation_request():
+            await self._fetch(route, request, None)
+            return
         try:
             if await self._abort(request):
                 await route.abort()
                 return
             headers = self._judged(request, await request.all_headers())
             await route.continue_(headers=headers)
-        except Exception:
+        except Exception:  # fail closed: whatever it was, the request is not sent
             logger.debug("polite_crawl: browser route failed for %s", request.url, exc_info=True)
             with contextlib.suppress(Exception):  # already handled, or the page is gone
                 await route.abort()
+
+    async def _fetch(
+        self, route: Route, request: Request, scrapy_request_data: dict[str, Any] | None
+    ) -> None:
+        """A page's subresource, fetched for the browser hop by hop: each redirect target is
+        decided (and recorded) before it is requested, and the final answer's own signals are
+        checked before the page gets it. Any error aborts the request."""
+        try:
+            if await self._abort(request):
+                await route.abort()
+                return
+            if scrapy_request_data is None:
+                headers = self._judged(request, await request.all_headers())
+            else:
+                headers = await self._headers(
+                    browser_type_name=self.config.browser_type_name,
+                    playwright_request=request,
+                    scrapy_request_data=scrapy_request_data,
+                )
+            response = await self._follow(route, request, headers)
+            if response is None:
+                await route.abort()
+                return
+            url, answer = response
+            body = await answer.body()
+            if self.gate.discards(request, url, _pairs(answer), body):
+                await route.abort()
+            else:
+                await route.fulfill(response=answer)
+            await answer.dispose()
+        except Exception:  # fail closed: whatever it was, the page does not get it
+            logger.debug("polite_crawl: browser fetch failed for %s", request.url, exc_info=True)
+            with contextlib.suppress(Exception):  # already handled, or the page is gone
+                await route.abort()
+
+    async def _follow(
+        self, route: Route, request: Request, headers: dict[str, str]
+    ) -> tuple[str, APIResponse] | None:
+        """The answer to request, redirects followed here, each hop admitted by the gate
+        first (None: a hop was refused, or too many)."""
+        url, method = request.url, request.method
+        post_data = request.post_data_buffer
+        loop = asyncio.get_running_loop()
+        hop_answered: asyncio.Future[None] | None = None  # a paced hop's turn ends with it
+        try:
+            for _ in range(self.max_redirects + 1):
+                answer = await route.fetch(
+                    url=url,
+                    method=method,
+                    headers=headers,
+                    post_data=post_data,
+                    max_redirects=0,
+                    timeout=self.gate.timeout * 1000,
+                )
+                if hop_answered is not None:
+                    hop_answered.set_result(None)
+                    hop_answered = None
+                location = answer.headers.get("location")
+                if answer.status not in REDIRECTS or location is None:
+                    return url, answer
+                await answer.dispose()
+                url = urljoin(url, location)
+                if answer.status == 303 or (answer.status in (301, 302) and method == "POST"):
+                    method, post_data = ("HEAD" if method == "HEAD" else "GET"), None
+                hop_answered = waiting = loop.create_future()
+                passed = await self.gate.admit(
+                    request, url, method, functools.partial(asyncio.shield, waiting)
+                )
+                if passed is None:
+                    return None
+                headers = self._judged(request, headers, passed.signature)
+            return None  # more hops than REDIRECT_MAX_TIMES
+        finally:
+            if hop_answered is not None and not hop_answered.done():
+                hop_answered.set_result(None)
 
     async def _websocket(self, ws: WebSocketRoute) -> None:
         """A WebSocket is a protocol the gate does not decide: refused and recorded."""
@@ -161,3 +266,7 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
                 state, ws.url, "GET", "websocket", "WebSocket", reason=Reason.BROWSER_WEBSOCKET
             )
         await ws.close(code=1008, reason="refused by polite_crawl")
+
+
+def _pairs(answer: APIResponse) -> list[tuple[str, str]]:
+    return [(header["name"], header["value"]) for header in answer.headers_array]
