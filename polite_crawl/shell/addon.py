@@ -11,7 +11,7 @@ from scrapy.settings import SETTINGS_PRIORITIES
 
 from polite_crawl.core.config import load
 from polite_crawl.settings import SettingsError
-from polite_crawl.shell import browser, decoder, exitstatus, fetched, project_settings, quiet
+from polite_crawl.shell import browser_setup, decoder, exitstatus, fetched, project_settings, quiet
 from polite_crawl.shell.crawl import keep_config
 from polite_crawl.shell.decide import DecisionMiddleware
 from polite_crawl.shell.dnsguard import DnsGuard
@@ -96,7 +96,7 @@ def wrap_download_handlers(settings: BaseSettings) -> None:
     the request that reaches a handler is compared with what was decided."""
     merged = dict(settings.getwithbase("DOWNLOAD_HANDLERS"))
     originals = {
-        scheme: browser.gated(path)
+        scheme: browser_setup.gated(path)
         for scheme, path in merged.items()
         if path is not None and path is not WireHandler
     }

@@ -3,12 +3,14 @@ record made durable, before the browser sends it.
 
 Only a page's first request passes Scrapy's downloader middlewares; the images, scripts,
 XHR/fetch, frames and popups the browser loads while rendering go straight to the network.
-The add-on swaps scrapy-playwright's download handler for a subclass (browser_handler.py) whose
-route predicate is `BrowserGate.allows`: the same decision and record as a Scrapy request
-(decide.py, `DecisionMiddleware.decide` and `write_decision`), its origin files fetched through
-Scrapy while the browser request waits, the record carrying the resource type (`browser`) and
-the page it came from (`via`), the host's pace kept. Any error, or no answer within
-DOWNLOAD_TIMEOUT, aborts the request (`browser.gate_failed`, recorded).
+The add-on swaps scrapy-playwright's download handler for a subclass (browser_handler.py,
+put in place by browser_setup.py) whose route predicate is `BrowserGate.allows`, and which
+fetches a page's subresources through `BrowserGate.admit` hop by hop: the same decision and
+record as a Scrapy request (decide.py, `DecisionMiddleware.decide` and `write_decision`),
+its origin files fetched through Scrapy while the browser request waits, the record carrying
+the resource type (`browser`) and the page it came from (`via`), the host's pace kept. Any
+error, or no answer within DOWNLOAD_TIMEOUT, aborts the request (`browser.gate_failed`,
+recorded).
 
 A page's opt-out signals (X-Robots-Tag, robots meta tags, TDMRep) reach its subresources
 before they are sent: the browser only asks for a page's images once it has the page's
@@ -50,18 +52,6 @@ if TYPE_CHECKING:
     from polite_crawl.shell.crawl import CrawlState
 
 logger = logging.getLogger(__name__)
-
-# Where the add-on finds scrapy-playwright's handler in DOWNLOAD_HANDLERS, and what it puts in
-# its place behind the wire check.
-PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
-GATED_HANDLER = "polite_crawl.shell.browser_handler.GatedPlaywrightHandler"
-
-
-def gated(path: Any) -> Any:
-    """The handler the wire check calls for a scheme: scrapy-playwright's, listed by the user
-    as its README says, becomes the gated one; any other is kept."""
-    name = path if isinstance(path, str) else f"{path.__module__}.{path.__qualname__}"
-    return GATED_HANDLER if name == PLAYWRIGHT_HANDLER else path
 
 
 class Passed(NamedTuple):

@@ -24,6 +24,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
+from scrapy.exceptions import NotSupported
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from polite_crawl.core.decision import Reason
@@ -51,6 +52,31 @@ QUIET_BROWSER = (
 )
 
 
+# scrapy-playwright's own methods this class overrides or calls: a release without one of them
+# would leave a side door open (a context with service workers, a popup unrouted), so the add-on
+# refuses to start on it (check_supported).
+OVERRIDDEN = (
+    "_launch",
+    "_download_request",
+    "_create_browser_context",
+    "_make_request_handler",
+    "abort_request",
+    "process_request_headers",
+)
+
+
+def check_supported() -> str | None:
+    """Why the installed scrapy-playwright cannot be gated (None: it can)."""
+    missing = [
+        name
+        for name in OVERRIDDEN[:4]
+        if not callable(getattr(ScrapyPlaywrightDownloadHandler, name, None))
+    ]
+    if missing:
+        return f"scrapy-playwright's handler has no {', '.join(missing)}"
+    return None
+
+
 class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[misc]
     # The wire handler leaves this handler's pages unpaced: the gate paces each request the
     # browser sends, the page's own document included (a page holding its host's turn while
@@ -59,6 +85,9 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
+        for name in OVERRIDDEN[4:]:
+            if not hasattr(self, name):
+                raise NotSupported(f"scrapy-playwright's handler has no {name}: not gated")
         # The browser's own traffic (component updates, safe-browsing lists, metrics) is no
         # page's request, and no route sees it: switched off.
         options = self.config.launch_options
