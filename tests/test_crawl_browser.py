@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import datetime
 import importlib.util
+import itertools
 import json
 import shutil
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from botauth_web import SITE, VerifyingWeb, recorded_nonces, signed_crawl, site, web
 
 from polite_crawl.testing.crawl import run_crawl
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
@@ -21,6 +24,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from polite_crawl.testing.crawl import CrawlResult
+
+__all__ = ["web"]  # the fixture, used by name
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = [
@@ -174,7 +179,7 @@ START = [
 WAIT = [ART + "/xhr", ART + "/popup", SW + "/"]
 
 
-def browser_settings(web: MockWeb) -> dict[str, Any]:
+def browser_settings(web: MockWeb, **more: Any) -> dict[str, Any]:
     """scrapy-playwright as its README sets it up, with Debian's chromium and the mock web's
     proxy; polite_crawl's add-on is in the base settings."""
     handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
@@ -189,6 +194,7 @@ def browser_settings(web: MockWeb) -> dict[str, Any]:
         "POLITE_CRAWL_PURPOSES": ["ai-training"],
         "DOWNLOAD_TIMEOUT": 30,
         "BROWSER_WAIT_URLS": WAIT,
+        **more,
     }
 
 
@@ -324,6 +330,80 @@ def test_an_answer_whose_own_headers_forbid_the_purpose_is_kept_from_the_page(
     assert discarded, records
     assert discarded[0]["reason"] == "optout.noai"
     assert crawled.result.stat("polite_crawl/discarded/optout.noai") == 1
+
+
+SLOW = "http://slow.test"
+USER_PREDICATE = """
+from pathlib import Path
+
+SEEN = Path(__file__).with_name("user_predicate_saw.txt")
+
+
+async def abort(request):
+    with SEEN.open("a") as out:
+        out.write(request.url + "\\n")
+    return "/skip/" in request.url
+"""
+
+
+def test_a_paced_host_and_the_users_own_predicate(mockweb: MockWeb, tmp_path: Path) -> None:
+    """A host with a Crawl-delay renders (its page does not hold the host's turn while its
+    images wait for it), each of its requests the delay after the previous one; a user's
+    PLAYWRIGHT_ABORT_REQUEST runs after the gate allows, and never sees what it refused."""
+    robots = "User-agent: *\nCrawl-delay: 0.3\nDisallow: /private/\n"
+    mockweb.add(SLOW + "/robots.txt", Resp(body=robots, content_type="text/plain"))
+    shown = ["/i/1.jpg", "/i/2.jpg", "/skip/3.jpg", "/private/4.jpg"]
+    mockweb.add(SLOW + "/p", page(images=shown))
+    for path in shown:
+        mockweb.add(SLOW + path, JPEG)
+    workdir = tmp_path / "crawl"
+    workdir.mkdir()
+    (workdir / "user_predicate.py").write_text(USER_PREDICATE)
+    settings = browser_settings(mockweb, PLAYWRIGHT_ABORT_REQUEST="user_predicate.abort")
+
+    result = run_crawl(mockweb, workdir, [SLOW + "/p"], settings, spider_code=SPIDER, timeout=120)
+
+    assert result.returncode == 0, result.log
+    assert mockweb.fetched(SLOW + "/i/1.jpg")
+    assert mockweb.fetched(SLOW + "/i/2.jpg")
+    assert not mockweb.fetched(SLOW + "/private/4.jpg")
+    # Allowed by the gate, then aborted by the user's predicate: recorded, never sent.
+    assert not mockweb.fetched(SLOW + "/skip/3.jpg")
+    skip = [r for r in result.audit if r.get("url") == SLOW + "/skip/3.jpg"]
+    assert [r["decision"] for r in skip] == ["allow"]
+    saw = (workdir / "user_predicate_saw.txt").read_text().split()
+    assert SLOW + "/skip/3.jpg" in saw
+    assert SLOW + "/private/4.jpg" not in saw
+    # The server's own clock: each request the delay after the one before (robots.txt first).
+    times = [h.at for h in mockweb.hits if h.host == "slow.test"]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(times) >= 4
+    assert min(gaps) >= 0.3 * 0.9, gaps
+
+
+def test_browser_requests_are_signed_with_web_bot_auth(web: VerifyingWeb, tmp_path: Path) -> None:
+    """Web Bot Auth: every request the browser sends is signed, its nonce in the record of
+    its decision, written before it; a redirect hop too."""
+    site(web)
+    web.add(SITE + "/gallery", page(images=["/i/1.jpg", "/i/old.jpg"]))
+    web.add(SITE + "/i/1.jpg", JPEG)
+    web.add(SITE + "/i/old.jpg", Resp(302, headers={"Location": SITE + "/i/new.jpg"}))
+    web.add(SITE + "/i/new.jpg", JPEG)
+    settings = browser_settings(web, POLITE_CRAWL_PURPOSES=["archiving"])
+
+    result = signed_crawl(web, tmp_path, [SITE + "/gallery"], settings, spider_code=SPIDER)
+
+    assert result.returncode == 0, result.log
+    for url in ("/gallery", "/i/1.jpg", "/i/old.jpg", "/i/new.jpg"):
+        assert web.fetched(SITE + url), url
+    assert [f for f in web.failures() if f[0].startswith(SITE)] == []
+    received = [n for (hit, n, _) in web.checked if n is not None and hit.url.startswith(SITE)]
+    assert all(n == 1 for n in Counter(received).values())  # each nonce sent once
+    recorded = recorded_nonces(result)
+    assert set(received) <= set(recorded)
+    browser = [r for r in result.audit if "browser" in r and "signature" in r]
+    expected = {SITE + u for u in ("/gallery", "/i/1.jpg", "/i/new.jpg")}
+    assert {r["url"] for r in browser} >= expected
 
 
 def _when(ts: str) -> datetime.datetime:
