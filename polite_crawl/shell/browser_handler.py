@@ -179,9 +179,10 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
     def _make_request_handler(self, **kwargs: Any) -> Callable[..., Awaitable[None]]:
         """The route scrapy-playwright puts on each page it makes. A navigation goes through
         its own handler (the predicate, the gate, decides it; it applies the Scrapy request's
-        method, body and headers); every other request is fetched by the gate itself
-        (`_fetch`), so that a redirect hop is decided before it is followed and the answer is
-        checked before the page gets it."""
+        method, body and headers), whose `continue_` is ours (`_navigate`): a redirect's
+        target is decided before the browser follows it. Every other request is fetched by the
+        gate itself (`_fetch`), each redirect hop decided, the answer checked before the page
+        gets it."""
         theirs = super()._make_request_handler(**kwargs)
         scrapy_request_data = {
             key: kwargs.get(key) for key in ("method", "url", "headers", "body", "encoding")
@@ -189,7 +190,7 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
 
         async def route_request(route: Route, request: Request) -> None:
             if request.is_navigation_request():
-                await theirs(route, request)
+                await theirs(_NavigationRoute(self, route, request), request)
             else:
                 await self._fetch(route, request, scrapy_request_data)
 
@@ -206,11 +207,41 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
                 await route.abort()
                 return
             headers = self._judged(request, await request.all_headers())
-            await route.continue_(headers=headers)
+            await self._navigate(route, request, {"headers": headers})
         except Exception:  # fail closed: whatever it was, the request is not sent
             logger.debug("polite_crawl: browser route failed for %s", request.url, exc_info=True)
             with contextlib.suppress(Exception):  # already handled, or the page is gone
                 await route.abort()
+
+    async def _navigate(self, route: Route, request: Request, overrides: dict[str, Any]) -> None:
+        """A document the gate allowed, fetched for the browser: a redirect's target is
+        decided (and recorded) before the browser gets the redirect, and refused, the
+        navigation is aborted. The browser follows an allowed redirect itself, unrouted
+        (Playwright routes only the first URL of a chain): a second redirect in a row is not
+        decided (docs/browser.md)."""
+        method = overrides.get("method", request.method)
+        answer = await route.fetch(
+            url=request.url,
+            method=method,
+            headers=overrides.get("headers"),
+            post_data=overrides.get("post_data", request.post_data_buffer),
+            max_redirects=0,
+            timeout=self.gate.timeout * 1000,
+        )
+        try:
+            location = answer.headers.get("location")
+            if answer.status in REDIRECTS and location is not None:
+                target = urljoin(request.url, location)
+                if answer.status == 303 or (answer.status in (301, 302) and method == "POST"):
+                    method = "GET"
+                # The browser sends it as soon as it has the redirect: its turn ends then.
+                sent = functools.partial(asyncio.sleep, 0)
+                if await self.gate.admit(request, target, method, sent) is None:
+                    await route.abort()
+                    return
+            await route.fulfill(response=answer)
+        finally:
+            await answer.dispose()
 
     async def _fetch(
         self, route: Route, request: Request, scrapy_request_data: dict[str, Any] | None
@@ -299,3 +330,24 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
 
 def _pairs(answer: APIResponse) -> list[tuple[str, str]]:
     return [(header["name"], header["value"]) for header in answer.headers_array]
+
+
+class _NavigationRoute:
+    """The route scrapy-playwright's handler gets for a navigation: everything as Playwright's,
+    but `continue_` sends it through the gated handler's `_navigate`."""
+
+    def __init__(self, handler: GatedPlaywrightHandler, route: Route, request: Request) -> None:
+        self._handler = handler
+        self._route = route
+        self._request = request
+
+    async def continue_(self, **overrides: Any) -> None:
+        try:
+            await self._handler._navigate(self._route, self._request, overrides)
+        except Exception:  # fail closed: whatever it was, the page does not get it
+            logger.debug("polite_crawl: navigation failed for %s", self._request.url, exc_info=True)
+            with contextlib.suppress(Exception):  # already handled, or the page is gone
+                await self._route.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._route, name)
