@@ -85,6 +85,7 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
+        self._crawler_of_gate = crawler  # Scrapy 2.13's handlers keep it privately
         for name in OVERRIDDEN[4:]:
             if not hasattr(self, name):
                 raise NotSupported(f"scrapy-playwright's handler has no {name}: not gated")
@@ -149,7 +150,7 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
     ) -> dict[str, str]:
         """The headers as the gate judged them: its User-Agent, and the signature made with
         the decision (Web Bot Auth)."""
-        state = state_of(self.crawler)
+        state = state_of(self._crawler_of_gate)
         out = {k: v for k, v in headers.items() if k.lower() != "user-agent"}
         if state is not None:
             out["user-agent"] = state.config.user_agent
@@ -190,7 +191,12 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
 
         async def route_request(route: Route, request: Request) -> None:
             if request.is_navigation_request():
-                await theirs(_NavigationRoute(self, route, request), request)
+                try:
+                    await theirs(_NavigationRoute(self, route, request), request)
+                except Exception:  # fail closed: an unhandled route would hang the page
+                    logger.debug("polite_crawl: route failed for %s", request.url, exc_info=True)
+                    with contextlib.suppress(Exception):  # already handled, or the page is gone
+                        await route.abort()
             else:
                 await self._fetch(route, request, scrapy_request_data)
 
@@ -320,7 +326,7 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
 
     async def _websocket(self, ws: WebSocketRoute) -> None:
         """A WebSocket is a protocol the gate does not decide: refused and recorded."""
-        state = state_of(self.crawler)
+        state = state_of(self._crawler_of_gate)
         if state is not None:
             self.gate.refuse(
                 state, ws.url, "GET", "websocket", "WebSocket", reason=Reason.BROWSER_WEBSOCKET
@@ -345,7 +351,9 @@ class _NavigationRoute:
         try:
             await self._handler._navigate(self._route, self._request, overrides)
         except Exception:  # fail closed: whatever it was, the page does not get it
-            logger.debug("polite_crawl: navigation failed for %s", self._request.url, exc_info=True)
+            logger.debug(
+                "polite_crawl: navigation failed for %s", self._request.url, exc_info=True
+            )
             with contextlib.suppress(Exception):  # already handled, or the page is gone
                 await self._route.abort()
 
