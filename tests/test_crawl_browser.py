@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botauth_web import SITE, VerifyingWeb, recorded_nonces, signed_crawl, site, web
 
-from polite_crawl.testing.crawl import run_crawl
+from polite_crawl.testing.crawl import run_cli, run_crawl
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 if TYPE_CHECKING:
@@ -128,6 +128,12 @@ def serve(web: MockWeb) -> None:
     web.add(ART + "/hop1", Resp(302, headers={"Location": "/hop2"}))
     web.add(ART + "/hop2", Resp(302, headers={"Location": "/private/hop3"}))
     web.add(ART + "/private/hop3", page())
+    # A WebSocket the page opens.
+    socket = (
+        "<script>const s = new WebSocket('ws://art.test/socket');"
+        "s.onclose = () => { window.done = true; };</script>"
+    )
+    web.add(ART + "/ws", page(head=socket))
     # A popup, whose own image robots.txt disallows.
     popup = "<script>window.open('/pop');</script>"
     web.add(ART + "/popup", page(head=popup))
@@ -185,10 +191,11 @@ START = [
     ART + "/go",
     ART + "/go-private",
     ART + "/hop1",
+    ART + "/ws",
     SW + "/",
     PRESS + "/",
 ]
-WAIT = [ART + "/xhr", ART + "/popup", SW + "/"]
+WAIT = [ART + "/xhr", ART + "/popup", ART + "/ws", SW + "/"]
 
 
 def browser_settings(web: MockWeb, **more: Any) -> dict[str, Any]:
@@ -211,9 +218,10 @@ def browser_settings(web: MockWeb, **more: Any) -> dict[str, Any]:
 
 
 class Crawled:
-    def __init__(self, web: MockWeb, result: CrawlResult) -> None:
+    def __init__(self, web: MockWeb, result: CrawlResult, workdir: Path) -> None:
         self.web = web
         self.result = result
+        self.workdir = workdir
         self.audit = result.audit
 
     def browser_records(self, url: str) -> list[dict[str, Any]]:
@@ -233,7 +241,7 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
         result = run_crawl(
             web, workdir, START, browser_settings(web), spider_code=SPIDER, timeout=240
         )
-        yield Crawled(web, result)
+        yield Crawled(web, result, workdir)
 
 
 def test_the_crawl_ran_in_the_browser(crawled: Crawled) -> None:
@@ -241,6 +249,11 @@ def test_the_crawl_ran_in_the_browser(crawled: Crawled) -> None:
     assert result.returncode == 0, result.log
     assert result.stat("playwright/page_count") >= len(START), result.log
     assert {i["url"] for i in result.items} >= {ART + "/gallery", PRESS + "/"}
+
+
+def test_the_log_with_browser_records_verifies(crawled: Crawled) -> None:
+    verified = run_cli("audit", "verify", str(crawled.workdir / "audit"))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def test_every_request_the_server_saw_has_an_allow_record_written_before(
@@ -313,6 +326,13 @@ def test_a_popup_is_routed_through_the_gate(crawled: Crawled) -> None:
     assert crawled.web.fetched(ART + "/img/pop.jpg")
     assert not crawled.web.fetched(ART + "/private/pop.jpg")
     assert crawled.refusal(ART + "/private/pop.jpg")["reason"] == "robots.disallowed"
+
+
+def test_a_websocket_is_refused_and_recorded(crawled: Crawled) -> None:
+    assert not any(h.path == "/socket" for h in crawled.web.hits)
+    refused = crawled.refusal("ws://art.test/socket")
+    assert refused["reason"] == "browser.websocket"
+    assert refused["browser"]["resource_type"] == "websocket"
 
 
 def test_a_service_worker_is_never_fetched(crawled: Crawled) -> None:

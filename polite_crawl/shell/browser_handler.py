@@ -49,6 +49,8 @@ QUIET_BROWSER = (
     "--disable-sync",
     "--no-pings",
     "--metrics-recording-only",
+    # WebRTC's UDP would go around the proxy and every route: only proxied TCP is left to it.
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 )
 
 
