@@ -134,16 +134,17 @@ def serve(web: MockWeb) -> None:
         "s.onclose = () => { window.done = true; };</script>"
     )
     web.add(ART + "/ws", page(head=socket))
-    # A popup, whose own image robots.txt disallows.
-    popup = "<script>window.open('/pop');</script>"
-    web.add(ART + "/popup", page(head=popup))
+    # Two popups: one whose own image robots.txt disallows, one whose page says noimageai.
     web.add(
-        ART + "/pop",
-        page(
-            images=["/img/pop.jpg", "/private/pop.jpg"],
-            head="<script>window.onload = () => { window.opener.done = true; };</script>",
-        ),
+        ART + "/popup", page(head="<script>window.open('/pop'); window.open('/pop2');</script>")
     )
+    loaded = (
+        "<script>window.onload = () => { const o = window.opener;"
+        " o.loaded = (o.loaded || 0) + 1; if (o.loaded === 2) { o.done = true; } };</script>"
+    )
+    web.add(ART + "/pop", page(images=["/img/pop.jpg", "/private/pop.jpg"], head=loaded))
+    noimageai = '<meta name="robots" content="noimageai">'
+    web.add(ART + "/pop2", page(images=["/img/pop2.jpg"], head=noimageai + loaded))
     # A service worker the page tries to register.
     register = (
         "<script>navigator.serviceWorker.register('/sw.js')"
@@ -171,6 +172,7 @@ def serve(web: MockWeb) -> None:
         "/img/ok.jpg",
         "/img/pop.jpg",
         "/private/pop.jpg",
+        "/img/pop2.jpg",
     ):
         web.add(ART + path, JPEG)
     for path in ("/img/c.jpg", "/img/n2.jpg", "/img/final.jpg"):
@@ -326,6 +328,10 @@ def test_a_popup_is_routed_through_the_gate(crawled: Crawled) -> None:
     assert crawled.web.fetched(ART + "/img/pop.jpg")
     assert not crawled.web.fetched(ART + "/private/pop.jpg")
     assert crawled.refusal(ART + "/private/pop.jpg")["reason"] == "robots.disallowed"
+    # A popup's page's signals reach its images too.
+    assert crawled.web.fetched(ART + "/pop2")
+    assert not crawled.web.fetched(ART + "/img/pop2.jpg")
+    assert crawled.refusal(ART + "/img/pop2.jpg")["reason"] == "optout.noimageai"
 
 
 def test_a_websocket_is_refused_and_recorded(crawled: Crawled) -> None:

@@ -45,9 +45,3 @@ def resource(resource_type: str, *, navigation: bool) -> Resource:
         return found
     # A document that is not a navigation (an <object> or <embed>): part of the page.
     return Resource(found.kind, embedded=True)
-
-
-# Requests the browser makes outside any page's routing: refused unless decided. WebSockets
-# are a protocol of their own (no robots.txt, no record of what is exchanged); the add-on
-# refuses them rather than guess (docs/browser.md).
-REFUSED_PROTOCOLS = frozenset({"websocket"})

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from scrapy.exceptions import IgnoreRequest
@@ -54,6 +55,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+UNPLACED_LIMIT = 1000  # documents not yet matched to a frame (popups), oldest forgotten first
+
+
 class Passed(NamedTuple):
     signature: dict[str, str] | None  # Web Bot Auth headers made with the decision
 
@@ -71,6 +75,7 @@ class BrowserGate:
         self._signals: weakref.WeakKeyDictionary[Response, asyncio.Task[PageSignals]] = (
             weakref.WeakKeyDictionary()
         )
+        self._unplaced: OrderedDict[str, Response] = OrderedDict()
         self._releasing: set[asyncio.Future[None]] = set()
         # What each request's page said (for the checks after the fetch).
         self._inherited: weakref.WeakKeyDictionary[Request, Inherited | None] = (
@@ -94,8 +99,12 @@ class BrowserGate:
             return
         try:
             self._documents[request.frame] = response
-        except Exception:  # a request of a service worker has no frame: nothing to note
-            return
+        except Exception:
+            # A popup's first document is asked for before its frame exists (Playwright has no
+            # frame for it): kept by URL, for the frame that shows it.
+            self._unplaced[response.url] = response
+            while len(self._unplaced) > UNPLACED_LIMIT:
+                self._unplaced.popitem(last=False)
 
     async def allows(self, request: Request) -> bool:
         """scrapy-playwright's predicate: whether the browser may send request, decided,
@@ -151,11 +160,10 @@ class BrowserGate:
                 parent = frame.parent_frame  # a frame's document came from its parent page
                 page = parent.url if parent is not None else None
             else:
-                document = self._document(frame)
-                if document is not None:
-                    page = document.url
-                    signals = await self._page_signals(state, document)
-                    inherited = Inherited(signals.directives, what.kind, page)
+                document = await self._document_of(frame)
+                page = document.url
+                signals = await self._page_signals(state, document)
+                inherited = Inherited(signals.directives, what.kind, page)
         ctx = state.decider.context(
             url,
             method,
@@ -219,16 +227,28 @@ class BrowserGate:
         state.stats.inc_value(f"polite_crawl/discarded/{reason}")
         return True
 
-    def _document(self, frame: Frame) -> Response | None:
-        """The document whose signals a frame's subresource inherits: the frame's own, or
-        (a frame a script made, about:blank) the nearest parent's."""
+    async def _document_of(self, frame: Frame) -> Response:
+        """The document whose signals a frame's subresource inherits: the frame's own, or for
+        a frame a script made (about:blank) the nearest parent's, or its page opener's. A
+        subresource whose page the gate never saw is not judged without it: RuntimeError
+        (the request is refused, fail closed)."""
         current: Frame | None = frame
         while current is not None:
             found = self._documents.get(current)
+            if found is None:
+                found = self._unplaced.pop(current.url, None)
+                if found is not None:
+                    self._documents[current] = found
             if found is not None:
                 return found
-            current = current.parent_frame
-        return None
+            if current.url.startswith(("http:", "https:")):
+                break  # a document of its own, not seen: its signals are unknown
+            parent = current.parent_frame
+            if parent is None:
+                opener = await current.page.opener()
+                parent = opener.main_frame if opener is not None else None
+            current = parent
+        raise RuntimeError(f"the page that asked for it ({frame.url}) was not seen by the gate")
 
     async def _page_signals(self, state: CrawlState, document: Response) -> PageSignals:
         task = self._signals.get(document)
