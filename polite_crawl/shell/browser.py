@@ -180,7 +180,8 @@ class BrowserGate:
             await waiting  # write-ahead: the record is durable before the browser sends it
         if ticket is None:  # write_decision raises on a refusal: a ticket is always made
             raise RuntimeError(f"no ticket for {url}")
-        state.stats.inc_value(f"polite_crawl/browser/allowed/{request.resource_type}")
+        if decision.allowed:  # not a refusal report-only mode let through
+            state.stats.inc_value(f"polite_crawl/browser/allowed/{request.resource_type}")
         return ticket, inherited
 
     @staticmethod
