@@ -468,5 +468,25 @@ def test_browser_requests_are_signed_with_web_bot_auth(web: VerifyingWeb, tmp_pa
     assert {r["url"] for r in browser} >= expected
 
 
+def test_a_subclass_of_the_playwright_handler_stops_the_crawl(
+    mockweb: MockWeb, tmp_path: Path
+) -> None:
+    """A handler of the user's own deriving from scrapy-playwright's would render pages with no
+    gate in the browser: the crawl does not start, and nothing is sent."""
+    workdir = tmp_path / "crawl"
+    workdir.mkdir()
+    (workdir / "user_handler.py").write_text(
+        "from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler\n\n\n"
+        "class MyHandler(ScrapyPlaywrightDownloadHandler):\n    pass\n"
+    )
+    settings = browser_settings(mockweb, DOWNLOAD_HANDLERS={"http": "user_handler.MyHandler"})
+
+    result = run_crawl(mockweb, workdir, [ART + "/gallery"], settings, spider_code=SPIDER)
+
+    assert result.returncode != 0
+    assert "a subclass of scrapy-playwright's handler" in result.log
+    assert mockweb.hits == []
+
+
 def _when(ts: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(ts.replace("Z", "+00:00"))

@@ -84,7 +84,12 @@ class Addon:
         )
         # Names whose DNS answer is internal, when Scrapy resolves names itself (dnsguard.py).
         settings.set_in_component_priority_dict("EXTENSIONS", DnsGuard, 0)
-        wrap_download_handlers(settings)
+        try:
+            wrap_download_handlers(settings)  # a browser it cannot gate stops the crawl here
+        except SettingsError:
+            exitstatus.refused_to_start(self.crawler)
+            quiet.install(settings)  # said in one ERROR line: no traceback after it
+            raise
         settings.set_in_component_priority_dict(
             "DOWNLOADER_MIDDLEWARES", decoder.PreflightDecoder, decoder.PRIORITY
         )

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from scrapy.utils.misc import load_object
+
 from polite_crawl.settings import SettingsError
 
 logger = logging.getLogger(__name__)
@@ -21,6 +23,7 @@ def gated(path: Any) -> Any:
     as its README says, becomes the gated one; any other is kept."""
     name = path if isinstance(path, str) else f"{path.__module__}.{path.__qualname__}"
     if name != PLAYWRIGHT_HANDLER:
+        _not_a_browser(path, name)
         return path
     try:
         from polite_crawl.shell import browser_handler  # imports scrapy-playwright
@@ -37,3 +40,26 @@ def gated(path: Any) -> Any:
         logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
         raise SettingsError(message)
     return GATED_HANDLER
+
+
+def _not_a_browser(path: Any, name: str) -> None:
+    """A handler of the user's own that is a scrapy-playwright handler under another name (a
+    subclass) would render pages with no gate in the browser: the crawl does not start."""
+    if name.startswith("scrapy.core.downloader.handlers."):
+        return  # Scrapy's own (every crawl has them): no browser
+    try:
+        from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+    except ImportError:  # no scrapy-playwright: no handler can be one
+        return
+    try:
+        handler = load_object(path) if isinstance(path, str) else path
+    except (ImportError, AttributeError, NameError, ValueError):
+        return  # Scrapy says so when it loads it
+    if isinstance(handler, type) and issubclass(handler, ScrapyPlaywrightDownloadHandler):
+        message = (
+            f"DOWNLOAD_HANDLERS names {name}, a subclass of scrapy-playwright's handler: "
+            "polite_crawl gates only scrapy-playwright's own (list it instead), and sends "
+            "nothing through a browser it cannot gate"
+        )
+        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
+        raise SettingsError(message)
