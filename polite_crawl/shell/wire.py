@@ -92,6 +92,8 @@ class _WireHandler:
         delay = decided.delay if decided is not None else 0.0
         if not delay:
             delay = pacer.delay_of(host)  # a preflight to a paced host waits too
+        if delay and request.meta.get("playwright") and self._in_browser(request):
+            delay = 0.0  # the browser gate paces the page's document when the browser sends it
         if not delay:
             await take_rate(state, request, host)  # a fleet-wide rate, if one is set
             ticket = on_wire(state, request)  # raises PolicyViolation: not sent
@@ -115,6 +117,12 @@ class _WireHandler:
         finally:
             await give_back(state, turn)  # the fleet's turn first: the next local waiter asks
             pacer.release(host)
+
+    def _in_browser(self, request: Request) -> bool:
+        # The gated browser handler (browser_handler.py) paces what the browser sends, request
+        # by request: a page holding its host's turn here while it renders would stall every
+        # subresource from that host.
+        return bool(getattr(self._inner_for(request), "paces_itself", False))
 
     async def _send(self, request: Request, spider: Spider | None) -> Response:
         # Scrapy's handlers read the URL through urlparse_cached() (HTTP/2 builds its request
