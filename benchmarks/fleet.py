@@ -115,6 +115,7 @@ def run_arm(
         "robots_per_origin": max(robots.values()),
         "redis_per_page": commands / pages if pages else 0.0,
         "pacing_per_page": sum(s.get("polite_crawl/fleet/redis/pacing", 0) for s in stats) / pages,
+        "parked_per_page": sum(s.get("polite_crawl/fleet/parked", 0) for s in stats) / pages,
     }
 
 
@@ -172,6 +173,9 @@ def main() -> None:
                 ),
                 "pacing_commands_per_page": round(
                     statistics.median(r["pacing_per_page"] for r in fleet), 3
+                ),
+                "sent_back_per_page": round(
+                    statistics.median(r["parked_per_page"] for r in fleet), 3
                 ),
             },
             indent=2,

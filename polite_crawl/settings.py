@@ -261,6 +261,13 @@ class PoliteSettings(BaseModel):
         description="The prefix of every Redis key polite_crawl writes (fleet mode): fleets "
         "sharing one Redis keep apart by it.",
     )
+    redis_cluster: bool = Field(
+        False,
+        description="POLITE_CRAWL_REDIS_URL names a node of a Redis Cluster: polite_crawl's "
+        "fleet state is spread over its slots (every script touches one origin's or one "
+        "host's keys, one slot). scrapy-redis's queue (REDIS_URL) needs a plain Redis of its "
+        "own (docs/fleet.md).",
+    )
     fleet_lease: float = Field(
         30.0,
         ge=1,
@@ -285,6 +292,15 @@ class PoliteSettings(BaseModel):
         "fleet. When the turn is further away, the request goes back to the scheduler until "
         "then (decided again when it returns), so its download slot serves other hosts "
         "meanwhile: without it, a fleet crawling many paced hosts stalls (docs/fleet.md).",
+    )
+    fleet_host_rate: float | None = Field(
+        None,
+        gt=0,
+        le=1000,
+        description="Requests per second the whole fleet may send one host (every host, "
+        "robots.txt included), on top of any Crawl-delay: evenly spaced on Redis's clock, one "
+        "Redis round trip per request (docs/fleet.md). None: hosts without a Crawl-delay or "
+        "`min_delay` cost no Redis command per request.",
     )
     fleet_on_failure: Literal["close", "pause"] = Field(
         "close",
@@ -650,6 +666,10 @@ _WEAKER: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
     "redis_url": (
         lambda spider, project: spider != project,
         "leaves the fleet the project joins (or joins another)",
+    ),
+    "redis_cluster": (
+        lambda spider, project: spider != project,
+        "talks to the fleet's Redis another way than the project",
     ),
     "redis_prefix": (
         lambda spider, project: spider != project,

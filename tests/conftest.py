@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, settings
 
 from polite_crawl.testing.crawl import CrawlResult, run_crawl
 from polite_crawl.testing.mockweb import MockWeb
-from polite_crawl.testing.redisserver import RedisServer
+from polite_crawl.testing.redisserver import RedisCluster, RedisServer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -71,6 +71,17 @@ def crawl(mockweb: MockWeb, tmp_path: Path) -> Callable[..., CrawlResult]:
         )
 
     return _crawl
+
+
+@pytest.fixture
+def redis_cluster(tmp_path: Path) -> Iterator[RedisCluster]:
+    """A real three-master Redis Cluster of its own for the test, stopped after it."""
+    cluster = RedisCluster(tmp_path / "cluster")
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture

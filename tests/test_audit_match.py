@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from polite_crawl.testing.mockweb import Hit
+    from polite_crawl.testing.redisserver import RedisServer
 
 __all__ = ["web"]  # the fixture, used by name
 
@@ -311,3 +312,57 @@ def test_a_named_key_file_that_does_not_exist_stops_the_crawl(
     assert f"POLITE_CRAWL_BOT_AUTH_KEY = '{missing}': {missing}: no Web Bot Auth key" in result.log
     assert web.hits == []
     assert not missing.exists()
+
+
+def test_a_fleet_export_matches_every_workers_signed_requests(
+    web: VerifyingWeb, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    # Two workers of one fleet (one Redis, one log key, one bot-auth key): the platform joins
+    # its access log to the fleet export, and every signed request it received is in one
+    # worker's records.
+    site(web)
+    key = tmp_path / "fleet.key"
+    assert run_cli("audit", "keygen", str(key)).returncode == 0
+    keydir = tmp_path / "botauth"
+    made = run_cli(
+        "bot-auth", "directory", str(keydir), "-o", str(tmp_path / "directory.json"),
+        "--signature-agent", AGENT, "--create",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    web.trust(json.loads((tmp_path / "directory.json").read_bytes()))
+    dirs = []
+    for worker in ("w0", "w1"):
+        result = run_crawl(
+            web, tmp_path / worker, [SITE + "/"],
+            {"POLITE_CRAWL_PURPOSES": ["archiving"], **SIGNING,
+             "POLITE_CRAWL_BOT_AUTH_KEY": str(keydir / "bot-auth.key"),
+             "POLITE_CRAWL_AUDIT_KEY": str(key), "POLITE_CRAWL_WORKER_ID": worker,
+             "POLITE_CRAWL_REDIS_URL": redis_server.url},
+        )  # fmt: skip
+        assert result.returncode == 0, result.log
+        dirs.append(str(tmp_path / worker / "audit"))
+    assert web.failures() == []
+    out = tmp_path / "export"
+    made = run_cli("audit", "export", "--platform", PLATFORM, "-o", str(out), *dirs)
+    assert made.returncode == 0, made.stderr
+    log = write_log(tmp_path / "access.jsonl", [access_line(hit) for hit in web.hits])
+
+    code, out_text, err = match(tmp_path, log)
+
+    assert code == 0, out_text + err
+    assert f"matched: {len(web.nonces())} signed requests" in out_text
+    fleet = json.loads((out / "fleet.json").read_text())
+    assert all(w["records"] > 0 for w in fleet["workers"])  # both workers' requests joined
+
+    # One worker's part of the access log joined to the other's export alone: its requests
+    # are not in that export.
+    single = tmp_path / "single"
+    assert (
+        run_cli("audit", "export", "--platform", PLATFORM, "-o", str(single), dirs[0]).returncode
+        == 0
+    )
+    proc = run_cli(
+        "audit", "match", str(single), str(log), "--directory", str(tmp_path / "directory.json")
+    )
+    assert proc.returncode == 1
+    assert "not_in_export" in proc.stdout

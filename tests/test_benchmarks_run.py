@@ -5,6 +5,7 @@ asserts a timing)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -57,6 +58,9 @@ ROOT = Path(__file__).resolve().parent.parent
             ],
             '"robots_per_origin_fleet": 1',
         ),
+        ("fleet_redis", ["--origins", "200"], "keys: 600 (3.00 per origin)"),
+        ("browser", ["--runs", "1", "--pages", "1", "--images", "2"], "overhead per browser"),
+        ("browser", ["--runs", "1", "--pages", "1", "--images", "2", "--aa"], "ratio B / A"),
     ],
 )
 def test_a_benchmark_runs_and_prints_its_figure(
@@ -64,6 +68,8 @@ def test_a_benchmark_runs_and_prints_its_figure(
 ) -> None:
     if module == "crawl_cpu" and len(os.sched_getaffinity(0)) < 2:
         pytest.skip("crawl_cpu needs two CPUs")
+    if module == "browser" and shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed (`make chromium`)")
     proc = subprocess.run(
         [sys.executable, "-m", f"benchmarks.{module}", *args],
         cwd=ROOT,

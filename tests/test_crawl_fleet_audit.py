@@ -10,13 +10,18 @@ Ground truth for what each worker fetched is the mock web's record (by User-Agen
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from polite_crawl.audit import keys
+from polite_crawl.audit.note import sign_text
+from polite_crawl.audit.verify import sha256_file
 from polite_crawl.testing.crawl import prepare_crawl, run_cli
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
@@ -281,3 +286,156 @@ def test_a_shared_key_is_never_created_and_a_directory_never_changes_key(
     assert ran.returncode != 0
     assert "not the key" in ran.stderr
     assert len(mockweb.hits) == before
+
+
+# Found by review (#17): what a key holder, or anyone, could pass off as a whole fleet.
+
+
+def _fleet(mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path, key: Path) -> list[Path]:
+    """w2 runs first, then w0 and w1 (whose run.start name w2): the three directories."""
+    web_for_fleet(mockweb)
+    first = run_workers(mockweb, redis_server, tmp_path, key, ["w2"])
+    return [*run_workers(mockweb, redis_server, tmp_path, key, ["w0", "w1"]), *first]
+
+
+def _resign(out: Path, key: Path) -> None:
+    """What the operator (the key holder, who makes every fleet export) can always do."""
+    private = keys.load(key)
+    name = json.loads((out / "workers" / "w0" / "manifest.json").read_text())["origin"]
+    name = name.rsplit("/polite-crawl/", 1)[0].split("/", 1)[0] + "/polite-crawl/fleet"
+    (out / "fleet.sig").write_text(
+        sign_text(f"{name}\n{sha256_file(out / 'fleet.json')}\n", name, private)
+    )
+
+
+def test_a_withheld_worker_passed_off_as_one_without_a_log_is_detected(
+    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path, fleet_key: tuple[Path, str]
+) -> None:
+    """F6 accepts a peer that fleet.json lists with path null ("no log for this platform"),
+    and nothing checks that claim: an empty directory named w2 holding only public.key stands
+    in for the real w2, whose artstation log is withheld, with the tool's own export."""
+    key, fingerprint = fleet_key
+    dirs = _fleet(mockweb, redis_server, tmp_path, key)
+    assert (dirs[2] / "logs" / "artstation" / "entries.jsonl").exists()  # w2 did crawl it
+    decoy = tmp_path / "decoy" / "w2"
+    decoy.mkdir(parents=True)
+    shutil.copyfile(dirs[0] / "public.key", decoy / "public.key")
+    out = tmp_path / "out"
+    made = run_cli(
+        "audit",
+        "export",
+        "--platform",
+        "artstation",
+        "-o",
+        str(out),
+        str(dirs[0]),
+        str(dirs[1]),
+        str(decoy),
+    )
+    assert made.returncode == 0, made.stderr
+    w2 = next(
+        w for w in json.loads((out / "fleet.json").read_text())["workers"] if w["name"] == "w2"
+    )
+    assert w2["path"] is None
+    assert w2["head"] is None
+    checked = run_cli("audit", "verify", str(out), "--fingerprint", "sha256:" + fingerprint)
+    assert checked.returncode == 1, "w2's log withheld, yet: " + checked.stdout
+
+
+def test_a_fleet_export_binds_each_name_to_its_logs_origin_and_head(
+    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path, fleet_key: tuple[Path, str]
+) -> None:
+    """fleet.json's name is not tied to the worker export's origin nor its head to that
+    export's heads: w0's and w1's logs swapped between names (and heads) still verify."""
+    key, fingerprint = fleet_key
+    dirs = _fleet(mockweb, redis_server, tmp_path, key)
+    out = tmp_path / "out"
+    made = run_cli("audit", "export", "--platform", "artstation", "-o", str(out), *map(str, dirs))
+    assert made.returncode == 0, made.stderr
+    head = json.loads((out / "fleet.json").read_text())
+    by = {w["name"]: w for w in head["workers"]}
+    by["w0"]["name"], by["w1"]["name"] = "w1", "w0"
+    by["w0"]["path"], by["w1"]["path"] = "workers/w1", "workers/w0"
+    os.rename(out / "workers" / "w0", out / "workers" / "tmp")
+    os.rename(out / "workers" / "w1", out / "workers" / "w0")
+    os.rename(out / "workers" / "tmp", out / "workers" / "w1")
+    (out / "fleet.json").write_text(json.dumps(head, indent=2, sort_keys=True) + "\n")
+    _resign(out, key)
+    checked = run_cli("audit", "verify", str(out), "--fingerprint", "sha256:" + fingerprint)
+    assert checked.returncode == 1, "worker w0 holds w1's log, yet: " + checked.stdout
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link-to-dev-zero"])
+def test_a_worker_manifest_that_is_no_regular_file_fails_and_never_hangs(
+    mockweb: MockWeb,
+    redis_server: RedisServer,
+    tmp_path: Path,
+    fleet_key: tuple[Path, str],
+    kind: str,
+) -> None:
+    """(Found by review.) No key needed: a genuine fleet export with workers/w0/manifest.json
+    replaced by a FIFO (or a link to /dev/zero) was hashed (F4) before the worker's export
+    checks could refuse it, and verify hung."""
+    key, fingerprint = fleet_key
+    dirs = _fleet(mockweb, redis_server, tmp_path, key)
+    out = tmp_path / "out"
+    assert (
+        run_cli(
+            "audit", "export", "--platform", "artstation", "-o", str(out), *map(str, dirs)
+        ).returncode
+        == 0
+    )
+    manifest = out / "workers" / "w0" / "manifest.json"
+    manifest.unlink()
+    if kind == "fifo":
+        os.mkfifo(manifest)
+    else:
+        manifest.symlink_to("/dev/zero")
+    try:
+        checked = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "polite_crawl.cli",
+                "audit",
+                "verify",
+                str(out),
+                "--fingerprint",
+                "sha256:" + fingerprint,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("audit verify hangs on a fleet export's non-regular manifest.json")
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+
+
+def test_a_planted_roster_member_does_not_cost_the_roster(
+    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path, fleet_key: tuple[Path, str]
+) -> None:
+    """(Found by review.) A member of the roster set that is no worker name (anyone who can
+    write the fleet's Redis can add one) made every worker record `peers: null`, and F6 then
+    checked nothing: an export with w2 withheld verified. The member is now left out (and
+    counted), the roster recorded, and the export without w2 fails."""
+    import redis
+
+    redis.Redis.from_url(redis_server.url).sadd("polite_crawl:workers", "not a name")
+    key, fingerprint = fleet_key
+    dirs = _fleet(mockweb, redis_server, tmp_path, key)
+    out = tmp_path / "out"
+    made = run_cli(
+        "audit", "export", "--platform", "artstation", "-o", str(out), *map(str, dirs[:2])
+    )
+    assert made.returncode == 0, made.stderr
+    starts = [
+        json.loads(line)
+        for line in (out / "workers" / "w0" / "entries.jsonl").read_text().splitlines()
+        if '"run.start"' in line
+    ]
+    assert "w2" in starts[0]["fleet"]["peers"]
+    assert starts[0]["fleet"]["foreign"] == 1
+    checked = run_cli("audit", "verify", str(out), "--fingerprint", "sha256:" + fingerprint)
+    assert checked.returncode == 1, "w2's log withheld, yet: " + checked.stdout
+    assert "withheld" in checked.stderr

@@ -373,3 +373,24 @@ def test_a_head_too_long_to_read_counts_as_unknown_signals(
         assert record["evidence"]["signals"]["from"] == ART + "/gallery"
         dropped = next(r for r in result.audit if r.get("type") == "item.dropped")
         assert dropped["reason"] == "optout.unreadable_head"
+
+
+def test_a_noimageai_pages_full_size_image_behind_a_redirect_is_not_kept_for_ai(
+    mockweb: MockWeb, crawl: Crawl
+) -> None:
+    for origin in (ART, CDN):
+        mockweb.add(origin + "/robots.txt", Resp(404))
+    gallery = page("/full/1", "/full/2", head='<meta name="robots" content="noimageai">')
+    mockweb.add(ART + "/gallery", gallery)
+    mockweb.add(ART + "/full/1", JPEG)  # the link answered by the image itself
+    mockweb.add(ART + "/full/2", Resp(302, headers={"Location": CDN + "/full/2.jpg"}))
+    mockweb.add(CDN + "/full/2.jpg", JPEG)
+
+    result = crawl([ART + "/gallery"], {"POLITE_CRAWL_PURPOSES": ["ai-training"]})
+
+    assert result.returncode == 0, result.log
+    kept = {r["url"] for r in result.audit if r["type"] == "fetched"}
+    discarded = {r["url"] for r in result.audit if r.get("decision") == "discard"}
+    assert ART + "/full/1" in discarded  # without a redirect, the page's image is discarded
+    # Behind one redirect, the same image must be discarded too (or never fetched).
+    assert CDN + "/full/2.jpg" in discarded or CDN + "/full/2.jpg" not in kept, (kept, discarded)

@@ -82,6 +82,10 @@ def test_one_fetch_for_the_fleet(redis_server: RedisServer) -> None:
     # Published with the cache lifetime the fetching worker computed (60 s here).
     ttl = redis_server.command("PTTL", origin_file_keys(PREFIX, "robots", ORIGIN).result)
     assert 50_000 < int(ttl.strip().lstrip(b":")) <= 60_000
+    # The fencing counter expires too (a week after the day a result may live): an origin no
+    # longer crawled leaves no key behind.
+    fence = redis_server.command("PTTL", origin_file_keys(PREFIX, "robots", ORIGIN).fence)
+    assert 7 * 86_400_000 < int(fence.strip().lstrip(b":")) <= 8 * 86_400_000
 
 
 def test_a_dead_holder_delays_the_origin_by_at_most_its_lease(

@@ -11,8 +11,19 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "polite_crawl"
 # The layers that must run without Scrapy: the decision core and what it reads and writes,
-# and the Web Bot Auth signing core (the wire hook that uses it lives in shell/).
-SCRAPY_FREE = ("core", "robots", "origin", "policy", "signals", "audit", "botauth", "fleet")
+# and the Web Bot Auth signing core (the wire hook that uses it lives in shell/), and what the
+# gate reads of a browser's requests (the glue with scrapy-playwright lives in shell/).
+SCRAPY_FREE = (
+    "core",
+    "robots",
+    "origin",
+    "policy",
+    "signals",
+    "audit",
+    "botauth",
+    "fleet",
+    "browser",
+)
 
 
 def _modules() -> dict[str, Path]:

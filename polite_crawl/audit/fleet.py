@@ -17,9 +17,9 @@ import shutil
 from typing import TYPE_CHECKING, Any
 
 from polite_crawl.audit import bundle, keys
-from polite_crawl.audit.heads import HEAD_SUFFIX, HEADS
-from polite_crawl.audit.logfile import ENTRIES
-from polite_crawl.audit.note import open_text, sign_text
+from polite_crawl.audit.heads import HEADS, open_head
+from polite_crawl.audit.logfile import CHECKPOINTS, ENTRIES
+from polite_crawl.audit.note import commitment, open_text, sign_text
 from polite_crawl.audit.record import RecordError, decode
 from polite_crawl.audit.verify import Invalid, sha256_file
 from polite_crawl.audit.worker import WORKER_NAME, worker_of
@@ -61,12 +61,38 @@ def _last_head(directory: Path) -> dict[str, Any] | None:
 
 
 def _name(directory: Path) -> str:
-    """The worker's name, from its head's origin (a shared key's directories carry one), else
-    the directory's own name."""
+    """The worker's name, from its head's origin (a shared key's directories carry one); the
+    directory's own name for one that never signed a head (a worker that wrote nothing)."""
     head = _last_head(directory)
     note = head.get("note") if head else None
-    origin = note.split("\n", 1)[0] if isinstance(note, str) else ""
-    return worker_of(origin) or directory.name
+    if not isinstance(note, str):
+        return directory.name
+    name = worker_of(note.split("\n", 1)[0])
+    if name is None:
+        raise Invalid(
+            str(directory),
+            "its logs carry no worker name: not a fleet worker's directory (the workers of a "
+            "fleet sign with one key, POLITE_CRAWL_AUDIT_KEY)",
+        )
+    return name
+
+
+def _latest_checkpoints(directory: Path) -> list[str]:
+    """The latest signed checkpoint note of each of the directory's logs (what its last head
+    commits to), sorted."""
+    notes: list[str] = []
+    logs = directory / "logs"
+    for log in sorted(logs.iterdir()) if logs.is_dir() else ():
+        path = log / CHECKPOINTS
+        if not path.is_file():
+            continue
+        lines = path.read_bytes().splitlines()
+        if lines:
+            try:
+                notes.append(str(json.loads(lines[-1])["note"]))
+            except (ValueError, KeyError, TypeError, RecursionError):
+                raise Invalid(str(path), "the last checkpoint is unreadable") from None
+    return sorted(notes)
 
 
 def export(
@@ -126,7 +152,15 @@ def export(
                 manifest_sha256=sha256_file(target / bundle.MANIFEST),
             )
         else:
-            entry.update(path=None, origin=None, records=0, manifest_sha256=None)
+            # No log for the platform: the worker's latest checkpoints show what logs it has
+            # (their origins name their platforms), and its head commits to exactly those.
+            entry.update(
+                path=None,
+                origin=None,
+                records=0,
+                manifest_sha256=None,
+                checkpoints=_latest_checkpoints(directory),
+            )
         workers.append(entry)
     if public is None or key is None:
         raise Invalid(str(out), "no worker directory given")
@@ -157,9 +191,12 @@ def export(
 
 
 def _operator(workers: list[dict[str, Any]], public: bytes) -> str:
-    """The operator part shared by the workers' origins (`<operator>/<worker>/...`)."""
+    """The operator part shared by the workers' origins (`<operator>/<worker>/...`): of their
+    heads, else of their logs."""
     for worker in workers:
-        origin = worker.get("origin")
+        head = worker.get("head")
+        note = head.get("note") if isinstance(head, dict) else None
+        origin = note.split("\n", 1)[0] if isinstance(note, str) else worker.get("origin")
         if isinstance(origin, str):
             return origin.rsplit("/polite-crawl/", 1)[0].split("/", 1)[0]
     return "operator-" + keys.fingerprint(public)[:16]
@@ -193,11 +230,8 @@ def verify(
     """F0-F6 of docs/format.md §14. check_worker(export_dir) verifies one worker's export
     (§8, against the same pinned key) and returns its log's report."""
     where = str(path / FLEET)
-    _check_signature(path, public)
-    try:
-        head = json.loads((path / FLEET).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:
-        raise Invalid(where, f"unreadable ({exc})") from None
+    operator = _check_signature(path, public)
+    head = _read_fleet_json(path)
     if not isinstance(head, dict) or head.get("format") != FLEET_FORMAT:
         raise Invalid(where, f"not a {FLEET_FORMAT} head")
     platform = head.get("platform")
@@ -213,7 +247,7 @@ def verify(
         raise Invalid(where, "no workers")
     reports: list[LogReport] = []
     names: set[str] = set()
-    origins: set[str] = set()
+    headless: set[str] = set()
     present = {p.name for p in (path / WORKERS).iterdir()} if (path / WORKERS).is_dir() else set()
     listed: set[str] = set()
     peers: set[str] = set()
@@ -226,7 +260,10 @@ def verify(
         if not isinstance(name, str) or not WORKER_NAME.fullmatch(name) or name in names:
             raise Invalid(at, f"name {name!r} is not a worker name, or repeated")
         names.add(name)
-        _check_head(worker.get("head"), public, at)
+        prefix = f"{operator}/{name}/polite-crawl/"  # every origin of this worker's (F3, F4)
+        commitments = _check_head(worker.get("head"), public, prefix, at)
+        if commitments is None:
+            headless.add(name)
         records = worker.get("records")
         if type(records) is not int or records < 0:
             raise Invalid(at, f"records {records!r} is not a count")
@@ -234,6 +271,7 @@ def verify(
         if worker.get("path") is None:
             if records != 0 or worker.get("origin") is not None:
                 raise Invalid(at, "a worker without a log has no origin and no records")
+            _check_logless(worker.get("checkpoints"), commitments, public, prefix, platform, at)
             continue
         if worker.get("path") != f"{WORKERS}/{name}":
             raise Invalid(at, f"path {worker.get('path')!r} is not {WORKERS}/{name}")
@@ -241,16 +279,23 @@ def verify(
         sub = path / WORKERS / name
         if not sub.is_dir() or sub.is_symlink():
             raise Invalid(str(sub), "listed in the fleet head but missing")
-        if sha256_file(sub / bundle.MANIFEST) != worker.get("manifest_sha256"):
-            raise Invalid(str(sub / bundle.MANIFEST), "not the manifest the fleet head names")
+        manifest = sub / bundle.MANIFEST
+        if manifest.is_symlink() or not manifest.is_file():
+            # Hashed before the worker's export is checked: never open a FIFO or a link.
+            raise Invalid(str(manifest), "not a regular file")
+        if sha256_file(manifest) != worker.get("manifest_sha256"):
+            raise Invalid(str(manifest), "not the manifest the fleet head names")
         report = check_worker(sub)
         if report.platform != platform:
             raise Invalid(str(sub), f"an export of {report.platform!r}, not {platform!r}")
-        if report.origin != worker.get("origin") or report.records != records:
-            raise Invalid(at, "origin or records differ from the worker's export")
-        if report.origin in origins:
-            raise Invalid(at, f"origin {report.origin!r} repeated: two workers, one log name")
-        origins.add(report.origin)
+        if report.origin != prefix + platform:
+            raise Invalid(at, f"its log's origin {report.origin!r} is not {prefix + platform!r}")
+        if report.records != records:
+            raise Invalid(at, "records differ from the worker's export")
+        if worker.get("origin") != report.origin:
+            raise Invalid(at, "origin differs from the worker's export")
+        if worker.get("head") != _last_head(sub):
+            raise Invalid(at, f"head is not the last of {sub / HEADS}")
         peers |= _peers(sub / ENTRIES)
         reports.append(report)
     if present != listed:
@@ -258,18 +303,34 @@ def verify(
         raise Invalid(str(path / WORKERS), f"folders the fleet head does not name: {extra}")
     if total != head.get("records"):
         raise Invalid(where, f"records says {head.get('records')!r}, the workers hold {total}")
-    withheld = sorted(peers - names)
+    withheld = sorted((peers - names) | (peers & headless))
     if withheld:
         raise Invalid(
             where,
             f"worker(s) {', '.join(withheld)} took part in the fleet (named in the workers' "
-            "run.start or run.end) but are not in the export: a worker's log was withheld",
+            "run.start or run.end) but their logs are not in the export: withheld",
         )
     return reports, head
 
 
-def _check_signature(path: Path, public: bytes) -> None:
-    """F0: fleet.sig, a signed note by the pinned key, names fleet.json's sha256."""
+MAX_FLEET_JSON = 64 << 20  # bytes: a fleet of thousands of workers is a few MiB
+
+
+def _read_fleet_json(path: Path) -> Any:
+    where = str(path / FLEET)
+    if (path / FLEET).is_symlink() or not (path / FLEET).is_file():
+        raise Invalid(where, "not a regular file")
+    try:
+        if (path / FLEET).stat().st_size > MAX_FLEET_JSON:
+            raise Invalid(where, f"larger than {MAX_FLEET_JSON} bytes")
+        return json.loads((path / FLEET).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise Invalid(where, f"unreadable ({exc})") from None
+
+
+def _check_signature(path: Path, public: bytes) -> str:
+    """F0: fleet.sig, a signed note by the pinned key, names fleet.json's sha256. The operator
+    it names (every worker's origins start with it)."""
     where = str(path / FLEET_SIG)
     sig = path / FLEET_SIG
     if sig.is_symlink() or not sig.is_file():
@@ -282,8 +343,14 @@ def _check_signature(path: Path, public: bytes) -> None:
         raise Invalid(where, f"{exc}: not signed by this key, or altered") from None
     if not name.endswith(FLEET_SUFFIX) or len(body) != 3 or body[2]:
         raise Invalid(where, "not a fleet signature (origin, fleet.json sha256)")
+    if (path / FLEET).is_symlink() or not (path / FLEET).is_file():
+        raise Invalid(str(path / FLEET), "not a regular file")
     if body[1] != sha256_file(path / FLEET):
         raise Invalid(where, "signs another fleet.json: it was changed")
+    operator = name.removesuffix(FLEET_SUFFIX)
+    if not operator or "/" in operator:
+        raise Invalid(where, f"{name!r} names no operator")
+    return operator
 
 
 def _check_top(path: Path, head: dict[str, Any]) -> None:
@@ -299,37 +366,76 @@ def _check_top(path: Path, head: dict[str, Any]) -> None:
             raise Invalid(str(path / name), "missing or not the file fleet.json lists")
 
 
-def _check_head(head: Any, public: bytes, at: str) -> None:
-    """F5: a worker's latest head, signed by the fleet's key (null for a worker that never
-    wrote one)."""
+def _check_head(head: Any, public: bytes, prefix: str, at: str) -> frozenset[str] | None:
+    """F3: a worker's latest head, signed by the fleet's key with the worker's own head origin;
+    the commitments it holds (None: a worker that never signed one)."""
     if head is None:
-        return
+        return None
     note = head.get("note") if isinstance(head, dict) else None
-    if not isinstance(note, str) or type(head.get("n")) is not int:
+    if not isinstance(note, str) or type(head.get("n")) is not int or set(head) != {"n", "note"}:
         raise Invalid(at, "head is not {n, note}")
-    name = note.split("\n", 1)[0]
-    if not name.endswith(HEAD_SUFFIX):
-        raise Invalid(at, "head is not a head note")
     try:
-        open_text(note, name, public)
+        opened = open_head(note, public)
     except ValueError as exc:
         raise Invalid(at, f"head: {exc}") from None
+    if opened.origin != prefix + "head":
+        raise Invalid(at, f"head origin {opened.origin!r} is not {prefix + 'head'!r}")
+    if opened.n != head["n"]:
+        raise Invalid(at, "head number differs from its note's")
+    return frozenset(opened.commitments)
+
+
+def _check_logless(
+    notes: Any,
+    commitments: frozenset[str] | None,
+    public: bytes,
+    prefix: str,
+    platform: str,
+    at: str,
+) -> None:
+    """F4: a worker said to hold no log for the platform shows the latest checkpoint of each log
+    it holds; none is the platform's, and they are exactly what its head commits to."""
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise Invalid(at, "checkpoints is not a list of checkpoint notes")
+    seen: set[str] = set()
+    for note in notes:
+        origin = note.split("\n", 1)[0]
+        if not origin.startswith(prefix) or "/" in origin.removeprefix(prefix):
+            raise Invalid(at, f"a checkpoint of {origin!r}, not one of this worker's logs")
+        if origin == prefix + platform:
+            raise Invalid(at, f"a checkpoint of its {platform} log, whose log is not exported")
+        try:
+            body = open_text(note, origin, public)
+        except ValueError as exc:
+            raise Invalid(at, f"checkpoint of {origin!r}: {exc}") from None
+        seen.add(commitment(body))
+    if seen != (commitments or frozenset()):
+        raise Invalid(at, "its checkpoints are not the logs its head commits to: a log withheld")
 
 
 def _peers(entries: Path) -> set[str]:
-    """The workers a log's run.start and run.end records saw in the fleet (`fleet.peers`)."""
+    """F6: the workers a log's run.start and run.end records saw in the fleet (`fleet.peers`).
+    Each must name them: a run whose roster was not recorded (Redis failed, or its roster
+    could not be read) leaves the export unable to show that no worker log is missing."""
     found: set[str] = set()
     with open(entries, "rb") as fh:
-        for line in fh:
+        for number, line in enumerate(fh):
             try:
                 record, _ = decode(line.rstrip(b"\n"))
             except RecordError:
                 continue  # the worker's own verification has passed: nothing is unreadable
             kind = record.get("type")
-            fleet = record.get("fleet") if kind in ("run.start", "run.end") else None
+            if kind not in ("run.start", "run.end"):
+                continue
+            fleet = record.get("fleet")
             listed = fleet.get("peers") if isinstance(fleet, dict) else None
-            if isinstance(listed, list):
-                found.update(p for p in listed if isinstance(p, str))
+            if not isinstance(listed, list) or not all(isinstance(p, str) for p in listed):
+                raise Invalid(
+                    f"{entries}: line {number}",
+                    f"its {kind} holds no roster of the fleet (fleet.peers): that no worker's "
+                    "log is missing from this export cannot be shown",
+                )
+            found.update(listed)
     return found
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from polite_crawl.audit import bundle
+from polite_crawl.audit import bundle, fleet
 from polite_crawl.audit.heads import HEADS
 from polite_crawl.audit.since import Kept, check_since
 from polite_crawl.audit.verify import check_evidence, verify_log
@@ -63,3 +63,25 @@ def verify_path(
     if kept is not None:
         check_since(kept, reports, heads, export=next(iter(dirs)) if export else None)
     return list(reports.values()), public
+
+
+def verify_any(
+    path: Path,
+    pinned: Path | None,
+    fingerprint: str | None,
+    since: Path | None = None,
+    *,
+    progress: bool = False,
+) -> tuple[list[LogReport], bytes]:
+    """An audit directory, an export or a fleet export: every rule; Invalid on the first
+    problem."""
+    if not fleet.is_fleet(path):
+        return verify_path(path, pinned, fingerprint, since=since, progress=progress)
+    public = fleet.pinned_key(path, pinned, fingerprint)
+
+    def one(sub: Path) -> LogReport:
+        reports, _ = verify_path(sub, pinned, fingerprint, progress=progress)
+        return reports[0]
+
+    reports, _ = fleet.verify(path, public, one)
+    return reports, public

@@ -18,12 +18,11 @@ from polite_crawl.audit import bundle, fleet
 from polite_crawl.audit.logfile import ENTRIES
 from polite_crawl.audit.record import RecordError, decode
 from polite_crawl.audit.verify import Invalid
-from polite_crawl.audit.whole import verify_path
+from polite_crawl.audit.whole import verify_any, verify_path
 
 if TYPE_CHECKING:
     import argparse
 
-    from polite_crawl.audit.verify import LogReport
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -192,7 +191,9 @@ def verify(
         )
         return EXIT_USAGE
     try:
-        reports, public = _verify_any(path, pinned, fingerprint, since)
+        reports, public = verify_any(
+            path, pinned, fingerprint, since, progress=sys.stderr.isatty()
+        )
     except Invalid as exc:
         print(f"INVALID {exc.where}: {exc.problem}", file=sys.stderr)
         return EXIT_INVALID if dirs_exist(path) else EXIT_USAGE
@@ -227,7 +228,7 @@ def verify_many(
         try:
             # Without a pin, the first directory's key pins the others: a fleet has one key.
             pin = fingerprint if first is None else _fingerprint(first)
-            reports, public = _verify_any(path, pinned, pin, None)
+            reports, public = verify_any(path, pinned, pin, progress=sys.stderr.isatty())
         except Invalid as exc:
             print(f"INVALID {exc.where}: {exc.problem}", file=sys.stderr)
             return EXIT_INVALID if dirs_exist(path) else EXIT_USAGE
@@ -270,24 +271,6 @@ def _unverifiable(path: Path, pinned: Path | None, fingerprint: str | None) -> s
             "verify it once the crawl has ended"
         )
     return None
-
-
-def _verify_any(
-    path: Path, pinned: Path | None, fingerprint: str | None, since: Path | None
-) -> tuple[list[LogReport], bytes]:
-    """An audit directory, an export or a fleet export: every rule; Invalid on the first
-    problem."""
-    progress = sys.stderr.isatty()
-    if not fleet.is_fleet(path):
-        return verify_path(path, pinned, fingerprint, since=since, progress=progress)
-    public = fleet.pinned_key(path, pinned, fingerprint)
-
-    def one(sub: Path) -> LogReport:
-        reports, _ = verify_path(sub, pinned, fingerprint, progress=progress)
-        return reports[0]
-
-    reports, _ = fleet.verify(path, public, one)
-    return reports, public
 
 
 def seal(path: Path) -> int:

@@ -18,7 +18,8 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from polite_crawl.audit import bundle
+from polite_crawl.audit import bundle, fleet
+from polite_crawl.audit import keys as log_keys
 from polite_crawl.audit.logfile import ENTRIES
 from polite_crawl.audit.record import decode
 from polite_crawl.audit.verify import Invalid
@@ -40,11 +41,27 @@ def _fail(message: str, code: int) -> int:
 
 
 def _records(path: Path) -> Iterator[dict[str, Any]]:
-    for directory in bundle.log_dirs(path).values():
+    """Every record of the export (of each worker's, in a fleet export), or of the directory."""
+    if fleet.is_fleet(path):
+        dirs = sorted(p for p in (path / fleet.WORKERS).iterdir() if p.is_dir())
+    else:
+        dirs = list(bundle.log_dirs(path).values())
+    for directory in dirs:
         with open(directory / ENTRIES, "rb") as fh:
             for line in fh:
                 record, _ = decode(line.rstrip(b"\n"))  # verified just before: decodes
                 yield record
+
+
+def _own_key(path: Path) -> bytes:
+    """The log key an export names for itself (its public.key; a fleet export's fleet.json)."""
+    if not fleet.is_fleet(path):
+        return log_keys.read_public(path / log_keys.PUBLIC_FILE)
+    try:
+        named = json.loads((path / fleet.FLEET).read_text(encoding="utf-8"))["public_key"]
+        return bytes.fromhex(named)
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+        raise log_keys.SigningKeyError(f"no readable public_key ({exc})") from None
 
 
 def _directory_keys(path: Path) -> KeySet:
@@ -70,7 +87,6 @@ def match(
     fingerprint: str | None,
     as_json: bool,
 ) -> int:
-    from polite_crawl.audit import keys as log_keys
     from polite_crawl.botauth.accesslog import AccessLogError, read_access_log
     from polite_crawl.botauth.binding import vouching_key
     from polite_crawl.botauth.errors import BotAuthError
@@ -80,7 +96,7 @@ def match(
         return _fail(f"{path}: no such file or directory", EXIT_USAGE)
     if not access_log.is_file():
         return _fail(f"{access_log}: no such file", EXIT_USAGE)
-    export = bundle.is_bundle(path)
+    export = bundle.is_bundle(path) or fleet.is_fleet(path)
     unpinned = pinned is None and fingerprint is None
     if export and unpinned and directory is None:
         return _fail(
@@ -95,15 +111,15 @@ def match(
             pass
     except BotAuthError as exc:  # AccessLogError included
         return _fail(str(exc), EXIT_USAGE)
-    from polite_crawl.audit.whole import verify_path
+    from polite_crawl.audit.whole import verify_any
 
     try:
         if export and unpinned:  # its own key, which a binding by a directory key must name
-            own = log_keys.read_public(path / log_keys.PUBLIC_FILE)
-            fingerprint = log_keys.fingerprint(own)
-        _, public = verify_path(path, pinned, fingerprint)
+            fingerprint = log_keys.fingerprint(_own_key(path))
+        _, public = verify_any(path, pinned, fingerprint)
     except log_keys.SigningKeyError as exc:
-        return _unverified(f"{path / log_keys.PUBLIC_FILE}: {exc}", as_json)
+        where = path / (fleet.FLEET if fleet.is_fleet(path) else log_keys.PUBLIC_FILE)
+        return _unverified(f"{where}: {exc}", as_json)
     except Invalid as exc:
         return _unverified(f"{exc.where}: {exc.problem}", as_json)
     found = signed_records(_records(path))

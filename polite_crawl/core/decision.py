@@ -54,6 +54,11 @@ class Reason(str, Enum):
     WIRE_NOT_SIGNED = "wire.not_signed"
     # Fleet mode: the state the workers share (Redis) could not be read or written in time.
     FLEET_UNAVAILABLE = "fleet.unavailable"
+    # Browser crawls (scrapy-playwright): the gate could not decide a request the browser
+    # makes (an error, or no answer in time), or the browser opened a protocol it does not
+    # decide (a WebSocket). The browser request is aborted.
+    BROWSER_GATE_FAILED = "browser.gate_failed"
+    BROWSER_WEBSOCKET = "browser.websocket"
 
 
 # Refusals that protect the crawler's own side rather than a site's wishes: report-only mode
@@ -63,8 +68,16 @@ class Reason(str, Enum):
 # was told to sign every request.
 # A fleet whose shared state failed is not sent either: its workers would each fetch and pace
 # alone, many times what a site asked for.
+# A browser request the gate could not decide, or a WebSocket, has no decision to report on:
+# it is not sent in either mode.
 ENFORCED_IN_EVERY_MODE = frozenset(
-    {Reason.INTERNAL_ADDRESS, Reason.WIRE_NOT_SIGNED, Reason.FLEET_UNAVAILABLE}
+    {
+        Reason.INTERNAL_ADDRESS,
+        Reason.WIRE_NOT_SIGNED,
+        Reason.FLEET_UNAVAILABLE,
+        Reason.BROWSER_GATE_FAILED,
+        Reason.BROWSER_WEBSOCKET,
+    }
 )
 
 

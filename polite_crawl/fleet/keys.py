@@ -33,3 +33,8 @@ def pace_keys(prefix: str, host: str) -> tuple[str, str]:
     finished."""
     tag = _tagged(prefix, "pace", host)
     return f"{tag}:busy", f"{tag}:last"
+
+
+def rate_key(prefix: str, host: str) -> str:
+    """A host's fleet-wide rate (fleet/rate.py): its theoretical arrival time."""
+    return f"{_tagged(prefix, 'rate', host)}:tat"

@@ -27,16 +27,18 @@ if TYPE_CHECKING:
 
     from polite_crawl.origin.fetch import FetchResult
 
-# KEYS: lease, fence, result; ARGV: token, lease ms. The fencing number; 0 when a result is
-# there after all (published since the caller looked: read it, do not fetch again); nil when
-# the lease is held. The result is looked at here, in the same script: between a read that
+# KEYS: lease, fence, result; ARGV: token, lease ms, fence ms. The fencing number; 0 when a
+# result is there after all (published since the caller looked: read it, do not fetch again);
+# nil when the lease is held. The result is looked at here, in the same script: between a read that
 # found nothing and a lease taken later, the holder may have published and let go.
 TAKE = """
 if redis.call('EXISTS', KEYS[3]) == 1 then
   return 0
 end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return redis.call('INCR', KEYS[2])
+  local fence = redis.call('INCR', KEYS[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  return fence
 end
 return false
 """
@@ -61,6 +63,11 @@ return 0
 """
 
 POLL_SECONDS = 0.05
+# The fencing counter outlives every result it numbered (at most a day, RFC 9309) by a week, so
+# an origin the fleet stopped crawling costs nothing in Redis after that (it would otherwise be
+# a key per origin and file for ever); numbering then starts again, with no result left to
+# confuse it with.
+FENCE_MS = 8 * 86_400 * 1000
 
 
 async def call(what: str, command: Awaitable[Any], timeout: float) -> Any:
@@ -132,7 +139,10 @@ class SharedOriginFiles:
             token = secrets.token_hex(16)
             fence = await self._call(
                 f"the lease {keys.lease}",
-                self._take(keys=[keys.lease, keys.fence, keys.result], args=[token, lease_ms]),
+                self._take(
+                    keys=[keys.lease, keys.fence, keys.result],
+                    args=[token, lease_ms, str(FENCE_MS)],
+                ),
             )
             if fence is not None and (type(fence) is not int or fence < 0):
                 raise FleetError(f"the lease {keys.lease}: Redis answered {fence!r}")

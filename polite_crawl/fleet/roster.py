@@ -28,6 +28,7 @@ class Roster:
         self.key = roster_key(prefix)
         self.timeout = timeout
         self.round_trips = 0
+        self.foreign = 0  # members of the set that are no worker name, at the last read
 
     async def join(self, worker: str) -> list[str]:
         """Add worker; the roster after, sorted. FleetError when Redis fails or answers
@@ -48,13 +49,16 @@ class Roster:
         if not isinstance(reply, (set, list)) or len(reply) > MAX_WORKERS:
             raise FleetError(f"{self.key}: not a roster of worker names ({type(reply).__name__})")
         names: list[str] = []
+        foreign = 0
         for member in reply:
-            if not isinstance(member, bytes):
-                raise FleetError(f"{self.key}: a member that is not a string")
-            name = member.decode("latin-1")
-            if not WORKER_NAME.fullmatch(name):
-                raise FleetError(f"{self.key}: {name[:80]!r} is not a worker name")
+            name = member.decode("latin-1") if isinstance(member, bytes) else None
+            if name is None or not WORKER_NAME.fullmatch(name):
+                # Not a worker's (another program's, or planted): no worker exports under it,
+                # so it is left out rather than costing the whole roster.
+                foreign += 1
+                continue
             names.append(name)
+        self.foreign = foreign
         if worker not in names:
             raise FleetError(f"{self.key}: this worker ({worker}) is missing from the roster")
         return sorted(names)

@@ -12,7 +12,15 @@ from scrapy.utils.misc import load_object
 
 from polite_crawl.core.config import load
 from polite_crawl.settings import SettingsError
-from polite_crawl.shell import decoder, exitstatus, fetched, parking, project_settings, quiet
+from polite_crawl.shell import (
+    browser_setup,
+    decoder,
+    exitstatus,
+    fetched,
+    parking,
+    project_settings,
+    quiet,
+)
 from polite_crawl.shell.crawl import keep_config
 from polite_crawl.shell.decide import DecisionMiddleware
 from polite_crawl.shell.dnsguard import DnsGuard
@@ -84,7 +92,12 @@ class Addon:
         install(settings, "DOWNLOADER_MIDDLEWARES", fetched.FetchedRecorder, fetched.PRIORITY)
         # Names whose DNS answer is internal, when Scrapy resolves names itself (dnsguard.py).
         install(settings, "EXTENSIONS", DnsGuard, 0)
-        wrap_download_handlers(settings)
+        try:
+            wrap_download_handlers(settings)  # a browser it cannot gate stops the crawl here
+        except SettingsError:
+            exitstatus.refused_to_start(self.crawler)
+            quiet.install(settings)  # said in one ERROR line: no traceback after it
+            raise
         install(settings, "DOWNLOADER_MIDDLEWARES", decoder.PreflightDecoder, decoder.PRIORITY)
         # Fleet pacing: requests whose host's turn is far off go back to the scheduler.
         install(settings, "DOWNLOADER_MIDDLEWARES", parking.ParkingMiddleware, parking.PRIORITY)
@@ -115,7 +128,7 @@ def wrap_download_handlers(settings: BaseSettings) -> None:
     the request that reaches a handler is compared with what was decided."""
     merged = dict(settings.getwithbase("DOWNLOAD_HANDLERS"))
     originals = {
-        scheme: path
+        scheme: browser_setup.gated(path)
         for scheme, path in merged.items()
         if path is not None and path is not WireHandler
     }

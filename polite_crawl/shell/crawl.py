@@ -173,6 +173,10 @@ class CrawlState:
         fleet = await self._fleet_roster(join=True)
         if fleet is not None:
             self.audit.store.run_start["fleet"] = fleet
+            # A worker on the roster signs a head even if it never sends a request: a fleet
+            # export tells a worker that did nothing (its head, over its _sites log) from one
+            # whose directory was left out or emptied (no head: withheld, docs/format.md §14).
+            self.audit.store.log(None)
 
     async def _fleet_roster(self, *, join: bool) -> dict[str, Any] | None:
         """With a shared log key in a fleet: this worker's name and the fleet's roster
@@ -190,7 +194,17 @@ class CrawlState:
         except FleetError as exc:
             peers, error = None, str(exc)
             logger.error("polite_crawl: the fleet's roster is not recorded: %(e)s", {"e": exc})
-        return {"worker": worker, "peers": peers, **({"error": error} if error else {})}
+        found: dict[str, Any] = {"worker": worker, "peers": peers}
+        if error:
+            found["error"] = error
+        if roster.foreign:
+            logger.warning(
+                "polite_crawl: the fleet's roster holds %(n)d member(s) that are no worker "
+                "name; left out",
+                {"n": roster.foreign},
+            )
+            found["foreign"] = roster.foreign
+        return found
 
     def _spider_opened(self) -> None:
         config, settings = self.config, self.settings
@@ -269,6 +283,8 @@ class CrawlState:
                 "polite_crawl/fleet/redis/origin_files", self.fleet.origin_files.round_trips
             )
             self.stats.set_value("polite_crawl/fleet/redis/pacing", self.fleet.pacer.round_trips)
+            if self.fleet.rate is not None:
+                self.stats.set_value("polite_crawl/fleet/redis/rate", self.fleet.rate.round_trips)
             await self.fleet.close()
         if self.decider.store.disk is not None:
             self.decider.store.disk.close()

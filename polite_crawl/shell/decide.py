@@ -10,6 +10,7 @@ On the way back, a response that its own signals forbid is discarded (discard.py
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -57,6 +58,13 @@ UNREACHABLE = {
 # Meta keys that switch robots.txt off elsewhere in Scrapy. Here they change nothing: the gate
 # still decides, and the attempt is logged and counted.
 BYPASS_META = ("dont_obey_robotstxt", "polite_crawl_skip", "polite_crawl_bypass")
+# The crawl's decision middleware, for the browser gate (browser.py): the browser's requests are
+# decided and recorded by the same methods as Scrapy's.
+_MIDDLEWARES: weakref.WeakKeyDictionary[Crawler, DecisionMiddleware] = weakref.WeakKeyDictionary()
+
+
+def middleware_of(crawler: Crawler) -> DecisionMiddleware | None:
+    return _MIDDLEWARES.get(crawler)
 
 
 class DecisionMiddleware:
@@ -69,6 +77,7 @@ class DecisionMiddleware:
             raise NotConfigured("POLITE_CRAWL_ENABLED is False")
         self.state = state
         self._warned_bypass: set[str] = set()
+        _MIDDLEWARES[crawler] = self
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -124,6 +133,10 @@ class DecisionMiddleware:
         inherited: what the page that links or embeds it says (`check --page-says`)."""
         return await self._decide(self.state.decider.context(url, method, inherited=inherited))
 
+    async def decide(self, ctx: RequestContext) -> Decision:
+        """The decision for ctx, its origin files fetched first through Scrapy as needed."""
+        return await self._decide(ctx)
+
     async def _decide_later(self, request: Request, ctx: RequestContext) -> None:
         waiting = self._record(request, ctx, await self._decide(ctx))
         if waiting is not None:
@@ -168,6 +181,28 @@ class DecisionMiddleware:
     ) -> Awaitable[None] | None:
         """Write the decision; an allowed request (or one only reported) gets what to wait on
         before it is sent. A refused one raises here: nothing is sent, nothing waits."""
+        waiting, ticket = self.write_decision(request, ctx, decision)
+        if ticket is not None:
+            # What was judged (ctx), not the request as it is now: a decision that waited for
+            # robots.txt was made on the request as it reached the gate, and whatever changed
+            # it since (the spider keeps its requests) must be refused at the wire.
+            self.state.tickets[request] = ticket
+        return waiting
+
+    def write_decision(
+        self,
+        request: Request | None,
+        ctx: RequestContext,
+        decision: Decision,
+        browser: dict[str, Any] | None = None,
+    ) -> tuple[Awaitable[None] | None, Ticket | None]:
+        """The one place a decision is recorded and counted: what to wait on before sending
+        (the record made durable) and the ticket of a request that goes on. A refusal raises
+        PolicyViolation: nothing is sent, nothing waits.
+
+        request is None for a request a browser makes (shell/browser.py): the same decision
+        and record, with `browser` (its resource type) added to the record, and no downloader
+        slot (the browser gate paces it itself, with the ticket's delay)."""
         state = self.state
         signed = None
         if decision.allowed or not (state.enforce or decision.reason in ENFORCED_IN_EVERY_MODE):
@@ -185,6 +220,8 @@ class DecisionMiddleware:
         record = records.decision(
             ctx, decision, mode=state.settings.mode, enforced=enforced, via=via
         )
+        if browser is not None:
+            record["browser"] = browser
         if signed is not None:
             # The parameters and the base's hash, never the signature (a bearer token).
             record["signature"] = signed.record()
@@ -197,11 +234,9 @@ class DecisionMiddleware:
                 waiting = state.audit.write(platform, record)  # write-ahead: durable, then sent
         except AuditError as exc:
             raise not_sent(exc) from None
+        ticket = None
         if not enforced or decision.allowed:  # it goes on: the wire check compares with this
-            # What was judged (ctx), not the request as it is now: a decision that waited for
-            # robots.txt was made on the request as it reached the gate, and whatever changed
-            # it since (the spider keeps its requests) must be refused at the wire.
-            state.tickets[request] = Ticket(
+            ticket = Ticket(
                 ctx.url, ctx.method, ctx.host_header, ctx.user_agent, delay, platform, signed
             )
         if decision.allowed:
@@ -209,22 +244,22 @@ class DecisionMiddleware:
             # is not sent (the wait raises IgnoreRequest) and the crawl closes.
             state.counts.add("allow")
             state.stats.inc_value("polite_crawl/allowed")
-            return waiting
+            return waiting, ticket
         reason = decision.reason.value
         if not enforced:
             state.counts.add(f"report/{reason}")
             state.stats.inc_value(f"polite_crawl/report_only/would_deny/{reason}")
             logger.warning(
                 "polite_crawl REPORT-ONLY: would refuse %(url)s (%(reason)s)",
-                {"url": request.url, "reason": reason},
+                {"url": ctx.url, "reason": reason},
             )
-            return waiting
+            return waiting, ticket
         state.counts.add(f"deny/{reason}")
         state.stats.inc_value(f"polite_crawl/denied/{reason}")
         logger.debug(
-            "polite_crawl refused %(url)s (%(reason)s)", {"url": request.url, "reason": reason}
+            "polite_crawl refused %(url)s (%(reason)s)", {"url": ctx.url, "reason": reason}
         )
-        raise PolicyViolation(request.url, decision)
+        raise PolicyViolation(ctx.url, decision)
 
     def _same_platform(self, ctx: RequestContext, url: str) -> bool:
         # A platform's log names no other site: `via` is kept only within the platform.
@@ -234,14 +269,14 @@ class DecisionMiddleware:
         host = (urlsplit(url).hostname or "").lower()
         return host == ctx.origin.host or self.state.decider.resolver.resolve(host) is ctx.platform
 
-    def _pace(self, request: Request, decision: Decision) -> float:
+    def _pace(self, request: Request | None, decision: Decision) -> float:
         """The slower of robots.txt's Crawl-delay and a platform policy's minimum delay. The
         wire pacer (pacing.py) guarantees it; the downloader slot is slowed too, so that paced
         requests wait in its queue rather than in the handler."""
         crawl_delay = decision.evidence.get("robots", {}).get("crawl_delay")
         min_delay = decision.evidence.get("requirements", {}).get("min_delay", 0.0)
         wanted: float = max(crawl_delay["applied"] if crawl_delay else 0.0, min_delay)
-        if wanted:
+        if wanted and request is not None:
             # A paced request waits in its host's slot: a spider-chosen download_slot per
             # request would otherwise sidestep the delay. The host is read from the URL decided
             # (urlparse_cached may still hold the parse of a URL rewritten before the gate).

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from polite_crawl.fleet.origins import SharedOriginFiles
 from polite_crawl.fleet.pace import FleetPacer
+from polite_crawl.fleet.rate import FleetRate
 from polite_crawl.fleet.roster import Roster
 from polite_crawl.settings import SettingsError, setting_name
 from polite_crawl.shell import exitstatus
@@ -50,6 +51,16 @@ class Fleet:
             timeout=settings.redis_timeout,
         )
 
+        self.rate = (
+            FleetRate(
+                client,
+                prefix=settings.redis_prefix,
+                rate=settings.fleet_host_rate,
+                timeout=settings.redis_timeout,
+            )
+            if settings.fleet_host_rate is not None
+            else None
+        )
         self.roster = Roster(client, prefix=settings.redis_prefix, timeout=settings.redis_timeout)
         self.on_failure = settings.fleet_on_failure
         self.timeout = settings.redis_timeout
@@ -113,7 +124,10 @@ def fleet_client(settings: PoliteSettings) -> Fleet | None:
             "'twisted.internet.asyncioreactor.AsyncioSelectorReactor', Scrapy's default)"
         )
     try:
-        client = redis.asyncio.Redis.from_url(
+        # A cluster client finds each key's node itself (the hash tags keep one origin's keys
+        # in one slot); both take the URL and the timeouts alike.
+        kind = redis.asyncio.RedisCluster if settings.redis_cluster else redis.asyncio.Redis
+        client = kind.from_url(
             settings.redis_url,
             socket_timeout=settings.redis_timeout,
             socket_connect_timeout=settings.redis_timeout,

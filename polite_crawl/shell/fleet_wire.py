@@ -32,15 +32,37 @@ async def take_turn(state: CrawlState, request: Request, host: str, delay: float
     the crawl can take the request back (parking.py)."""
     if state.fleet is None:
         return None
-    patience = state.settings.fleet_park_after if state.parking is not None else None
     try:
-        turn = await state.fleet.pacer.acquire(host, delay, patience)
+        turn = await state.fleet.pacer.acquire(host, delay, _patience(state, request))
     except TurnLater as later:
         raise Parked(request.url, later.wait) from None
     except FleetError as exc:
         raise _refused(state, request, exc) from None
     state.stats.inc_value("polite_crawl/fleet/paced")
     return turn
+
+
+async def take_rate(state: CrawlState, request: Request, host: str) -> None:
+    """The host's next slot under the fleet-wide rate (POLITE_CRAWL_FLEET_HOST_RATE), when one
+    is set; PolicyViolation, recorded, when Redis fails; Parked when the slot is far off."""
+    fleet = state.fleet
+    if fleet is None or fleet.rate is None:
+        return
+    try:
+        await fleet.rate.take(host, _patience(state, request))
+    except TurnLater as later:
+        raise Parked(request.url, later.wait) from None
+    except FleetError as exc:
+        raise _refused(state, request, exc) from None
+
+
+def _patience(state: CrawlState, request: Request) -> float | None:
+    """How long the request may wait at the wire before it goes back to the scheduler (None:
+    as long as it takes). A preflight (robots.txt, ...) always waits: it is fetched outside the
+    scheduler, by object identity, and the decisions of its origin wait on it."""
+    if state.parking is None or state.files.owns(request):
+        return None
+    return state.settings.fleet_park_after
 
 
 async def give_back(state: CrawlState, turn: Turn | None) -> None:

@@ -23,7 +23,7 @@ from polite_crawl.shell.crawl import CrawlComponent
 from polite_crawl.signals.carried import CARRIED_META, combined, to_meta
 from polite_crawl.signals.image_sources import SINGLE, SRCSET, image_urls
 from polite_crawl.signals.mapping import TDM_RESERVED, UNREADABLE_HEAD, forbidden
-from polite_crawl.signals.memory import Inherited, url_key
+from polite_crawl.signals.memory import Inherited, merged, url_key
 from polite_crawl.signals.meta import head_metas
 from polite_crawl.signals.robots_tag import directives
 from polite_crawl.signals.tdmrep import TDM_HEADER, TDM_META, header_reservation
@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 VIA_META = "polite_crawl_via"
 
 
-class _Page:
+class PageSignals:
     """What one response says about the requests it yields."""
 
     def __init__(self, response: Response, token: str, head_limit: int) -> None:
@@ -115,11 +115,11 @@ class LinksMiddleware(CrawlComponent):
             if self._passes(state, page, response, item):
                 yield item
 
-    def _page(self, response: Response) -> tuple[CrawlState | None, _Page | None]:
+    def _page(self, response: Response) -> tuple[CrawlState | None, PageSignals | None]:
         state = self.state
         if state is None:
             return None, None
-        page = _Page(response, state.config.token, state.settings.head_scan_limit)
+        page = PageSignals(response, state.config.token, state.settings.head_scan_limit)
         if page.head_unread:
             state.stats.inc_value("polite_crawl/head_unreadable")
             log = logger.debug if self._warned_head else logger.warning
@@ -138,7 +138,7 @@ class LinksMiddleware(CrawlComponent):
 
     @staticmethod
     def _passes(
-        state: CrawlState | None, page: _Page | None, response: Response, item: Any
+        state: CrawlState | None, page: PageSignals | None, response: Response, item: Any
     ) -> bool:
         if isinstance(item, Request):
             item.meta.setdefault(VIA_META, response.url)
@@ -150,7 +150,7 @@ class LinksMiddleware(CrawlComponent):
         return _keep_item(state, page, response, item)
 
 
-def _follow(state: CrawlState, page: _Page, request: Request) -> bool:
+def _follow(state: CrawlState, page: PageSignals, request: Request) -> bool:
     """Whether a request of a page that said something is followed; what the page said about
     it is remembered for its decision."""
     inherited = page.inherited(request.url)
@@ -181,12 +181,23 @@ def _remember(state: CrawlState, request: Request, inherited: Inherited) -> None
 
 
 def inherited_for(state: CrawlState, request: Request) -> Inherited | None:
-    """What the decision about request inherits from the pages that yielded it."""
-    remembered = state.memory.lookup(request.url)
-    return combined(remembered, request.meta.get(CARRIED_META), request.url)
+    """What the decision about request inherits from the pages that yielded it: about its URL,
+    and about every URL a redirect led it from (RedirectMiddleware's `redirect_urls`): a page's
+    image behind a redirect is still the page's image."""
+    urls = [request.url]
+    hops = request.meta.get("redirect_urls")
+    if isinstance(hops, list):
+        urls += [u for u in hops if isinstance(u, str)]
+    found: Inherited | None = None
+    carried = request.meta.get(CARRIED_META)
+    for url in urls:
+        about = combined(state.memory.lookup(url), carried, url)
+        if about is not None:
+            found = about if found is None else merged(found, about)
+    return found
 
 
-def _keep_item(state: CrawlState, page: _Page, response: Response, item: Any) -> bool:
+def _keep_item(state: CrawlState, page: PageSignals, response: Response, item: Any) -> bool:
     """Whether an item of a page that said something goes on to the pipelines; the files its
     image_urls/file_urls name inherit the page's signals."""
     # An item is the page's content put to use: what the page forbids, it forbids.

@@ -24,7 +24,7 @@ from polite_crawl.settings import SettingsError
 from polite_crawl.shell import signing
 from polite_crawl.shell._compat import ASYNC_DOWNLOAD_HANDLERS
 from polite_crawl.shell.crawl import state_of
-from polite_crawl.shell.fleet_wire import give_back, take_turn
+from polite_crawl.shell.fleet_wire import give_back, take_rate, take_turn
 from polite_crawl.shell.pacing import paced_host
 from polite_crawl.shell.wire_check import on_wire
 
@@ -92,7 +92,10 @@ class _WireHandler:
         delay = decided.delay if decided is not None else 0.0
         if not delay:
             delay = pacer.delay_of(host)  # a preflight to a paced host waits too
+        if delay and request.meta.get("playwright") and self._in_browser(request):
+            delay = 0.0  # the browser gate paces the page's document when the browser sends it
         if not delay:
+            await take_rate(state, request, host)  # a fleet-wide rate, if one is set
             ticket = on_wire(state, request)  # raises PolicyViolation: not sent
             if state.signer is not None:  # Web Bot Auth: signed last
                 await signing.on_wire(state, request, ticket)
@@ -100,7 +103,9 @@ class _WireHandler:
         await pacer.acquire(host, delay)
         turn = None
         try:
-            # In a fleet, the host's turn for the whole fleet too, after this worker's own.
+            # In a fleet, the host's rate and turn for the whole fleet too, after this
+            # worker's own (the rate first: a turn taken is stamped when given back).
+            await take_rate(state, request, host)
             turn = await take_turn(state, request, host, delay)
             # Compared after the wait, right before it is sent: a change made while the request
             # waited for its turn is refused too. Signed after the wait: a signature whose
@@ -112,6 +117,12 @@ class _WireHandler:
         finally:
             await give_back(state, turn)  # the fleet's turn first: the next local waiter asks
             pacer.release(host)
+
+    def _in_browser(self, request: Request) -> bool:
+        # The gated browser handler (browser_handler.py) paces what the browser sends, request
+        # by request: a page holding its host's turn here while it renders would stall every
+        # subresource from that host.
+        return bool(getattr(self._inner_for(request), "paces_itself", False))
 
     async def _send(self, request: Request, spider: Spider | None) -> Response:
         # Scrapy's handlers read the URL through urlparse_cached() (HTTP/2 builds its request

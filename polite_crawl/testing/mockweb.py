@@ -46,6 +46,7 @@ class Resp:
 Handler = Callable[["Hit"], Resp]
 STALLED_BYTES = 1 << 20  # what a stalled answer's Content-Length promises beyond its body
 SERVER_PATIENCE = 60.0  # seconds a stalled or endless answer waits for the client to leave
+TLS_HANDSHAKE = b"\x16"  # the first byte of a TLS ClientHello
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,18 @@ def _make_handler(web: MockWeb) -> type[BaseHTTPRequestHandler]:
             self.send_response(200, "Connection established")
             self.end_headers()
             self.wfile.flush()
+            try:
+                first = self.connection.recv(1, socket.MSG_PEEK)
+            except OSError:
+                first = b""
+            if first and first != TLS_HANDSHAKE:
+                # Plain HTTP through the tunnel: what some clients (Playwright's own fetch) do
+                # for http:// URLs behind a proxy.
+                self.tunnel = f"http://{host}" + ("" if port in ("", "80") else f":{port}")
+                self.close_connection = False
+                while not self.close_connection:
+                    self.handle_one_request()
+                return
             try:
                 tls = web._tls.wrap_socket(self.connection, server_side=True)
             except (OSError, ValueError):
