@@ -17,7 +17,8 @@ MIN_TESTS := tests/test_crawl_gate.py tests/test_scrapy_project.py tests/test_cr
 	tests/test_crawl_internal_addresses.py tests/test_spider_settings.py \
 	tests/test_crawl_size_limits.py tests/test_crawl_wire_review.py tests/test_crawl_image_sources.py \
 	tests/test_crawl_botauth.py tests/test_audit_match.py tests/test_crawl_fleet.py \
-	tests/test_crawl_fleet_audit.py tests/test_crawl_browser.py
+	tests/test_crawl_fleet_audit.py tests/test_crawl_browser.py \
+	tests/test_first_hour.py tests/test_cli_first_hour.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -497,7 +497,7 @@ def _problems(exc: ValidationError, data: Mapping[str, Any]) -> list[str]:
             lines.append(f"{name} is required. {_choices(field)}")
             continue
         if err["type"] in ("enum", "literal_error"):
-            problem = f"{err['input']!r} is not a valid choice{_did_you_mean(field, err['input'])}"
+            problem = f"{err['input']!r} is not a valid choice{did_you_mean(field, err['input'])}"
         else:
             # Our validators' own words, without pydantic's "Value error, " in front.
             problem = str(err["msg"]).removeprefix("Value error, ")
@@ -520,7 +520,7 @@ def _choices(field: str) -> str:
     return ""
 
 
-def _did_you_mean(field: str, given: Any) -> str:
+def did_you_mean(field: str, given: Any) -> str:
     """ " (did you mean 'search-indexing'?)" for a near miss ('search_indexing', 'Research')."""
     choices = _CHOICES.get(field, ())
     text = str(given).strip().lower().replace("_", "-").replace(" ", "-")
@@ -593,7 +593,7 @@ def narrow(declared: Iterable[Purpose], spider_purposes: Any) -> frozenset[Purpo
         except ValueError:
             raise SettingsError(
                 f"spider attribute polite_crawl_purposes = {_plain(spider_purposes)!r}: "
-                f"{str(p).strip()!r} is not a valid choice{_did_you_mean('purposes', p)}. "
+                f"{str(p).strip()!r} is not a valid choice{did_you_mean('purposes', p)}. "
                 f"{_choices('purposes')}"
             ) from None
     wanted = frozenset(wanted_list)

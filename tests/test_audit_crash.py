@@ -238,6 +238,8 @@ def test_a_second_crawl_on_the_same_audit_dir_refuses_to_start(
     assert "the crawl cannot start" in errors[0]
     assert f"POLITE_CRAWL_AUDIT_DIR = '{first.audit_dir}'" in errors[0]
     assert f"in use by another crawl (pid {proc.pid}, " in errors[0]
+    for noise in ("Errno 0", "Failure", "Unhandled error in Deferred", "Traceback"):
+        assert noise not in second.log, second.log  # the one line says it all
     # The first crawl went on undisturbed, and nothing of the second is in its log.
     assert first_status == 0
     assert not [r for r in read_audit(first.audit_dir) if "other.test" in r.get("url", "")]

@@ -202,5 +202,7 @@ def test_a_failed_sync_stops_the_crawl_before_anything_undurable_is_fetched(
     assert result.returncode != 0, result.log
     assert "cannot sync the audit log" in result.log
     assert ("syncing in a thread" in result.log) == (syncer == "thread")
+    for noise in ("Errno 0", "<twisted.python.failure.Failure", "Unhandled error in Deferred"):
+        assert noise not in result.log, result.log
     assert len([h for h in mockweb.hits if h.path not in PREFLIGHTS]) < len(urls)
     assert_every_fetch_was_allowed_first(mockweb, result)

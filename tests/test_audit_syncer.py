@@ -122,3 +122,24 @@ def test_an_error_without_a_system_error_number_reads_as_its_message() -> None:
     assert f"cannot sync the audit log: {error}" == (
         "cannot sync the audit log: cannot start the audit sync helper: no SOCK_SEQPACKET"
     )
+
+
+@pytest.mark.skipif(not Path("/proc/self/comm").exists(), reason="reads /proc (Linux)")
+def test_the_helper_reads_as_itself_in_ps() -> None:
+    # `ps` showed `python3 -c <the helper's whole source>`.
+    helper = SyncHelper()
+    try:
+        pid = helper.process.pid
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+            if comm == "polite-sync":
+                break
+            time.sleep(0.02)
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    finally:
+        helper.close()
+
+    assert comm == "polite-sync"
+    assert args[1].endswith(b"polite_crawl/audit/sync_helper.py"), args
+    assert len(b" ".join(args)) < 300  # a path and a number, not a program

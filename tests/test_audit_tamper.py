@@ -6,17 +6,18 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
 from typing import TYPE_CHECKING
 
 import pytest
 from tamper_cases import GRANT, REDDIT
 
 from polite_crawl.audit.record import encode
+from polite_crawl.testing.chromium import render_in_chromium
 from polite_crawl.testing.crawl import run_cli, run_crawl
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 if TYPE_CHECKING:
+    import subprocess
     from pathlib import Path
 
 
@@ -305,29 +306,6 @@ def test_a_tampered_export_file(audited: Path, tmp_path: Path) -> None:
 def test_usage_errors(tmp_path: Path) -> None:
     assert verify(tmp_path / "nowhere").returncode == 2
     assert verify(tmp_path).returncode == 2
-
-
-def render_in_chromium(page: Path) -> str:
-    """What a person's browser shows: the DOM after Chromium loaded the file."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "make test installs Debian's chromium; run it through make test"
-    cmd = [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={page.parent / 'chromium-profile'}",
-        "--dump-dom",
-        page.as_uri(),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout
 
 
 def test_the_report_reads_right_in_a_browser(audited: Path, tmp_path: Path) -> None:

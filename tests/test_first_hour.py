@@ -31,8 +31,18 @@ class Wiki(scrapy.Spider):
         yield {{"url": response.url}}
 """
 
-# What no message a user sees may contain: a traceback, pydantic's or Python's internals.
-NOISE = ("Traceback", "Task exception was never retrieved", "Value error,", "<Purpose.", "Errno 0")
+# What no message a user sees may contain: a traceback, pydantic's, Python's or Twisted's
+# internals, a class object where Scrapy's "Enabled ..." lines list dotted paths.
+NOISE = (
+    "Traceback",
+    "Task exception was never retrieved",
+    "Value error,",
+    "<Purpose.",
+    "Errno 0",
+    "<class '",
+    "Unhandled error in Deferred",
+    "twisted.python.failure.Failure",
+)
 
 
 def quick_start() -> str:
@@ -168,6 +178,17 @@ def test_an_empty_setting_on_the_command_line_unsets_it(project: Path, mockweb: 
             "{root}/polite_crawl_audit/signing.key, and POLITE_CRAWL_AUDIT_KEY_CREATE = False "
             "forbids creating one",
         ),
+        (
+            [
+                "-s",
+                "ADDONS={}",
+                "-s",
+                "DOWNLOADER_MIDDLEWARES="
+                '{"polite_crawl.middlewares.PoliteDownloaderMiddleware": 100}',
+            ],
+            "polite_crawl's middleware is listed in DOWNLOADER_MIDDLEWARES but the add-on is not "
+            'enabled: add ADDONS = {{"polite_crawl.Addon": 0}}',
+        ),
     ],
     ids=[
         "underscore-purpose",
@@ -178,6 +199,7 @@ def test_an_empty_setting_on_the_command_line_unsets_it(project: Path, mockweb: 
         "mode-case",
         "misspelt-setting",
         "no-key-in-production",
+        "middleware-without-addon",
     ],
 )
 def test_the_usual_mistakes_get_one_clean_line(
@@ -208,3 +230,34 @@ def test_the_traceback_of_a_refused_start_is_there_when_debug_is_asked_for(
     assert "Traceback" not in default.stderr
     assert "Traceback" in asked.stderr
     assert "polite_crawl.settings.SettingsError" in asked.stderr
+
+
+def test_robotstxt_obey_false_still_enforces_robots_txt_and_says_so(
+    project: Path, mockweb: MockWeb
+) -> None:
+    mockweb.add(WIKI + "/robots.txt", Resp(body="User-agent: *\nDisallow: /wiki/\n"))
+
+    proc = scrapy(project, mockweb, "crawl", "wiki", "-s", "ROBOTSTXT_OBEY=False")
+
+    assert proc.returncode == 0, proc.stderr
+    assert not mockweb.fetched(WIKI + "/wiki/Web_crawler")
+    assert "ROBOTSTXT_OBEY is False, and robots.txt is enforced all the same" in proc.stderr
+    clean(proc.stderr)
+
+
+def test_the_middlewares_listed_beside_the_add_on_are_installed_once(
+    project: Path, mockweb: MockWeb
+) -> None:
+    listed = (
+        '{"polite_crawl.middlewares.PoliteDownloaderMiddleware": 543, '
+        '"polite_crawl.shell.decide.DecisionMiddleware": 544}'
+    )
+
+    proc = scrapy(project, mockweb, "crawl", "wiki", "-s", f"DOWNLOADER_MIDDLEWARES={listed}")
+
+    assert proc.returncode == 0, proc.stderr
+    assert mockweb.fetched(WIKI + "/wiki/Web_crawler")
+    enabled = proc.stderr.split("Enabled downloader middlewares:", 1)[1].split("]", 1)[0]
+    assert enabled.count("Polite") + enabled.count("DecisionMiddleware") == 1, enabled
+    assert "'polite_crawl.middlewares.PoliteDownloaderMiddleware'" in enabled
+    clean(proc.stderr)

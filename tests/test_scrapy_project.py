@@ -185,7 +185,7 @@ def test_console_script_check_needs_a_purpose(tmp_path: Path, mockweb: MockWeb) 
     assert proc.returncode == 2
     assert "declare what the crawl is for with --purpose" in proc.stderr
     assert bad.returncode == 2
-    assert "'spying' is not a valid Purpose; valid purposes: search-indexing" in bad.stderr
+    assert "'spying' is not a valid purpose; valid purposes: search-indexing" in bad.stderr
     assert mockweb.hits == []
 
 

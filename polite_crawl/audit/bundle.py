@@ -18,6 +18,7 @@ from polite_crawl.audit import keys
 from polite_crawl.audit.heads import HEADS
 from polite_crawl.audit.logfile import CHECKPOINTS, ENTRIES, AuditError
 from polite_crawl.audit.note import open_text, sign_text
+from polite_crawl.audit.progress import Progress, estimate_records
 from polite_crawl.audit.record import decode
 from polite_crawl.audit.store import AuditStore
 from polite_crawl.audit.verify import EMPTY_SHA256, Invalid, sha256_file
@@ -283,10 +284,13 @@ def export(
     out: Path,
     policy_files: dict[str, Path],
     key_file: Path | None = None,
+    *,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """policy_files: sha256 -> path of the policy files known here (bundled and your own).
     key_file: the shared key signing the directory's logs, where signing.key.path does not name
-    it (a directory collected from another machine)."""
+    it (a directory collected from another machine). progress: a bar on stderr for a long log
+    (progress.py)."""
     source = audit_dir / "logs" / platform
     if not (source / ENTRIES).exists():
         known = ", ".join(sorted(log_dirs(audit_dir))) or "none"
@@ -308,7 +312,7 @@ def export(
         shutil.copyfile(audit_dir / HEADS, out / HEADS)
     shutil.copyfile(audit_dir / keys.PUBLIC_FILE, out / keys.PUBLIC_FILE)
     shutil.copyfile(spec_source(), out / SPEC)
-    origin, records, robots, policies = _cited(out / ENTRIES)
+    origin, records, robots, policies = _cited(out / ENTRIES, f"export {platform}", progress)
     for digest in sorted(robots):
         _copy_cited(audit_dir / "evidence" / digest, out / "evidence" / digest, digest)
     for digest in sorted(policies):
@@ -350,14 +354,18 @@ def _copy_cited(source: Path, target: Path, digest: str | None = None) -> None:
     shutil.copyfile(source, target)
 
 
-def _cited(entries: Path) -> tuple[str, int, set[str], set[str]]:
+def _cited(entries: Path, label: str, progress: bool) -> tuple[str, int, set[str], set[str]]:
     origin, records = "", 0
     robots: set[str] = set()
     policies: set[str] = set()
+    total = estimate_records(entries, entries.stat().st_size) if progress else 0
+    bar = Progress(label, total, enabled=progress)
     with open(entries, "rb") as fh:
         for line in fh:
             record, _ = decode(line.rstrip(b"\n"))
             records += 1
+            if records & 1023 == 0:
+                bar.update(records)
             origin = origin or str(record.get("log"))
             if record.get("type") == "preflight":
                 robots.add(str((record.get("evidence") or {}).get("sha256")))
@@ -369,4 +377,5 @@ def _cited(entries: Path) -> tuple[str, int, set[str], set[str]]:
             )
             if isinstance(tos, dict) and tos.get("policy_sha256"):
                 policies.add(str(tos["policy_sha256"]))
+    bar.close(records)
     return origin, records, robots, policies

@@ -23,47 +23,10 @@ import errno
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
-HELPER = r"""
-import os, signal, socket, sys
-# Only the end of the socket ends the helper: a Ctrl-C or SIGTERM meant for the crawl must not
-# take the durability of its last records with it (the crawl closes cleanly, then this exits).
-for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-    signal.signal(getattr(signal, name), signal.SIG_IGN)
-sock = socket.socket(fileno=int(sys.argv[1]))
-fds = {}
-while True:
-    try:
-        msg, got, flags, _ = socket.recv_fds(sock, 65536, 8)
-    except OSError:
-        break
-    if not msg:
-        break
-    if flags & socket.MSG_TRUNC:
-        sock.send(b"err 0 the request was cut short")
-        continue
-    verb, _, rest = msg.decode().partition(" ")
-    if verb == "open":
-        old = fds.pop(rest, None)
-        if old is not None:
-            os.close(old)
-        fds[rest] = got[0]
-        continue
-    answer = b"ok"
-    for key in rest.split():
-        try:
-            os.fdatasync(fds[key])
-        except OSError as exc:
-            answer = ("err %d %s" % (exc.errno or 0, exc.strerror or exc)).encode()
-            break
-        except KeyError:
-            answer = ("err 0 no file registered as %s" % key).encode()
-            break
-    try:
-        sock.send(answer)
-    except OSError:
-        break
-"""
+# Run by its path (sync_helper.py says why): a readable process, not `python -c <its source>`.
+HELPER = Path(__file__).resolve().with_name("sync_helper.py")
 
 
 class SyncHelperError(OSError):
@@ -85,7 +48,7 @@ class SyncHelper:
             raise SyncHelperError(0, f"cannot start the audit sync helper: {exc}") from None
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", HELPER, str(theirs.fileno())],
+                [sys.executable, str(HELPER), str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 close_fds=True,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from polite_crawl.audit.logfile import CHECKPOINTS, ENTRIES
 from polite_crawl.audit.merkle import EMPTY_ROOT, Frontier
 from polite_crawl.audit.note import NoteError, commitment, open_note
 from polite_crawl.audit.parse import Fields, parsed_lines
+from polite_crawl.audit.progress import Progress, estimate_records
 from polite_crawl.audit.record import GENESIS
 from polite_crawl.audit.store import NO_PLATFORM
 
@@ -34,7 +34,6 @@ MAX_ROBOTS_AGE = 24 * 3600.0
 # the failed fetch itself is in force for up to a day: a decision on a fallback copy may cite a
 # fetch up to both apart.
 MAX_FALLBACK_AGE = 7 * 24 * 3600.0
-_PROGRESS_EVERY = 100_000
 
 
 class Invalid(Exception):
@@ -210,6 +209,11 @@ def verify_log(
     frontier = Frontier()
     prev = GENESIS
     semantics = _Semantics(str(entries), platform)
+    bar = Progress(
+        f"verify {platform}",
+        estimate_records(entries, size) if progress else 0,
+        enabled=progress,
+    )
     for number, f in enumerate(parsed_lines(entries, size), start=1):
         if f.digest is None or f.leaf is None:
             raise Invalid(f"{entries}:{number}", str(f.error))
@@ -247,10 +251,9 @@ def verify_log(
         if frontier.size in wanted:
             roots[frontier.size] = frontier.root()
         prev = digest
-        if progress and number % _PROGRESS_EVERY == 0:
-            print(f"\r{platform}: {number:,} records verified", end="", file=sys.stderr)
-    if progress and frontier.size >= _PROGRESS_EVERY:
-        print(file=sys.stderr)
+        if number & 1023 == 0:
+            bar.update(number)
+    bar.close(frontier.size)
     report.records = frontier.size
     _check_checkpoints(directory / CHECKPOINTS, report, roots, public)
     report.evidence = semantics.evidence - {EMPTY_SHA256}

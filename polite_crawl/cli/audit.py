@@ -148,7 +148,9 @@ def report(
         )
         return EXIT_USAGE
     try:
-        reports, _ = verify_path(path, pinned, fingerprint, only=name)
+        reports, _ = verify_path(
+            path, pinned, fingerprint, only=name, progress=sys.stderr.isatty()
+        )
         verification = (True, reports[0].summary())
     except Invalid as exc:
         verification = (False, str(exc))
@@ -296,7 +298,7 @@ def checkpoints(
     from polite_crawl.audit.since import kept_file
 
     try:
-        reports, public = verify_path(path, pinned, fingerprint)
+        reports, public = verify_path(path, pinned, fingerprint, progress=sys.stderr.isatty())
         dirs = bundle.log_dirs(path)
         if platform is not None:
             name = _policy_id(platform)
@@ -354,7 +356,9 @@ def export(
                 f"{out} (key sha256:{head['fingerprint']})"
             )
             return EXIT_OK
-        manifest = bundle.export(paths[0], name, out, files, signing_key)
+        manifest = bundle.export(
+            paths[0], name, out, files, signing_key, progress=sys.stderr.isatty()
+        )
     except Invalid as exc:
         print(f"polite-crawl audit export: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -3,32 +3,51 @@ command line over polite_crawl/policy/."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from polite_crawl.core.purposes import Purpose
 from polite_crawl.policy.consent import ConsentFile
 from polite_crawl.policy.diff import diff
-from polite_crawl.policy.loader import PolicyError, load_all, load_dir
+from polite_crawl.policy.loader import PolicyError, load_all, load_dir, load_policy
 from polite_crawl.policy.model import Policy
 from polite_crawl.policy.resolver import Resolver
 from polite_crawl.policy.tables import overrides_text, stance_text
+from polite_crawl.settings import did_you_mean
 
 if TYPE_CHECKING:
-    import argparse
+    from pydantic import BaseModel
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+# One schema per file kind, each with an $id an editor can map files to (taplo, VS Code).
+SCHEMAS: dict[str, tuple[type[BaseModel], str]] = {
+    "policy": (Policy, "urn:polite-crawl:schema:policy"),
+    "consents": (ConsentFile, "urn:polite-crawl:schema:consents"),
+}
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     policies = sub.add_parser("policies", help="list, show, validate platform policies")
     psub = policies.add_subparsers(dest="policies_command", required=True)
-    psub.add_parser("list", help="one line per policy in force")
+    listing = psub.add_parser("list", help="one line per policy in force")
     show = psub.add_parser("show", help="one policy, whole")
     show.add_argument("id")
-    validate = psub.add_parser("validate", help="check a directory of policy files")
+    validate = psub.add_parser(
+        "validate", help="check a directory of policy files (every bad file is reported)"
+    )
     validate.add_argument("directory", type=Path)
-    psub.add_parser("schema", help="JSON Schema of policy and consent files")
+    schema = psub.add_parser(
+        "schema", help="the JSON Schema of policy files, or of the consents file (--kind)"
+    )
+    schema.add_argument(
+        "--kind",
+        choices=sorted(SCHEMAS),
+        default="policy",
+        help="which file the schema is of (default: policy)",
+    )
     changes = psub.add_parser(
         "diff",
         help="what changes in verdicts, per platform and purpose, between two policy sets "
@@ -40,37 +59,62 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--purpose",
         action="append",
         default=[],
-        type=Purpose,
+        type=_purpose,
         dest="purposes",
         metavar="PURPOSE",
         help="only this declared purpose (repeatable; default: all)",
     )
     changes.add_argument("--json", action="store_true", help="one JSON object per change")
-    for p in (policies, show, validate):
+    # Before or after the subcommand (`policies --policy-dir X list`, `policies list
+    # --policy-dir X`). Two destinations: argparse lets a subcommand's default replace what was
+    # given before it, so the subcommand's own list starts absent (SUPPRESS), not empty.
+    policies.add_argument(
+        "--policy-dir",
+        action="append",
+        default=[],
+        type=Path,
+        dest="policy_dirs",
+        help="extra policy directory (repeatable)",
+    )
+    for p in (listing, show):
         p.add_argument(
             "--policy-dir",
             action="append",
-            default=[],
+            default=argparse.SUPPRESS,
             type=Path,
-            dest="policy_dirs",
+            dest="policy_dirs_after",
+            metavar="DIR",
             help="extra policy directory (repeatable)",
         )
+
+
+def _purpose(text: str) -> Purpose:
+    """argparse's own message names the enum class ("invalid Purpose value"): say it as the
+    settings do, with a suggestion."""
+    try:
+        return Purpose(text)
+    except ValueError:
+        valid = ", ".join(p.value for p in Purpose)
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a valid purpose{did_you_mean('purposes', text)}; valid purposes: "
+            f"{valid}"
+        ) from None
 
 
 def run(args: argparse.Namespace, project_dirs: list[Path]) -> int:
     command = args.policies_command
     if command == "schema":
-        schema = {
-            "policy": Policy.model_json_schema(),
-            "consents": ConsentFile.model_json_schema(),
-        }
-        print(json.dumps(schema, indent=2))
+        print(json.dumps(json_schema(args.kind), indent=2))
         return 0
     if command == "validate":
         return validate(args.directory)
     if command == "diff":
         return show_diff(args.old, args.new, args.purposes or list(Purpose), as_json=args.json)
-    dirs = [*project_dirs, *getattr(args, "policy_dirs", [])]
+    dirs = [
+        *project_dirs,
+        *getattr(args, "policy_dirs", []),
+        *getattr(args, "policy_dirs_after", []),
+    ]
     try:
         policies = load_all(dirs)
         resolver = Resolver(policies.values())
@@ -78,14 +122,18 @@ def run(args: argparse.Namespace, project_dirs: list[Path]) -> int:
         print(f"polite-crawl policies: {exc}", file=sys.stderr)
         return 1
     if command == "list":
-        for loaded in sorted(policies.values(), key=lambda p: p.id):
-            p = loaded.policy
-            # The same words as docs/policies.md's generated table: contact requirement, pace
-            # and a grade short of verified beside each stance.
-            print(
-                f"{p.id:<14} {stance_text(p, p.access):<30} reviewed {p.reviewed}  "
-                f"{len(p.domains) + len(p.hosts):>2} domains  {overrides_text(p)}"
+        rows = [loaded.policy for loaded in sorted(policies.values(), key=lambda p: p.id)]
+        # The same words as docs/policies.md's generated table: contact requirement, pace and a
+        # grade short of verified beside each stance. Columns as wide as their longest entry.
+        id_w = max((len(p.id) for p in rows), default=2)
+        stance_w = max((len(stance_text(p, p.access)) for p in rows), default=6)
+        for p in rows:
+            claims = len(p.domains) + len(p.hosts)
+            line = (
+                f"{p.id:<{id_w}}  {stance_text(p, p.access):<{stance_w}}  reviewed {p.reviewed}"
+                f"  {claims:>2} {'domain ' if claims == 1 else 'domains'}  {overrides_text(p)}"
             )
+            print(line.rstrip())
         return 0
     found = resolver.get(args.id)
     if found is None:
@@ -100,14 +148,36 @@ def run(args: argparse.Namespace, project_dirs: list[Path]) -> int:
     return 0
 
 
+def json_schema(kind: str) -> dict[str, Any]:
+    model, schema_id = SCHEMAS[kind]
+    # pydantic's dialect is 2020-12; said, so that an editor does not guess.
+    return {"$schema": SCHEMA_DIALECT, "$id": schema_id, **model.model_json_schema()}
+
+
 def validate(directory: Path) -> int:
-    try:
-        loaded = load_dir(directory)
-        Resolver(loaded)
-        # As a crawl would load it: after the shipped policies, whose claims it may not take.
-        Resolver(load_all([directory]).values())
-    except PolicyError as exc:
-        print(f"polite-crawl policies validate: {exc}", file=sys.stderr)
+    """Every bad file is reported, not the first: one run shows all there is to fix."""
+    if not directory.is_dir():
+        print(f"polite-crawl policies validate: {directory}: not a directory", file=sys.stderr)
+        return 1
+    files = sorted(directory.glob("*.toml"))
+    loaded, problems = [], []
+    for path in files:
+        try:
+            loaded.append(load_policy(path))
+        except PolicyError as exc:
+            problems.append(str(exc))
+    if not problems:
+        try:  # claims across files, once each file reads
+            Resolver(loaded)
+            # As a crawl would load it: after the shipped policies, whose claims it may not take.
+            Resolver(load_all([directory]).values())
+        except PolicyError as exc:
+            problems.append(str(exc))
+    for line in "\n".join(problems).splitlines():
+        print(f"polite-crawl policies validate: {line}", file=sys.stderr)
+    if problems:
+        bad = len(files) - len(loaded) or 1
+        print(f"{directory}: {bad} of {len(files)} policy files invalid", file=sys.stderr)
         return 1
     print(f"{directory}: {len(loaded)} policy files valid")
     return 0

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.settings import SETTINGS_PRIORITIES
+from scrapy.utils.misc import load_object
 
 from polite_crawl.core.config import load
 from polite_crawl.settings import SettingsError
@@ -76,35 +77,49 @@ class Addon:
                 "polite_crawl: ROBOTSTXT_OBEY is on; Scrapy's RobotsTxtMiddleware is disabled "
                 "and polite_crawl enforces robots.txt instead (RFC 9309, fail-closed)."
             )
+        else:  # said, so that turning it off is not believed to have turned robots.txt off
+            logger.info(
+                "polite_crawl: ROBOTSTXT_OBEY is False, and robots.txt is enforced all the same "
+                "(RFC 9309, fail-closed): the setting governs Scrapy's own middleware only."
+            )
         # Exactly one component decides about robots.txt, and it is the audited one. Scrapy
         # 2.13 matches a class against DOWNLOADER_MIDDLEWARES_BASE's import paths only when
         # both are in the same dict: disabled in both, it is gone on every version.
         for name in ("DOWNLOADER_MIDDLEWARES_BASE", "DOWNLOADER_MIDDLEWARES"):
             settings.set_in_component_priority_dict(name, RobotsTxtMiddleware, None)
-        settings.set_in_component_priority_dict(
-            "DOWNLOADER_MIDDLEWARES", DecisionMiddleware, DOWNLOADER_PRIORITY
-        )
-        settings.set_in_component_priority_dict(
-            "SPIDER_MIDDLEWARES", LinksMiddleware, SPIDER_PRIORITY
-        )
-        settings.set_in_component_priority_dict(
-            "DOWNLOADER_MIDDLEWARES", fetched.FetchedRecorder, fetched.PRIORITY
-        )
+        install(settings, "DOWNLOADER_MIDDLEWARES", DecisionMiddleware, DOWNLOADER_PRIORITY)
+        install(settings, "SPIDER_MIDDLEWARES", LinksMiddleware, SPIDER_PRIORITY)
+        install(settings, "DOWNLOADER_MIDDLEWARES", fetched.FetchedRecorder, fetched.PRIORITY)
         # Names whose DNS answer is internal, when Scrapy resolves names itself (dnsguard.py).
-        settings.set_in_component_priority_dict("EXTENSIONS", DnsGuard, 0)
+        install(settings, "EXTENSIONS", DnsGuard, 0)
         try:
             wrap_download_handlers(settings)  # a browser it cannot gate stops the crawl here
         except SettingsError:
             exitstatus.refused_to_start(self.crawler)
             quiet.install(settings)  # said in one ERROR line: no traceback after it
             raise
-        settings.set_in_component_priority_dict(
-            "DOWNLOADER_MIDDLEWARES", decoder.PreflightDecoder, decoder.PRIORITY
-        )
+        install(settings, "DOWNLOADER_MIDDLEWARES", decoder.PreflightDecoder, decoder.PRIORITY)
         # Fleet pacing: requests whose host's turn is far off go back to the scheduler.
-        settings.set_in_component_priority_dict(
-            "DOWNLOADER_MIDDLEWARES", parking.ParkingMiddleware, parking.PRIORITY
-        )
+        install(settings, "DOWNLOADER_MIDDLEWARES", parking.ParkingMiddleware, parking.PRIORITY)
+
+
+# The documented paths of the two public middlewares (polite_crawl/middlewares.py).
+_PUBLIC_PATHS: dict[type, str] = {
+    DecisionMiddleware: "polite_crawl.middlewares.PoliteDownloaderMiddleware",
+    LinksMiddleware: "polite_crawl.middlewares.PoliteSpiderMiddleware",
+}
+
+
+def install(settings: BaseSettings, name: str, cls: type, priority: int) -> None:
+    """Put cls in a component priority dict under its dotted path, as the user's own entries
+    are: Scrapy's "Enabled ... middlewares" log line then shows a path, not a class object. An
+    entry of the same class under any path (one listed by hand) is replaced, not doubled."""
+    components = settings.getdict(name)
+    for key in tuple(components):
+        if (load_object(key) if isinstance(key, str) else key) is cls:
+            del components[key]
+    components[_PUBLIC_PATHS.get(cls, f"{cls.__module__}.{cls.__qualname__}")] = priority
+    settings.set(name, components, settings.getpriority(name) or 0)
 
 
 def wrap_download_handlers(settings: BaseSettings) -> None:

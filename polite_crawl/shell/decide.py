@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from polite_crawl.core.context import RequestContext
+    from polite_crawl.signals.memory import Inherited
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ def middleware_of(crawler: Crawler) -> DecisionMiddleware | None:
 
 class DecisionMiddleware:
     def __init__(self, crawler: Crawler) -> None:
+        if not crawler.settings.getbool("POLITE_CRAWL_ENABLED", True):
+            raise NotConfigured("POLITE_CRAWL_ENABLED is False")
         check_download_handlers(crawler)  # before anything is opened or started
         state = CrawlState.start(crawler)
         if state is None:
@@ -123,9 +126,12 @@ class DecisionMiddleware:
     ) -> Response:
         return discard.unless_allowed(self.state, request, response)
 
-    async def explain(self, url: str, method: str = "GET") -> Decision:
-        """The decision for url, fetching preflights as needed; nothing else is sent."""
-        return await self._decide(self.state.decider.context(url, method))
+    async def explain(
+        self, url: str, method: str = "GET", *, inherited: Inherited | None = None
+    ) -> Decision:
+        """The decision for url, fetching preflights as needed; nothing else is sent.
+        inherited: what the page that links or embeds it says (`check --page-says`)."""
+        return await self._decide(self.state.decider.context(url, method, inherited=inherited))
 
     async def decide(self, ctx: RequestContext) -> Decision:
         """The decision for ctx, its origin files fetched first through Scrapy as needed."""

@@ -54,3 +54,24 @@ def install(settings: Mapping[str, Any]) -> None:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
+    if not _FILTER.debug:
+        _no_twisted_stderr()
+
+
+def _no_twisted_stderr() -> None:
+    """Scrapy 2.13's `scrapy crawl` keeps the failed crawl's Deferred without an errback; when it
+    is collected, Twisted reports "Unhandled error in Deferred" and the traceback, at critical
+    level, to its own stderr printer: the one it keeps until someone chooses where Twisted logs.
+    Scrapy never chooses (it adds an observer that hands events to Python logging, where the
+    filter above sees them), so the printer is dismissed here by choosing no further target,
+    and the report reaches the log only through that observer. Only for a refused crawl, whose
+    process is ending; never when Twisted's logging was chosen already (that would warn)."""
+    try:
+        from twisted.logger import globalLogBeginner
+    except ImportError:  # pragma: no cover - Twisted is a Scrapy dependency
+        return
+    # Not yet begun: the stderr printer is still there (Twisted's own attribute; if it is ever
+    # renamed, nothing is done and the report is printed as before).
+    if getattr(globalLogBeginner, "_temporaryObserver", None) is None:
+        return
+    globalLogBeginner.beginLoggingTo([], discardBuffer=True, redirectStandardIO=False)

@@ -193,6 +193,18 @@ WireHandler: type[_WireHandler] = (
 def check_download_handlers(crawler: Crawler) -> None:
     """Every scheme's handler must be the wire check the add-on put there: a component that
     replaced one after the add-on would send requests nobody compared with their decision."""
+    if crawler.settings.get(ORIGINAL_SETTING) is None:
+        # The middleware listed by hand, without the add-on: nothing wrapped the handlers, and
+        # nothing installed the response recorder or the DNS guard. Refused, and said so: the
+        # audit log would otherwise miss what was fetched, with no word about why.
+        message = (
+            "polite_crawl's middleware is listed in DOWNLOADER_MIDDLEWARES but the add-on is "
+            'not enabled: add ADDONS = {"polite_crawl.Addon": 0} (it installs the middlewares '
+            "and what they rely on: the wire check, the response recorder, the DNS guard; "
+            "listing the middlewares beside it is harmless)"
+        )
+        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
+        raise SettingsError(message)
     handlers = crawler.settings.getwithbase("DOWNLOAD_HANDLERS")
     for scheme in list(handlers):
         path = handlers[scheme]
