@@ -37,6 +37,7 @@ from polite_crawl.shell.counts import DecisionCounts
 from polite_crawl.shell.fleet import fleet_client
 from polite_crawl.shell.journal import DurableAudit
 from polite_crawl.shell.pacing import WirePacer
+from polite_crawl.shell.parked import lot_of
 from polite_crawl.shell.preflight import OriginFileFetcher
 from polite_crawl.signals.memory import SignalMemory
 
@@ -144,8 +145,6 @@ class CrawlState:
         # object identity, like the preflight exemption: nothing spider code can forge).
         self.tickets: weakref.WeakKeyDictionary[Request, Ticket] = weakref.WeakKeyDictionary()
         self.pacer = WirePacer()
-        # Set by the parking middleware (parking.py): where a paced request waits off the wire.
-        self.parking: ParkingLot | None = None
         self.warned_wire: set[str] = set()  # wire.* reasons warned about, once per crawl
         crawler.signals.connect(self._opened, signal=signals.spider_opened)
         crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
@@ -161,6 +160,11 @@ class CrawlState:
                 return None
             state = _STATES[crawler] = cls(crawler, config)
         return state
+
+    @property
+    def parking(self) -> ParkingLot | None:
+        """Where a paced request waits off the wire (parking.py), if the middleware is there."""
+        return lot_of(self.crawler)
 
     def platform_of(self, url: str) -> str | None:
         """The policy id whose log records about url go to (None: the _sites log)."""

@@ -12,6 +12,14 @@ if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
 
+# The parking middleware's lot, per crawl: the wire sends a request back only where the
+# middleware is there to take it (a crawl listing the components by hand may lack it).
+_LOTS: weakref.WeakKeyDictionary[Crawler, ParkingLot] = weakref.WeakKeyDictionary()
+
+
+def lot_of(crawler: Crawler) -> ParkingLot | None:
+    return _LOTS.get(crawler)
+
 
 class Parked(Exception):
     """Raised at the wire: not sent; ask again in `wait` seconds."""
@@ -27,6 +35,7 @@ class ParkingLot:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        _LOTS[crawler] = self
         self.marked: weakref.WeakKeyDictionary[Request, float] = weakref.WeakKeyDictionary()
         self.held: dict[int, tuple[Request, asyncio.TimerHandle]] = {}
 

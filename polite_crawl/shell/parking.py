@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 
-from polite_crawl.shell.crawl import CrawlComponent, CrawlState
+from polite_crawl.shell.crawl import CrawlComponent
 from polite_crawl.shell.parked import Parked, ParkingLot
 
 if TYPE_CHECKING:
@@ -38,10 +38,10 @@ PRIORITY = 980  # next to the downloader: the first process_exception to see the
 class ParkingMiddleware(CrawlComponent):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
+        # Registered for the crawl (parked.lot_of): the wire parks only where this middleware
+        # takes requests back. It does not start the crawl's state: the decision middleware
+        # does, and a crawl without it must still say so.
         self.lot = ParkingLot(crawler)
-        state = CrawlState.start(crawler)
-        if state is not None:
-            state.parking = self.lot  # the wire parks only where this middleware takes it back
         crawler.signals.connect(self._scheduled, signal=signals.request_scheduled)
         crawler.signals.connect(self._idle, signal=signals.spider_idle)
         crawler.signals.connect(self._closed, signal=signals.spider_closed)
