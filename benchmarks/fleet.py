@@ -49,6 +49,9 @@ def build_web(hosts: int, pages: int, latency: float, crawl_delay: float) -> Moc
     return web
 
 
+PARK_AFTER: float | None = None  # --park-after: POLITE_CRAWL_FLEET_PARK_AFTER for the fleet
+
+
 def settings(fleet: RedisServer | None, worker: int, control: bool) -> dict[str, Any]:
     """control: scrapy-redis without polite_crawl's fleet mode (the shared queue alone)."""
     base: dict[str, Any] = {
@@ -65,6 +68,8 @@ def settings(fleet: RedisServer | None, worker: int, control: bool) -> dict[str,
             "POLITE_CRAWL_REDIS_URL": fleet.url,
             "POLITE_CRAWL_WORKER_ID": f"w{worker}",
         }
+        if PARK_AFTER is not None:
+            base["POLITE_CRAWL_FLEET_PARK_AFTER"] = PARK_AFTER
     return {
         **base,
         "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
@@ -133,7 +138,10 @@ def main() -> None:
         help="the fleet arm on scrapy-redis without POLITE_CRAWL_REDIS_URL: how the shared "
         "queue alone scales, to tell it from the cost of polite_crawl's fleet mode",
     )
+    parser.add_argument("--park-after", type=float, default=None)
     args = parser.parse_args()
+    global PARK_AFTER
+    PARK_AFTER = args.park_after
     web = build_web(args.hosts, args.pages, args.latency, args.crawl_delay)
     starts = [f"http://site{h}.test/" for h in range(args.hosts)]
     one: list[dict[str, Any]] = []

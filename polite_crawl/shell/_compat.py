@@ -57,3 +57,14 @@ def default_jitter(crawler: Crawler, per_slot: dict[str, Any]) -> float:
     if resolved is not None:
         return float(resolved)
     return 0.5 if crawler.settings.getbool("RANDOMIZE_DOWNLOAD_DELAY") else 0.0
+
+
+def slot_load(crawler: Crawler, key: str) -> int:
+    """Requests in the downloader slot `key`: queued there (Scrapy's delay) or in transfer. 0
+    when the engine or the slot is not there (Downloader.slots is public, its Slot's queue and
+    transferring are not documented: a version without them reads as an empty slot)."""
+    engine = crawler.engine
+    slot = engine.downloader.slots.get(key) if engine is not None else None
+    if slot is None:
+        return 0
+    return len(getattr(slot, "queue", ())) + len(getattr(slot, "transferring", ()))

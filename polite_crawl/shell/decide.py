@@ -26,7 +26,7 @@ from polite_crawl.fleet.errors import FleetError
 from polite_crawl.settings import SettingsError
 from polite_crawl.shell import discard, exitstatus, quiet, records, signing
 from polite_crawl.shell.crawl import CrawlState
-from polite_crawl.shell.fleet_wire import unavailable
+from polite_crawl.shell.fleet_wire import park_early, unavailable
 from polite_crawl.shell.journal import not_sent
 from polite_crawl.shell.links import VIA_META, inherited_for
 from polite_crawl.shell.pacing import paced_host
@@ -95,6 +95,7 @@ class DecisionMiddleware:
         state = self.state
         if state.files.owns(request):
             return None
+        park_early(state, request)  # fleet mode: not queued behind this worker's own
         self._note_bypass_attempts(request)
         ctx = state.decider.context(
             request.url,

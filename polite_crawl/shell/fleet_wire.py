@@ -13,7 +13,9 @@ from polite_crawl.exceptions import PolicyViolation
 from polite_crawl.fleet.errors import FleetError
 from polite_crawl.fleet.pace import TurnLater
 from polite_crawl.shell import records
+from polite_crawl.shell._compat import slot_load
 from polite_crawl.shell.journal import not_sent
+from polite_crawl.shell.pacing import paced_host
 from polite_crawl.shell.parked import Parked
 from polite_crawl.shell.wire_check import header
 
@@ -54,6 +56,35 @@ async def take_rate(state: CrawlState, request: Request, host: str) -> None:
         raise Parked(request.url, later.wait) from None
     except FleetError as exc:
         raise _refused(state, request, exc) from None
+
+
+def park_behind_own(state: CrawlState, request: Request, host: str, delay: float) -> None:
+    """In a fleet, a paced request behind this worker's own requests to the host goes back to
+    the scheduler at once (Parked) rather than wait in a download slot: the host's turns are
+    shared with the other workers, so each waits several delays, and a worker whose slots fill
+    with one host's requests stalls every other host (docs/fleet.md). At the wire: behind the
+    worker's own pacer; before the decision (park_early): behind Scrapy's downloader slot."""
+    if state.fleet is None or _patience(state, request) is None:
+        return
+    ahead = state.pacer.queued(host)
+    if ahead:
+        raise Parked(request.url, delay * ahead)
+
+
+def park_early(state: CrawlState, request: Request) -> None:
+    """Before a request is decided (no record yet): in a fleet, a request to a host already
+    paced here, whose downloader slot or wire turn holds this worker's requests, goes back to
+    the scheduler rather than queue in the slot (Scrapy's slot queue counts against
+    CONCURRENT_REQUESTS as the wire does)."""
+    if state.fleet is None or _patience(state, request) is None:
+        return
+    host = paced_host(request.url)
+    delay = state.pacer.delay_of(host)
+    if not delay:
+        return
+    ahead = state.pacer.queued(host) + slot_load(state.crawler, host)
+    if ahead:
+        raise Parked(request.url, delay * ahead)
 
 
 def _patience(state: CrawlState, request: Request) -> float | None:

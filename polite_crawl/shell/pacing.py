@@ -98,6 +98,11 @@ class WirePacer:
         elif not state.busy:
             state.last = max(state.last, self._clock())
 
+    def queued(self, host: str) -> int:
+        """How many of this crawl's requests to host hold or await its turn."""
+        state = self._hosts.get(host)
+        return 0 if state is None or not state.busy else 1 + len(state.waiting)
+
     async def acquire(self, host: str, delay: float) -> None:
         """Wait for host's turn. Once this returns, the caller must call release(host) when
         the request is done, whatever its outcome; if this raises (the download was

@@ -24,7 +24,7 @@ from polite_crawl.settings import SettingsError
 from polite_crawl.shell import signing
 from polite_crawl.shell._compat import ASYNC_DOWNLOAD_HANDLERS
 from polite_crawl.shell.crawl import state_of
-from polite_crawl.shell.fleet_wire import give_back, take_rate, take_turn
+from polite_crawl.shell.fleet_wire import give_back, park_behind_own, take_rate, take_turn
 from polite_crawl.shell.pacing import paced_host
 from polite_crawl.shell.wire_check import on_wire
 
@@ -100,6 +100,7 @@ class _WireHandler:
             if state.signer is not None:  # Web Bot Auth: signed last
                 await signing.on_wire(state, request, ticket)
             return await self._send(request, spider)
+        park_behind_own(state, request, host, delay)  # fleet mode: not behind our own
         await pacer.acquire(host, delay)
         turn = None
         try:
