@@ -41,6 +41,13 @@ PREFIX = "POLITE_CRAWL_"
 _TOKEN = re.compile(r"[A-Za-z_-]+")
 
 
+def refused_start(log: logging.Logger, message: str) -> SettingsError:
+    """The one ERROR line a refused start prints (on the caller's logger), and the error to
+    raise: `raise refused_start(logger, message)`."""
+    log.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
+    return SettingsError(message)
+
+
 class SettingsError(ValueError):
     """A POLITE_CRAWL_* setting (or the user agent) is unusable; the crawl must not start.
 

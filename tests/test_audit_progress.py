@@ -8,18 +8,16 @@ import sys
 from typing import TYPE_CHECKING
 
 import pytest
+from test_cli_output import audit_dir
 
 from polite_crawl.audit import progress
 from polite_crawl.cli.main import main
-from polite_crawl.testing.mockweb import MockWeb, Resp, page
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from pathlib import Path
 
-    from polite_crawl.testing.crawl import CrawlResult
 
-SITE = "http://site.test"
+__all__ = ["audit_dir"]  # the fixture (a small crawl's audit directory), used by name
 
 
 class Terminal(io.StringIO):
@@ -48,16 +46,6 @@ def test_the_record_count_is_estimated_from_the_first_mib(tmp_path: Path) -> Non
     log = tmp_path / "entries.jsonl"
     log.write_bytes(b"x" * 99 + b"\n")
     assert progress.estimate_records(log, 100 * 300_000) == 300_000
-
-
-@pytest.fixture
-def audit_dir(mockweb: MockWeb, crawl: Callable[..., CrawlResult], tmp_path: Path) -> Path:
-    mockweb.add(SITE + "/robots.txt", Resp(body="User-agent: *\nDisallow: /private\n"))
-    mockweb.add(SITE + "/", page("/a", "/private/b"))
-    mockweb.add(SITE + "/a", page())
-    result = crawl([SITE + "/"])
-    assert result.returncode == 0, result.log
-    return tmp_path / "crawl0" / "audit"
 
 
 @pytest.mark.parametrize("command", ["verify", "export", "report"])

@@ -51,6 +51,14 @@ def fleet_web(web: MockWeb, robots_delay: float = 1.0) -> None:
             web.add(f"{host}/p{n}", page("/"))
 
 
+def paced_site(web: MockWeb, host: str, delay: float, pages: int) -> None:
+    """A site asking for `delay` seconds between requests: a root page linking /p0 ... ."""
+    web.add(host + "/robots.txt", Resp(body=f"User-agent: *\nAllow: /\nCrawl-delay: {delay}\n"))
+    web.add(host + "/", page(*(f"/p{n}" for n in range(pages))))
+    for n in range(pages):
+        web.add(f"{host}/p{n}", page())
+
+
 def fleet_settings(redis: RedisServer, worker: int) -> dict[str, Any]:
     return {
         "POLITE_CRAWL_PURPOSES": ["archiving"],
@@ -346,10 +354,7 @@ def test_on_failure_pause_the_crawl_waits_for_redis_and_goes_on(
     # is back (same port, empty) it goes on: the site sees requests after the restart, every
     # one of them with its allow recorded first.
     host = HOSTS[0]
-    mockweb.add(host + "/robots.txt", Resp(body="User-agent: *\nAllow: /\nCrawl-delay: 0.3\n"))
-    mockweb.add(host + "/", page(*(f"/p{n}" for n in range(12))))
-    for n in range(12):
-        mockweb.add(f"{host}/p{n}", page())
+    paced_site(mockweb, host, 0.3, 12)
     prepared = prepare_crawl(
         mockweb, tmp_path / "w0", [host + "/"],
         {**fleet_settings(redis_server, 0), "POLITE_CRAWL_REDIS_TIMEOUT": 1,
@@ -387,10 +392,7 @@ def test_on_failure_close_the_crawl_ends_with_status_1(
     mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path
 ) -> None:
     host = HOSTS[0]
-    mockweb.add(host + "/robots.txt", Resp(body="User-agent: *\nAllow: /\nCrawl-delay: 0.3\n"))
-    mockweb.add(host + "/", page(*(f"/p{n}" for n in range(12))))
-    for n in range(12):
-        mockweb.add(f"{host}/p{n}", page())
+    paced_site(mockweb, host, 0.3, 12)
     prepared = prepare_crawl(
         mockweb, tmp_path / "w0", [host + "/"],
         {**fleet_settings(redis_server, 0), "POLITE_CRAWL_REDIS_TIMEOUT": 1},
@@ -557,10 +559,7 @@ def test_a_preflight_to_a_paced_host_waits_for_its_turn_and_is_never_sent_back(
     # back, its copy came back as an unknown request, was refused, and the fleet recorded the
     # robots.txt unreachable and went on with the old copy. It must wait for its turn instead.
     host = HOSTS[0]
-    mockweb.add(host + "/robots.txt", Resp(body="User-agent: *\nAllow: /\nCrawl-delay: 0.4\n"))
-    mockweb.add(host + "/", page(*(f"/p{n}" for n in range(8))))
-    for n in range(8):
-        mockweb.add(f"{host}/p{n}", page())
+    paced_site(mockweb, host, 0.4, 8)
 
     workers = run_fleet(
         mockweb, redis_server, tmp_path,

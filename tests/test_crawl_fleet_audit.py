@@ -95,6 +95,11 @@ def run_workers(
     return dirs
 
 
+def export_fleet(out: Path, *dirs: Path | str) -> subprocess.CompletedProcess[str]:
+    """`polite-crawl audit export --platform artstation -o OUT DIR...`."""
+    return run_cli("audit", "export", "--platform", "artstation", "-o", str(out), *map(str, dirs))
+
+
 @pytest.fixture
 def fleet_key(tmp_path: Path) -> tuple[Path, str]:
     key = tmp_path / "fleet.key"
@@ -124,9 +129,7 @@ def test_a_fleet_export_verifies_and_shows_every_workers_requests(
     assert f"in {WORKERS} directories" in verified.stdout
 
     out = tmp_path / "export"
-    exported = run_cli(
-        "audit", "export", "--platform", "artstation", "-o", str(out), *map(str, dirs)
-    )
+    exported = export_fleet(out, *dirs)
     assert exported.returncode == 0, exported.stdout + exported.stderr
     checked = run_cli("audit", "verify", str(out), "--fingerprint", "sha256:" + fingerprint)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -170,9 +173,7 @@ def test_a_withheld_or_removed_worker_fails_verification(
 
     # w0 and w1 without w2: their records name it.
     partial = tmp_path / "partial"
-    made = run_cli(
-        "audit", "export", "--platform", "artstation", "-o", str(partial), *map(str, dirs[:2])
-    )
+    made = export_fleet(partial, *dirs[:2])
     assert made.returncode == 0, made.stderr
     checked = run_cli("audit", "verify", str(partial), *pin)
     assert checked.returncode == 1, checked.stdout
@@ -181,12 +182,7 @@ def test_a_withheld_or_removed_worker_fails_verification(
 
     # The whole fleet, then one worker's folder removed (fleet.json still names it).
     whole = tmp_path / "whole"
-    assert (
-        run_cli(
-            "audit", "export", "--platform", "artstation", "-o", str(whole), *map(str, dirs)
-        ).returncode
-        == 0
-    )
+    assert export_fleet(whole, *dirs).returncode == 0
     assert run_cli("audit", "verify", str(whole), *pin).returncode == 0
     victim = next(p for p in sorted((whole / "workers").iterdir()))
     shutil.rmtree(victim)
@@ -206,7 +202,7 @@ def test_a_withheld_or_removed_worker_fails_verification(
 def test_two_directories_with_one_worker_name_do_not_verify_as_a_fleet(
     mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path, fleet_key: tuple[Path, str]
 ) -> None:
-    key, fingerprint = fleet_key
+    key, _ = fleet_key
     web_for_fleet(mockweb)
     first = run_workers(mockweb, redis_server, tmp_path / "a", key, ["same"])
     second = run_workers(mockweb, redis_server, tmp_path / "b", key, ["same"])
@@ -214,19 +210,9 @@ def test_two_directories_with_one_worker_name_do_not_verify_as_a_fleet(
     verified = run_cli("audit", "verify", str(first[0]), str(second[0]))
     assert verified.returncode == 1
     assert "two logs under one name" in verified.stderr
-    exported = run_cli(
-        "audit",
-        "export",
-        "--platform",
-        "artstation",
-        "-o",
-        str(tmp_path / "out"),
-        str(first[0]),
-        str(second[0]),
-    )
+    exported = export_fleet(tmp_path / "out", first[0], second[0])
     assert exported.returncode == 2
     assert "POLITE_CRAWL_WORKER_ID" in exported.stderr
-    del fingerprint
 
 
 def test_a_worker_with_another_key_is_refused_by_the_fleet_verify(
@@ -321,17 +307,7 @@ def test_a_withheld_worker_passed_off_as_one_without_a_log_is_detected(
     decoy.mkdir(parents=True)
     shutil.copyfile(dirs[0] / "public.key", decoy / "public.key")
     out = tmp_path / "out"
-    made = run_cli(
-        "audit",
-        "export",
-        "--platform",
-        "artstation",
-        "-o",
-        str(out),
-        str(dirs[0]),
-        str(dirs[1]),
-        str(decoy),
-    )
+    made = export_fleet(out, dirs[0], dirs[1], decoy)
     assert made.returncode == 0, made.stderr
     w2 = next(
         w for w in json.loads((out / "fleet.json").read_text())["workers"] if w["name"] == "w2"
@@ -350,7 +326,7 @@ def test_a_fleet_export_binds_each_name_to_its_logs_origin_and_head(
     key, fingerprint = fleet_key
     dirs = _fleet(mockweb, redis_server, tmp_path, key)
     out = tmp_path / "out"
-    made = run_cli("audit", "export", "--platform", "artstation", "-o", str(out), *map(str, dirs))
+    made = export_fleet(out, *dirs)
     assert made.returncode == 0, made.stderr
     head = json.loads((out / "fleet.json").read_text())
     by = {w["name"]: w for w in head["workers"]}
@@ -379,12 +355,7 @@ def test_a_worker_manifest_that_is_no_regular_file_fails_and_never_hangs(
     key, fingerprint = fleet_key
     dirs = _fleet(mockweb, redis_server, tmp_path, key)
     out = tmp_path / "out"
-    assert (
-        run_cli(
-            "audit", "export", "--platform", "artstation", "-o", str(out), *map(str, dirs)
-        ).returncode
-        == 0
-    )
+    assert export_fleet(out, *dirs).returncode == 0
     manifest = out / "workers" / "w0" / "manifest.json"
     manifest.unlink()
     if kind == "fifo":
@@ -425,9 +396,7 @@ def test_a_planted_roster_member_does_not_cost_the_roster(
     key, fingerprint = fleet_key
     dirs = _fleet(mockweb, redis_server, tmp_path, key)
     out = tmp_path / "out"
-    made = run_cli(
-        "audit", "export", "--platform", "artstation", "-o", str(out), *map(str, dirs[:2])
-    )
+    made = export_fleet(out, *dirs[:2])
     assert made.returncode == 0, made.stderr
     starts = [
         json.loads(line)

@@ -257,6 +257,17 @@ Log origin: `{origin}`. Records: {records}. Contains no other site's or platform
 """
 
 
+def signing_key(directory: Path, key_file: Path | None = None) -> Ed25519PrivateKey:
+    """The key that signs a directory's logs: its own signing.key, the shared key its
+    signing.key.path names, or key_file (a shared key found elsewhere); never a new one."""
+    try:
+        if key_file is not None:
+            return keys.load_shared(directory, key_file)
+        return keys.load_or_create(directory, create=False)
+    except keys.SigningKeyError as exc:
+        raise Invalid(str(directory), str(exc)) from None
+
+
 def seal(path: Path, *platforms: str, key_file: Path | None = None) -> dict[str, int]:
     """Sign what a crashed crawl left unsigned in these logs (repairing torn tails) and a head,
     under one hold of the directory's lock: before exporting, or for `audit seal`. Returns the
@@ -295,14 +306,7 @@ def export(
     if not (source / ENTRIES).exists():
         known = ", ".join(sorted(log_dirs(audit_dir))) or "none"
         raise Invalid(str(source), f"no log for platform {platform!r} (logs: {known})")
-    try:
-        key = (
-            keys.load_shared(audit_dir, key_file)
-            if key_file is not None
-            else keys.load_or_create(audit_dir, create=False)
-        )
-    except keys.SigningKeyError as exc:
-        raise Invalid(str(audit_dir), str(exc)) from None
+    key = signing_key(audit_dir, key_file)
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source / ENTRIES, out / ENTRIES)
     for name in (CHECKPOINTS,):

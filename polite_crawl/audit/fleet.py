@@ -126,14 +126,7 @@ def export(
             raise Invalid(str(directory), str(exc)) from None
         if public is None:
             public = own
-            try:
-                key = (
-                    keys.load_shared(directory, key_file)
-                    if key_file is not None
-                    else keys.load_or_create(directory, create=False)
-                )
-            except keys.SigningKeyError as exc:
-                raise Invalid(str(directory), str(exc)) from None
+            key = bundle.signing_key(directory, key_file)
         elif own != public:
             raise Invalid(
                 str(directory / keys.PUBLIC_FILE),

@@ -23,6 +23,7 @@ from polite_crawl.settings import (
     narrow,
     product_token,
     refuse_weakening,
+    refused_start,
     setting_name,
 )
 
@@ -138,5 +139,4 @@ def open_origin_cache(path: Path | None) -> OriginDiskCache | None:
     except OriginCacheError as exc:
         # The ERROR line is all a user sees (the traceback is dropped): it names the setting.
         message = f"{setting_name('robots_cache_path')} = {str(path)!r}: {exc}"
-        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
-        raise SettingsError(message) from None
+        raise refused_start(logger, message) from None

@@ -8,7 +8,7 @@ from typing import Any
 
 from scrapy.utils.misc import load_object
 
-from polite_crawl.settings import SettingsError
+from polite_crawl.settings import refused_start
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +37,7 @@ def gated(path: Any) -> Any:
             "scrapy-playwright release it was checked against (pip install "
             "'polite-crawl[browser]'), and sends nothing through a browser it cannot gate"
         )
-        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
-        raise SettingsError(message)
+        raise refused_start(logger, message)
     return GATED_HANDLER
 
 
@@ -61,5 +60,4 @@ def _not_a_browser(path: Any, name: str) -> None:
             "polite_crawl gates only scrapy-playwright's own (list it instead), and sends "
             "nothing through a browser it cannot gate"
         )
-        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
-        raise SettingsError(message)
+        raise refused_start(logger, message)

@@ -31,7 +31,7 @@ from polite_crawl.botauth.sign import RequestSigner
 from polite_crawl.core import assembly
 from polite_crawl.core.config import load, stale_policies
 from polite_crawl.fleet.errors import FleetError
-from polite_crawl.settings import SettingsError, setting_name
+from polite_crawl.settings import refused_start, setting_name
 from polite_crawl.shell import project_settings, records
 from polite_crawl.shell.counts import DecisionCounts
 from polite_crawl.shell.fleet import fleet_client
@@ -340,8 +340,7 @@ def _start_signer(settings: PoliteSettings) -> RequestSigner | None:
         which = "web_bot_auth" if named is None else "bot_auth_key"
         value = "True" if named is None else repr(str(named))
         message = f"{setting_name(which)} = {value}: {exc}"
-        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
-        raise SettingsError(message) from None
+        raise refused_start(logger, message) from None
     logger.info(
         "polite_crawl: Web Bot Auth on, keyid %(keyid)s, Signature-Agent %(agent)s",
         {"keyid": key.keyid, "agent": settings.signature_agent or "(none)"},
@@ -366,8 +365,7 @@ def _open_store(config: Config) -> AuditStore:
             f"set {setting_name('audit_key_create')} = True once to start a new key (and "
             "publish its fingerprint)"
         )
-        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
-        raise SettingsError(message)
+        raise refused_start(logger, message)
     try:
         store = AuditStore(
             directory,
@@ -382,8 +380,7 @@ def _open_store(config: Config) -> AuditStore:
         )
     except (AuditError, ValueError) as exc:
         message = f"{shown}: {exc}"
-        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
-        raise SettingsError(message) from None
+        raise refused_start(logger, message) from None
     if store.key_created:
         logger.warning(
             "polite_crawl: created a NEW log-signing key sha256:%(fp)s at %(path)s: platforms "
@@ -416,6 +413,5 @@ def _log_worker(settings: PoliteSettings) -> str:
             f"worker in log origins; set {setting_name('worker_id')} (letters, digits, '.', '_' "
             "and '-')"
         )
-        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
-        raise SettingsError(message)
+        raise refused_start(logger, message)
     return name

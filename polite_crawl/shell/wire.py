@@ -20,7 +20,7 @@ from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler, load_object
 
-from polite_crawl.settings import SettingsError
+from polite_crawl.settings import refused_start
 from polite_crawl.shell import signing
 from polite_crawl.shell._compat import ASYNC_DOWNLOAD_HANDLERS
 from polite_crawl.shell.crawl import state_of
@@ -204,8 +204,7 @@ def check_download_handlers(crawler: Crawler) -> None:
             "and what they rely on: the wire check, the response recorder, the DNS guard; "
             "listing the middlewares beside it is harmless)"
         )
-        logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
-        raise SettingsError(message)
+        raise refused_start(logger, message)
     handlers = crawler.settings.getwithbase("DOWNLOAD_HANDLERS")
     for scheme in list(handlers):
         path = handlers[scheme]
@@ -215,5 +214,4 @@ def check_download_handlers(crawler: Crawler) -> None:
                 "add-on installed its wire check; list that handler in DOWNLOAD_HANDLERS (the "
                 "add-on wraps it) instead of replacing polite_crawl's"
             )
-            logger.error("polite_crawl: the crawl cannot start: %(error)s", {"error": message})
-            raise SettingsError(message)
+            raise refused_start(logger, message)
