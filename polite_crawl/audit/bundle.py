@@ -85,23 +85,39 @@ def read_manifest(bundle: Path) -> dict[str, Any]:
     return manifest
 
 
-def check_signature(bundle: Path, public: bytes) -> None:
-    """M0: manifest.sig, a signed note by the operator's key, names manifest.json's sha256.
-    Without it anyone could cut an export back (with its heads) and list the files anew."""
-    where = str(bundle / SIGNATURE)
-    path = bundle / SIGNATURE
-    if path.is_symlink() or not path.is_file():
-        raise Invalid(where, "missing: the export is not signed")
+def open_file_signature(
+    sig: Path, public: bytes, suffix: str, what: str, kind: str
+) -> tuple[str, str]:
+    """A signature file of two lines (its key name, ending with suffix, and a file's sha256),
+    a signed note by the pinned key: its key name. what: what is signed ("export"), kind: how
+    it reads when it is not such a note ("an export signature (origin, manifest sha256)").
+    Returns the key name and the sha256 it signs."""
+    where = str(sig)
+    if sig.is_symlink() or not sig.is_file():
+        raise Invalid(where, f"missing: the {what} is not signed")
     try:
-        note = path.read_text(encoding="utf-8")
+        note = sig.read_text(encoding="utf-8")
         name = note.split("\n", 1)[0]
         body = open_text(note, name, public).split("\n")
     except (OSError, ValueError) as exc:  # NoteError and UnicodeDecodeError are ValueErrors
         raise Invalid(where, f"{exc}: not signed by this key, or altered") from None
-    if not name.endswith(EXPORT_SUFFIX) or len(body) != 3 or body[2]:
-        raise Invalid(where, "not an export signature (origin, manifest sha256)")
-    if body[1] != sha256_file(bundle / MANIFEST):
-        raise Invalid(where, "signs another manifest: manifest.json was changed")
+    if not name.endswith(suffix) or len(body) != 3 or body[2]:
+        raise Invalid(where, f"not {kind}")
+    return name, body[1]
+
+
+def check_signature(bundle: Path, public: bytes) -> None:
+    """M0: manifest.sig, a signed note by the operator's key, names manifest.json's sha256.
+    Without it anyone could cut an export back (with its heads) and list the files anew."""
+    _, signed = open_file_signature(
+        bundle / SIGNATURE,
+        public,
+        EXPORT_SUFFIX,
+        "export",
+        "an export signature (origin, manifest sha256)",
+    )
+    if signed != sha256_file(bundle / MANIFEST):
+        raise Invalid(str(bundle / SIGNATURE), "signs another manifest: manifest.json was changed")
 
 
 def sign_manifest(bundle: Path, origin: str, key: Ed25519PrivateKey) -> None:

@@ -325,20 +325,16 @@ def _check_signature(path: Path, public: bytes) -> str:
     """F0: fleet.sig, a signed note by the pinned key, names fleet.json's sha256. The operator
     it names (every worker's origins start with it)."""
     where = str(path / FLEET_SIG)
-    sig = path / FLEET_SIG
-    if sig.is_symlink() or not sig.is_file():
-        raise Invalid(where, "missing: the fleet export is not signed")
-    try:
-        note = sig.read_text(encoding="utf-8")
-        name = note.split("\n", 1)[0]
-        body = open_text(note, name, public).split("\n")
-    except (OSError, ValueError) as exc:
-        raise Invalid(where, f"{exc}: not signed by this key, or altered") from None
-    if not name.endswith(FLEET_SUFFIX) or len(body) != 3 or body[2]:
-        raise Invalid(where, "not a fleet signature (origin, fleet.json sha256)")
+    name, signed = bundle.open_file_signature(
+        path / FLEET_SIG,
+        public,
+        FLEET_SUFFIX,
+        "fleet export",
+        "a fleet signature (origin, fleet.json sha256)",
+    )
     if (path / FLEET).is_symlink() or not (path / FLEET).is_file():
         raise Invalid(str(path / FLEET), "not a regular file")
-    if body[1] != sha256_file(path / FLEET):
+    if signed != sha256_file(path / FLEET):
         raise Invalid(where, "signs another fleet.json: it was changed")
     operator = name.removesuffix(FLEET_SUFFIX)
     if not operator or "/" in operator:
