@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import inspect
 import logging
@@ -27,8 +28,10 @@ from urllib.parse import urljoin
 from scrapy.exceptions import NotSupported
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+from polite_crawl.browser.size import declared_size
 from polite_crawl.core.decision import Reason
 from polite_crawl.shell.browser import BrowserGate
+from polite_crawl.shell.browser_setup import CHECKED_BROWSER
 from polite_crawl.shell.crawl import state_of
 
 if TYPE_CHECKING:
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
 
     from playwright.async_api import APIResponse, Request, Route, WebSocketRoute
     from scrapy.crawler import Crawler
+
+    from polite_crawl.exceptions import PolicyViolation
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +96,8 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
         for name in OVERRIDDEN[4:]:
             if not hasattr(self, name):
                 raise NotSupported(f"scrapy-playwright's handler has no {name}: not gated")
+        if self.config.browser_type_name != CHECKED_BROWSER:  # the add-on refused it at start
+            raise NotSupported(f"{self.config.browser_type_name}: not gated")
         # The browser's own traffic (component updates, safe-browsing lists, metrics) is no
         # page's request, and no route sees it: switched off.
         options = self.config.launch_options
@@ -116,7 +123,20 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
         # handler it wraps on the first request of its scheme, after that signal.
         if not self._launched:
             await self._launch()
-        return await super()._download_request(request, spider)
+        # The page's route is made within this call (_make_request_handler): it finds where to
+        # put a refusal of the page's own navigation there.
+        refused = _PageRefusal()
+        token = _PAGE_REFUSAL.set(refused)
+        try:
+            return await super()._download_request(request, spider)
+        except Exception as exc:
+            # Playwright reports a refused navigation as its own error (net::ERR_ABORTED): the
+            # errback gets the refusal instead, as for a request refused before the browser.
+            if refused.violation is not None:
+                raise refused.violation from exc
+            raise
+        finally:
+            _PAGE_REFUSAL.reset(token)
 
     async def _abort(self, request: Request) -> bool:
         """scrapy-playwright's predicate: True aborts the request."""
@@ -190,6 +210,7 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
         scrapy_request_data = {
             key: kwargs.get(key) for key in ("method", "url", "headers", "body", "encoding")
         }
+        refused = _PAGE_REFUSAL.get()
 
         async def route_request(route: Route, request: Request) -> None:
             if request.is_navigation_request():
@@ -199,6 +220,10 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
                     logger.debug("polite_crawl: route failed for %s", request.url, exc_info=True)
                     with contextlib.suppress(Exception):  # already handled, or the page is gone
                         await route.abort()
+                if refused is not None and refused.first and _is_main_frame(request):
+                    # The Scrapy request's own navigation (the first of its main frame).
+                    refused.first = False
+                    refused.violation = self.gate.refusal_of(request)
             else:
                 await self._fetch(route, request, scrapy_request_data)
 
@@ -274,12 +299,21 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
                 await route.abort()
                 return
             url, answer = response
-            body = await answer.body()
-            if self.gate.discards(request, url, _pairs(answer), body):
-                await route.abort()
-            else:
-                await route.fulfill(response=answer)
-            await answer.dispose()
+            try:
+                # The declared size first: an answer over DOWNLOAD_MAXSIZE is not read into
+                # this process (Playwright's driver holds it until disposed).
+                if self.gate.too_large(request, url, declared_size(_pairs(answer))):
+                    await route.abort()
+                    return
+                body = await answer.body()
+                if self.gate.too_large(request, url, len(body)) or self.gate.discards(
+                    request, url, _pairs(answer), body
+                ):
+                    await route.abort()
+                else:
+                    await route.fulfill(response=answer)
+            finally:
+                await answer.dispose()
         except Exception:  # fail closed: whatever it was, the page does not get it
             logger.debug("polite_crawl: browser fetch failed for %s", request.url, exc_info=True)
             with contextlib.suppress(Exception):  # already handled, or the page is gone
@@ -334,6 +368,26 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
                 state, ws.url, "GET", "websocket", "WebSocket", reason=Reason.BROWSER_WEBSOCKET
             )
         await ws.close(code=1008, reason="refused by polite_crawl")
+
+
+class _PageRefusal:
+    """Why a Scrapy request's own navigation was refused, if it was."""
+
+    def __init__(self) -> None:
+        self.first = True
+        self.violation: PolicyViolation | None = None
+
+
+_PAGE_REFUSAL: contextvars.ContextVar[_PageRefusal | None] = contextvars.ContextVar(
+    "polite_crawl_page_refusal", default=None
+)
+
+
+def _is_main_frame(request: Request) -> bool:
+    try:
+        return request.frame.parent_frame is None
+    except Exception:  # no frame (a service worker's request): no page's own navigation
+        return False
 
 
 def _pairs(answer: APIResponse) -> list[tuple[str, str]]:
