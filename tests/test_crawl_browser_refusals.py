@@ -40,10 +40,10 @@ from polite_crawl.shell.browser import BrowserGate
 _field = BrowserGate._browser_field
 
 
-def _faulty(request, url):
+def _faulty(request, url, *rest):
     if "/boom" in url:
         raise RuntimeError("injected fault")
-    return _field(request, url)
+    return _field(request, url, *rest)
 
 
 BrowserGate._browser_field = staticmethod(_faulty)

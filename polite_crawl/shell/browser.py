@@ -130,17 +130,23 @@ class BrowserGate:
         return True
 
     async def admit(
-        self, request: Request, url: str, method: str, answered: Callable[[], Awaitable[Any]]
+        self,
+        request: Request,
+        url: str,
+        method: str,
+        answered: Callable[[], Awaitable[Any]],
+        previous: str | None = None,
     ) -> Passed | None:
-        """Decide url (request's own, or a redirect hop of it) as a request of request's page:
-        None when refused (recorded). Once admitted, a paced host's turn is held until
-        `answered()` completes (the browser has the answer, or gave up)."""
+        """Decide url (request's own, or a redirect hop of it: from previous, request's own
+        URL unless given) as a request of request's page: None when refused (recorded). Once
+        admitted, a paced host's turn is held until `answered()` completes (the browser has
+        the answer, or gave up)."""
         state = state_of(self.crawler)
         if state is None:  # the add-on installed this gate, so its state must be there
             return None
         try:
             ticket, inherited = await asyncio.wait_for(
-                self._judge(state, request, url, method), self.timeout
+                self._judge(state, request, url, method, previous), self.timeout
             )
         except PolicyViolation as exc:  # refused and recorded
             self._refused[request] = exc
@@ -166,7 +172,7 @@ class BrowserGate:
         return Passed(signature)
 
     async def _judge(
-        self, state: CrawlState, request: Request, url: str, method: str
+        self, state: CrawlState, request: Request, url: str, method: str, previous: str | None
     ) -> tuple[Ticket, Inherited | None]:
         middleware = middleware_of(self.crawler)
         if middleware is None:
@@ -194,7 +200,7 @@ class BrowserGate:
             inherited=inherited,
         )
         decision = await middleware.decide(ctx)
-        browser = self._browser_field(request, url)
+        browser = self._browser_field(request, url, previous)
         waiting, ticket = middleware.write_decision(None, ctx, decision, browser)
         if waiting is not None:
             await waiting  # write-ahead: the record is durable before the browser sends it
@@ -205,13 +211,13 @@ class BrowserGate:
         return ticket, inherited
 
     @staticmethod
-    def _browser_field(request: Request, url: str) -> dict[str, Any]:
+    def _browser_field(request: Request, url: str, previous: str | None = None) -> dict[str, Any]:
         field: dict[str, Any] = {
             "resource_type": request.resource_type,
             "navigation": request.is_navigation_request(),
         }
-        if url != request.url:
-            field["redirected_from"] = request.url  # a hop decided before it was followed
+        if url != request.url:  # a hop decided before it was followed
+            field["redirected_from"] = previous or request.url
         return field
 
     def discards(

@@ -31,6 +31,7 @@ from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 from polite_crawl.browser.size import declared_size
 from polite_crawl.core.decision import Reason
 from polite_crawl.shell.browser import BrowserGate
+from polite_crawl.shell.browser_hops import HopGuard
 from polite_crawl.shell.browser_setup import CHECKED_BROWSER
 from polite_crawl.shell.crawl import state_of
 
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     from playwright.async_api import APIResponse, Request, Route, WebSocketRoute
     from scrapy.crawler import Crawler
 
-    from polite_crawl.exceptions import PolicyViolation
 
 logger = logging.getLogger(__name__)
 
@@ -62,21 +62,21 @@ QUIET_BROWSER = (
 # scrapy-playwright's own methods this class overrides or calls: a release without one of them
 # would leave a side door open (a context with service workers, a popup unrouted), so the add-on
 # refuses to start on it (check_supported).
-OVERRIDDEN = (
+METHODS = (
     "_launch",
     "_download_request",
     "_create_browser_context",
+    "_create_page",
     "_make_request_handler",
-    "abort_request",
-    "process_request_headers",
 )
+ATTRIBUTES = ("abort_request", "process_request_headers")  # set on each handler
 
 
 def check_supported() -> str | None:
     """Why the installed scrapy-playwright cannot be gated (None: it can)."""
     missing = [
         name
-        for name in OVERRIDDEN[:4]
+        for name in METHODS
         if not callable(getattr(ScrapyPlaywrightDownloadHandler, name, None))
     ]
     if missing:
@@ -92,8 +92,8 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self._crawler_of_gate = crawler  # Scrapy 2.13's handlers keep it privately
-        for name in OVERRIDDEN[4:]:
+        self.crawler_of_gate = crawler  # Scrapy 2.13's handlers keep it privately
+        for name in ATTRIBUTES:
             if not hasattr(self, name):
                 raise NotSupported(f"scrapy-playwright's handler has no {name}: not gated")
         if self.config.browser_type_name != CHECKED_BROWSER:  # the add-on refused it at start
@@ -103,6 +103,7 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
         options = self.config.launch_options
         options["args"] = [*options.get("args", ()), *QUIET_BROWSER]
         self.gate = BrowserGate(crawler)
+        self.hops = HopGuard(self)
         # scrapy-playwright's own attributes (its module is untyped): read as Any.
         self._user_abort: Any = getattr(self, "abort_request", None)
         self.abort_request = self._abort
@@ -130,10 +131,13 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
         try:
             return await super()._download_request(request, spider)
         except Exception as exc:
-            # Playwright reports a refused navigation as its own error (net::ERR_ABORTED): the
-            # errback gets the refusal instead, as for a request refused before the browser.
-            if refused.violation is not None:
-                raise refused.violation from exc
+            # Playwright reports a refused navigation (or hop of it) as its own error
+            # (net::ERR_FAILED): the errback gets the refusal instead, as for a request refused
+            # before the browser.
+            if refused.navigation is not None:
+                violation = self.gate.refusal_of(refused.navigation)
+                if violation is not None:
+                    raise violation from exc
             raise
         finally:
             _PAGE_REFUSAL.reset(token)
@@ -165,14 +169,14 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
                 scrapy_request_data=scrapy_request_data,
             )
             headers = dict(await made if inspect.isawaitable(made) else made)
-        return self._judged(playwright_request, headers)
+        return self.judged(playwright_request, headers)
 
-    def _judged(
+    def judged(
         self, request: Request, headers: dict[str, str], signature: dict[str, str] | None = None
     ) -> dict[str, str]:
         """The headers as the gate judged them: its User-Agent, and the signature made with
         the decision (Web Bot Auth)."""
-        state = state_of(self._crawler_of_gate)
+        state = state_of(self.crawler_of_gate)
         out = {k: v for k, v in headers.items() if k.lower() != "user-agent"}
         if state is not None:
             out["user-agent"] = state.config.user_agent
@@ -180,6 +184,16 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
         if signed is not None:
             out.update(signed)
         return out
+
+    async def _create_page(self, request: Any, spider: Any = None) -> Any:
+        page = await super()._create_page(request, spider)
+        try:
+            await self.hops.start(page)  # before its first navigation
+        except Exception:  # fail closed: a page whose redirects cannot be seen is not used
+            with contextlib.suppress(Exception):
+                await page.close()
+            raise
+        return page
 
     async def _create_browser_context(
         self, name: str, context_kwargs: dict[str, Any] | None, spider: Any = None
@@ -214,16 +228,14 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
 
         async def route_request(route: Route, request: Request) -> None:
             if request.is_navigation_request():
+                if refused is not None and refused.navigation is None and _is_main_frame(request):
+                    refused.navigation = request  # the Scrapy request's own (its page's first)
                 try:
                     await theirs(_NavigationRoute(self, route, request), request)
                 except Exception:  # fail closed: an unhandled route would hang the page
                     logger.debug("polite_crawl: route failed for %s", request.url, exc_info=True)
                     with contextlib.suppress(Exception):  # already handled, or the page is gone
                         await route.abort()
-                if refused is not None and refused.first and _is_main_frame(request):
-                    # The Scrapy request's own navigation (the first of its main frame).
-                    refused.first = False
-                    refused.violation = self.gate.refusal_of(request)
             else:
                 await self._fetch(route, request, scrapy_request_data)
 
@@ -239,7 +251,7 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
             if await self._abort(request):
                 await route.abort()
                 return
-            headers = self._judged(request, await request.all_headers())
+            headers = self.judged(request, await request.all_headers())
             await self._navigate(route, request, {"headers": headers})
         except Exception:  # fail closed: whatever it was, the request is not sent
             logger.debug("polite_crawl: browser route failed for %s", request.url, exc_info=True)
@@ -249,9 +261,24 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
     async def _navigate(self, route: Route, request: Request, overrides: dict[str, Any]) -> None:
         """A document the gate allowed, fetched for the browser: a redirect's target is
         decided (and recorded) before the browser gets the redirect, and refused, the
-        navigation is aborted. The browser follows an allowed redirect itself, unrouted
-        (Playwright routes only the first URL of a chain): a second redirect in a row is not
-        decided (docs/browser.md)."""
+        navigation is aborted. The browser follows an allowed redirect itself (the URL the
+        page reports is then the chain's last), Playwright leaving it unrouted: the page's
+        hop guard (browser_hops.py) decides the hops after it. A frame's document may load in
+        another process than its page, out of the hop guard's sight, and a popup has no hop
+        guard: their redirects are followed here, each decided, and the frame or popup gets
+        the last answer (under the first URL)."""
+        hops = self.hops.of(request.frame.page) if _is_main_frame(request) else None
+        if hops is None:
+            headers = overrides.get("headers") or self.judged(request, await request.all_headers())
+            followed = await self._follow(route, request, headers)
+            if followed is None:
+                await route.abort()
+                return
+            try:
+                await route.fulfill(response=followed[1])
+            finally:
+                await followed[1].dispose()
+            return
         method = overrides.get("method", request.method)
         answer = await route.fetch(
             url=request.url,
@@ -269,9 +296,11 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
                     method = "GET"
                 # The browser sends it as soon as it has the redirect: its turn ends then.
                 sent = functools.partial(asyncio.sleep, 0)
-                if await self.gate.admit(request, target, method, sent) is None:
+                passed = await self.gate.admit(request, target, method, sent)
+                if passed is None:
                     await route.abort()
                     return
+                hops.expect(target, request, passed.signature)
             await route.fulfill(response=answer)
         finally:
             await answer.dispose()
@@ -287,7 +316,7 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
                 await route.abort()
                 return
             if scrapy_request_data is None:
-                headers = self._judged(request, await request.all_headers())
+                headers = self.judged(request, await request.all_headers())
             else:
                 headers = await self._headers(
                     browser_type_name=self.config.browser_type_name,
@@ -345,16 +374,16 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
                 if answer.status not in REDIRECTS or location is None:
                     return url, answer
                 await answer.dispose()
-                url = urljoin(url, location)
+                previous, url = url, urljoin(url, location)
                 if answer.status == 303 or (answer.status in (301, 302) and method == "POST"):
                     method, post_data = ("HEAD" if method == "HEAD" else "GET"), None
                 hop_answered = waiting = loop.create_future()
                 passed = await self.gate.admit(
-                    request, url, method, functools.partial(asyncio.shield, waiting)
+                    request, url, method, functools.partial(asyncio.shield, waiting), previous
                 )
                 if passed is None:
                     return None
-                headers = self._judged(request, headers, passed.signature)
+                headers = self.judged(request, headers, passed.signature)
             return None  # more hops than REDIRECT_MAX_TIMES
         finally:
             if hop_answered is not None and not hop_answered.done():
@@ -362,7 +391,7 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
 
     async def _websocket(self, ws: WebSocketRoute) -> None:
         """A WebSocket is a protocol the gate does not decide: refused and recorded."""
-        state = state_of(self._crawler_of_gate)
+        state = state_of(self.crawler_of_gate)
         if state is not None:
             self.gate.refuse(
                 state, ws.url, "GET", "websocket", "WebSocket", reason=Reason.BROWSER_WEBSOCKET
@@ -371,11 +400,10 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
 
 
 class _PageRefusal:
-    """Why a Scrapy request's own navigation was refused, if it was."""
+    """A Scrapy request's own navigation in the browser: the gate knows if it was refused."""
 
     def __init__(self) -> None:
-        self.first = True
-        self.violation: PolicyViolation | None = None
+        self.navigation: Request | None = None
 
 
 _PAGE_REFUSAL: contextvars.ContextVar[_PageRefusal | None] = contextvars.ContextVar(
