@@ -33,8 +33,7 @@ WARNSIZE = 50_000
 # the slow robots.txt is still being fetched when the gate gives up. (A preflight that times
 # out fails closed on its own: tests/test_crawl_robots.py.) And a fault in the gate itself,
 # put there by the spider's module (the crawl's process), for URLs under /boom.
-FAULTY_SPIDER = (
-    """
+FAULTY_SPIDER = """
 from polite_crawl.shell.browser import BrowserGate
 
 _field = BrowserGate._browser_field
@@ -47,14 +46,12 @@ def _faulty(request, url, *rest):
 
 
 BrowserGate._browser_field = staticmethod(_faulty)
-"""
-    + SPIDER.replace(
-        'name = "browser"', f'name = "browser"\n    download_timeout = {ROBOTS_DELAY * 5}'
-    ).replace(
-        'yield {"url": response.url, "status": response.status}',
-        'yield {"url": response.url, "status": response.status,'
-        ' "title": response.xpath("//title/text()").get()}',
-    )
+""" + SPIDER.replace(
+    'name = "browser"', f'name = "browser"\n    download_timeout = {ROBOTS_DELAY * 5}'
+).replace(
+    'yield {"url": response.url, "status": response.status}',
+    'yield {"url": response.url, "status": response.status,'
+    ' "title": response.xpath("//title/text()").get()}',
 )
 
 # A page's script loads data too large to be handed over; the title says what it got.
