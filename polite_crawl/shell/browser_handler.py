@@ -10,6 +10,10 @@ wire check, wire.py); the user's settings are read by scrapy-playwright as usual
   WebSocket refused and recorded, and a listener noting each frame's document (its signals).
 - The request headers (PLAYWRIGHT_PROCESS_REQUEST_HEADERS, the user's or scrapy-playwright's)
   carry the User-Agent the gate judged, and a Web Bot Auth signature when signing is on.
+- Every page it makes: a hop guard (browser_hops.py) that has the gate decide each redirect hop
+  the browser follows for the page's navigations, before it is sent.
+- A page's own navigation refused in the browser fails its Scrapy request with the gate's
+  PolicyViolation, not Playwright's error.
 
 Imported only when scrapy-playwright is configured: it imports scrapy-playwright.
 """
