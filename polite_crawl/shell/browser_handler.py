@@ -32,11 +32,11 @@ from urllib.parse import urljoin
 from scrapy.exceptions import NotSupported
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+from polite_crawl.browser import CHECKED_BROWSER
 from polite_crawl.browser.size import declared_size
 from polite_crawl.core.decision import Reason
 from polite_crawl.shell.browser import BrowserGate
 from polite_crawl.shell.browser_hops import HopGuard
-from polite_crawl.shell.browser_setup import CHECKED_BROWSER
 from polite_crawl.shell.crawl import state_of
 
 if TYPE_CHECKING:

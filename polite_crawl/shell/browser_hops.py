@@ -24,7 +24,7 @@ import functools
 import logging
 import weakref
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from urllib.parse import urldefrag
 
 from w3lib.url import safe_url_string
@@ -33,14 +33,26 @@ from polite_crawl.shell.crawl import state_of
 
 if TYPE_CHECKING:
     from playwright.async_api import CDPSession, Page, Request
+    from scrapy.crawler import Crawler
 
-    from polite_crawl.shell.browser_handler import GatedPlaywrightHandler
+    from polite_crawl.shell.browser import BrowserGate
 
 logger = logging.getLogger(__name__)
 
 CHAIN_LIMIT = 1000  # a page's document requests remembered (to place a hop), oldest forgotten
 # Every document request of the page, before it is sent.
 DOCUMENTS = {"urlPattern": "*", "resourceType": "Document", "requestStage": "Request"}
+
+
+class GatedHandler(Protocol):
+    """What of the gated browser handler (browser_handler.py, which imports this) is used."""
+
+    gate: BrowserGate
+    crawler_of_gate: Crawler
+
+    def judged(
+        self, request: Request, headers: dict[str, str], signature: dict[str, str] | None = None
+    ) -> dict[str, str]: ...
 
 
 class _Link(NamedTuple):
@@ -56,7 +68,7 @@ class _Admitted(NamedTuple):
 class PageHops:
     """One page's interception of its redirect hops."""
 
-    def __init__(self, handler: GatedPlaywrightHandler, session: CDPSession) -> None:
+    def __init__(self, handler: GatedHandler, session: CDPSession) -> None:
         self._handler = handler
         self._session = session
         self._links: OrderedDict[str, _Link] = OrderedDict()  # by interception id
@@ -147,7 +159,7 @@ class HopGuard:
     navigation already under way: a page made otherwise (a popup) has none, and its
     navigations' redirects are followed by the route itself (browser_handler.py)."""
 
-    def __init__(self, handler: GatedPlaywrightHandler) -> None:
+    def __init__(self, handler: GatedHandler) -> None:
         self._handler = handler
         self._pages: weakref.WeakKeyDictionary[Page, PageHops] = weakref.WeakKeyDictionary()
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.utils.misc import load_object
 
+from polite_crawl.browser import CHECKED_BROWSER
 from polite_crawl.settings import refused_start
 
 if TYPE_CHECKING:
@@ -19,10 +20,6 @@ logger = logging.getLogger(__name__)
 # its place behind the wire check.
 PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 GATED_HANDLER = "polite_crawl.shell.browser_handler.GatedPlaywrightHandler"
-# The only browser the gate was checked in. Playwright's Firefox and WebKit route differently
-# (what a route sees of redirects, service workers, popups), and their builds cannot be had
-# where the tests run: a crawl in another browser would be gated by guesswork.
-CHECKED_BROWSER = "chromium"
 
 
 def gated(path: Any, settings: BaseSettings) -> Any:
