@@ -128,6 +128,17 @@ def serve(web: MockWeb) -> None:
     web.add(ART + "/hop1", Resp(302, headers={"Location": "/hop2"}))
     web.add(ART + "/hop2", Resp(302, headers={"Location": "/private/hop3"}))
     web.add(ART + "/private/hop3", page())
+    # A chain of three redirects, cookies set on the way, ending on another host: the page is
+    # the last one's (its image's relative URL resolves there).
+    web.add(ART + "/chain", Resp(302, headers={"Location": "/chain2", "Set-Cookie": "c1=1"}))
+    web.add(ART + "/chain2", Resp(301, headers={"Location": "/chain3", "Set-Cookie": "c2=2"}))
+    web.add(ART + "/chain3", Resp(307, headers={"Location": CDN + "/landed"}))
+    web.add(CDN + "/landed", page(images=["/img/landed.jpg"]))
+    # A frame whose document redirects twice, the second time to a disallowed path.
+    web.add(ART + "/framed", page(head='<iframe src="/frame1"></iframe>'))
+    web.add(ART + "/frame1", Resp(302, headers={"Location": "/frame2"}))
+    web.add(ART + "/frame2", Resp(302, headers={"Location": "/private/frame3"}))
+    web.add(ART + "/private/frame3", page())
     # A WebSocket the page opens.
     socket = (
         "<script>const s = new WebSocket('ws://art.test/socket');"
@@ -175,7 +186,7 @@ def serve(web: MockWeb) -> None:
         "/img/pop2.jpg",
     ):
         web.add(ART + path, JPEG)
-    for path in ("/img/c.jpg", "/img/n2.jpg", "/img/final.jpg"):
+    for path in ("/img/c.jpg", "/img/n2.jpg", "/img/final.jpg", "/img/landed.jpg"):
         web.add(CDN + path, JPEG)
     for path in ("/reserved/r.jpg", "/open/o.jpg"):
         web.add(PRESS + path, JPEG)
@@ -193,6 +204,8 @@ START = [
     ART + "/go",
     ART + "/go-private",
     ART + "/hop1",
+    ART + "/chain",
+    ART + "/framed",
     ART + "/ws",
     SW + "/",
     PRESS + "/",
@@ -266,7 +279,7 @@ def test_every_request_the_server_saw_has_an_allow_record_written_before(
     preflight = ("/robots.txt", "/.well-known/tdmrep.json", "/ai.txt")
     assert len(crawled.web.hits) > 20
     for hit in crawled.web.hits:
-        if hit.path in preflight or hit.host in BROWSER_OWN or hit.url == SECOND_HOP:
+        if hit.path in preflight or hit.host in BROWSER_OWN:
             continue
         at = datetime.datetime.fromtimestamp(hit.at, tz=datetime.timezone.utc)
         allows = [
@@ -368,19 +381,61 @@ def test_a_page_redirect_is_decided_before_the_browser_follows_it(crawled: Crawl
     assert crawled.refusal(ART + "/private/page")["reason"] == "robots.disallowed"
 
 
-# The browser follows a page's redirect itself, unrouted: the gate decides the first target
-# before the browser has the redirect, but not a second redirect in a row.
-SECOND_HOP = ART + "/private/hop3"
-
-
-@pytest.mark.xfail(
-    reason="a second redirect in a row of a page is followed by the browser undecided "
-    "(docs/browser.md, what is not covered)",
-    strict=True,
-)
 def test_a_second_page_redirect_in_a_row_is_decided(crawled: Crawled) -> None:
     assert crawled.browser_records(ART + "/hop2")[0]["decision"] == "allow"
-    assert not crawled.web.fetched(SECOND_HOP)
+    assert not crawled.web.fetched(ART + "/private/hop3")
+    refused = crawled.refusal(ART + "/private/hop3")
+    assert refused["reason"] == "robots.disallowed"
+    assert refused["browser"] == {
+        "resource_type": "document",
+        "navigation": True,
+        "redirected_from": ART + "/hop2",
+    }
+
+
+def test_every_hop_of_a_page_redirect_chain_is_decided_and_the_page_is_the_last(
+    crawled: Crawled,
+) -> None:
+    """Three hops: each has its allow record (naming the hop before it), carries the cookies
+    the hops before it set and the User-Agent the gate judged; the page the spider gets, and
+    the one the browser shows (its image's relative URL), are the last URL's."""
+    hops = [(ART + "/chain2", ART + "/chain"), (ART + "/chain3", ART + "/chain2")]
+    hops.append((CDN + "/landed", ART + "/chain3"))
+    for url, previous in hops:
+        record = crawled.browser_records(url)[0]
+        assert record["decision"] == "allow", url
+        assert record["browser"]["redirected_from"] == previous
+    hits = {h.url: h for h in crawled.web.hits}
+    assert hits[ART + "/chain2"].headers.get("cookie") == "c1=1"
+    assert hits[ART + "/chain3"].headers.get("cookie") == "c1=1; c2=2"
+    agents = {hits[url].headers["user-agent"] for url in (ART + "/chain", *dict(hops))}
+    assert len(agents) == 1
+    assert "examplebot" in agents.pop()
+    assert {"url": CDN + "/landed", "status": 200} in crawled.result.items
+    assert crawled.web.fetched(CDN + "/img/landed.jpg")
+
+
+def test_a_frames_second_redirect_in_a_row_is_decided(crawled: Crawled) -> None:
+    assert crawled.web.fetched(ART + "/frame2")
+    assert crawled.browser_records(ART + "/frame2")[0]["decision"] == "allow"
+    assert not crawled.web.fetched(ART + "/private/frame3")
+    refused = crawled.refusal(ART + "/private/frame3")
+    assert refused["reason"] == "robots.disallowed"
+    assert refused["browser"]["redirected_from"] == ART + "/frame2"
+
+
+def test_a_page_the_gate_refuses_reaches_the_errback_as_policy_violation(
+    crawled: Crawled,
+) -> None:
+    """A page whose redirect (first or second) the browser gate refused: the spider's errback
+    gets the PolicyViolation a Scrapy request refused by the gate raises."""
+    assert crawled.result.stat("test/errback/PolicyViolation") == 2, crawled.result.log
+    for start, refused in (
+        (ART + "/go-private", ART + "/private/page"),
+        (ART + "/hop1", ART + "/private/hop3"),
+    ):
+        expected = f"PolicyViolation('polite_crawl refused {refused}: robots.disallowed')"
+        assert f"errback {start}: {expected}" in crawled.result.log
 
 
 def test_an_answer_whose_own_headers_forbid_the_purpose_is_kept_from_the_page(

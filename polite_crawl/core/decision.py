@@ -59,6 +59,9 @@ class Reason(str, Enum):
     # decide (a WebSocket). The browser request is aborted.
     BROWSER_GATE_FAILED = "browser.gate_failed"
     BROWSER_WEBSOCKET = "browser.websocket"
+    # An answer fetched for the browser (a subresource) over DOWNLOAD_MAXSIZE: kept from the
+    # page, in either mode.
+    BROWSER_TOO_LARGE = "browser.too_large"
 
 
 # Refusals that protect the crawler's own side rather than a site's wishes: report-only mode

@@ -128,7 +128,7 @@ def wrap_download_handlers(settings: BaseSettings) -> None:
     the request that reaches a handler is compared with what was decided."""
     merged = dict(settings.getwithbase("DOWNLOAD_HANDLERS"))
     originals = {
-        scheme: browser_setup.gated(path)
+        scheme: browser_setup.gated(path, settings)
         for scheme, path in merged.items()
         if path is not None and path is not WireHandler
     }

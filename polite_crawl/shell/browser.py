@@ -32,6 +32,7 @@ from scrapy.http import Headers, HtmlResponse
 
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.browser.resources import resource
+from polite_crawl.browser.size import over
 from polite_crawl.core.decision import Decision, Reason, Verdict
 from polite_crawl.core.response_checks import Fetched
 from polite_crawl.exceptions import PolicyViolation
@@ -69,6 +70,8 @@ class BrowserGate:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.timeout = crawler.settings.getfloat("DOWNLOAD_TIMEOUT") or 180.0
+        self.maxsize = crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        self.warnsize = crawler.settings.getint("DOWNLOAD_WARNSIZE")
         # The last document each frame received (its response): what that frame's
         # subresources inherit. Filled by `saw_response`, a listener on every browser context.
         self._documents: weakref.WeakKeyDictionary[Frame, Response] = weakref.WeakKeyDictionary()
@@ -87,8 +90,17 @@ class BrowserGate:
             weakref.WeakKeyDictionary()
         )
 
+        # Why each refused request was refused: a page's own navigation refused reaches the
+        # spider's errback as the PolicyViolation a Scrapy request would raise.
+        self._refused: weakref.WeakKeyDictionary[Request, PolicyViolation] = (
+            weakref.WeakKeyDictionary()
+        )
+
     def signature_of(self, request: Request) -> dict[str, str] | None:
         return self._signed.pop(request, None)
+
+    def refusal_of(self, request: Request) -> PolicyViolation | None:
+        return self._refused.pop(request, None)
 
     def saw_response(self, response: Response) -> None:
         """A context's `response` listener: a frame's document, once it has arrived (a redirect
@@ -118,22 +130,31 @@ class BrowserGate:
         return True
 
     async def admit(
-        self, request: Request, url: str, method: str, answered: Callable[[], Awaitable[Any]]
+        self,
+        request: Request,
+        url: str,
+        method: str,
+        answered: Callable[[], Awaitable[Any]],
+        previous: str | None = None,
     ) -> Passed | None:
-        """Decide url (request's own, or a redirect hop of it) as a request of request's page:
-        None when refused (recorded). Once admitted, a paced host's turn is held until
-        `answered()` completes (the browser has the answer, or gave up)."""
+        """Decide url (request's own, or a redirect hop of it: from previous, request's own
+        URL unless given) as a request of request's page: None when refused (recorded). Once
+        admitted, a paced host's turn is held until `answered()` completes (the browser has
+        the answer, or gave up)."""
         state = state_of(self.crawler)
         if state is None:  # the add-on installed this gate, so its state must be there
             return None
         try:
             ticket, inherited = await asyncio.wait_for(
-                self._judge(state, request, url, method), self.timeout
+                self._judge(state, request, url, method, previous), self.timeout
             )
-        except (PolicyViolation, IgnoreRequest):
-            return None  # refused and recorded, or its record could not be made durable
+        except PolicyViolation as exc:  # refused and recorded
+            self._refused[request] = exc
+            return None
+        except IgnoreRequest:
+            return None  # its record could not be made durable: the crawl is closing for it
         except Exception as exc:  # fail closed, whatever it was
-            self.refuse(state, url, method, request.resource_type, exc)
+            self._refused[request] = self.refuse(state, url, method, request.resource_type, exc)
             return None
         self._inherited[request] = inherited
         signature = ticket.signed.headers.headers() if ticket.signed is not None else None
@@ -146,12 +167,12 @@ class BrowserGate:
             if ticket.delay:
                 await self._pace(state, url, ticket.delay, answered)
         except Exception as exc:  # the fleet's rate or turn could not be had: not sent
-            self.refuse(state, url, method, request.resource_type, exc)
+            self._refused[request] = self.refuse(state, url, method, request.resource_type, exc)
             return None
         return Passed(signature)
 
     async def _judge(
-        self, state: CrawlState, request: Request, url: str, method: str
+        self, state: CrawlState, request: Request, url: str, method: str, previous: str | None
     ) -> tuple[Ticket, Inherited | None]:
         middleware = middleware_of(self.crawler)
         if middleware is None:
@@ -179,7 +200,7 @@ class BrowserGate:
             inherited=inherited,
         )
         decision = await middleware.decide(ctx)
-        browser = self._browser_field(request, url)
+        browser = self._browser_field(request, url, previous)
         waiting, ticket = middleware.write_decision(None, ctx, decision, browser)
         if waiting is not None:
             await waiting  # write-ahead: the record is durable before the browser sends it
@@ -190,13 +211,13 @@ class BrowserGate:
         return ticket, inherited
 
     @staticmethod
-    def _browser_field(request: Request, url: str) -> dict[str, Any]:
+    def _browser_field(request: Request, url: str, previous: str | None = None) -> dict[str, Any]:
         field: dict[str, Any] = {
             "resource_type": request.resource_type,
             "navigation": request.is_navigation_request(),
         }
-        if url != request.url:
-            field["redirected_from"] = request.url  # a hop decided before it was followed
+        if url != request.url:  # a hop decided before it was followed
+            field["redirected_from"] = previous or request.url
         return field
 
     def discards(
@@ -218,15 +239,45 @@ class BrowserGate:
         decision = discard.judge(facts)
         if decision is None:
             return False
-        ctx = state.decider.context(url, request.method, user_agent=config.user_agent)
+        return self._discard(state, request, url, decision, enforced=state.enforce)
+
+    def too_large(self, request: Request, url: str, size: int | None) -> bool:
+        """Whether an answer of size bytes (declared before its body is read, or the body's)
+        is over DOWNLOAD_MAXSIZE: kept from the page and recorded as a discard, in every mode
+        (Scrapy cancels such a download whatever the mode). Over DOWNLOAD_WARNSIZE: a
+        warning, as Scrapy gives."""
+        state = state_of(self.crawler)
+        if state is None:
+            return True
+        if over(size, self.maxsize):
+            logger.warning(
+                "polite_crawl: %(url)s is %(size)d bytes, over DOWNLOAD_MAXSIZE (%(limit)d): "
+                "kept from the page",
+                {"url": url, "size": size, "limit": self.maxsize},
+            )
+            evidence = {"browser": {"size": size, "limit": self.maxsize}}
+            decision = Decision(Verdict.DISCARD, Reason.BROWSER_TOO_LARGE, evidence, ())
+            return self._discard(state, request, url, decision, enforced=True)
+        if over(size, self.warnsize):
+            logger.warning(
+                "polite_crawl: %(url)s is %(size)d bytes, over DOWNLOAD_WARNSIZE (%(limit)d)",
+                {"url": url, "size": size, "limit": self.warnsize},
+            )
+        return False
+
+    def _discard(
+        self, state: CrawlState, request: Request, url: str, decision: Decision, *, enforced: bool
+    ) -> bool:
+        """Record an answer kept from the page (or, not enforced, handed over all the same)."""
+        ctx = state.decider.context(url, request.method, user_agent=state.config.user_agent)
         record = records.decision(
-            ctx, decision, mode=state.settings.mode, enforced=state.enforce, via=None
+            ctx, decision, mode=state.settings.mode, enforced=enforced, via=None
         )
         record["browser"] = self._browser_field(request, url)
         with contextlib.suppress(AuditError):  # a failure has closed the crawl already
             state.audit.write_soon(ctx.platform.id if ctx.platform else None, record)
         reason = decision.reason.value
-        if not state.enforce:
+        if not enforced:
             state.stats.inc_value(f"polite_crawl/report_only/would_discard/{reason}")
             return False
         state.counts.add(f"discard/{reason}")
@@ -304,9 +355,9 @@ class BrowserGate:
         resource_type: str,
         error: BaseException | str,
         reason: Reason = Reason.BROWSER_GATE_FAILED,
-    ) -> None:
+    ) -> PolicyViolation:
         """Record a browser request refused without a decision (the gate failed, or a protocol
-        it does not decide); enforced in every mode. Never raises."""
+        it does not decide); enforced in every mode. Never raises: returns the refusal."""
         if isinstance(error, asyncio.TimeoutError):
             error = f"no decision within DOWNLOAD_TIMEOUT = {self.timeout}s"
         message = str(error) or type(error).__name__
@@ -323,6 +374,7 @@ class BrowserGate:
             state.audit.write_soon(ctx.platform.id if ctx.platform else None, record)
         state.counts.add(f"deny/{reason.value}")
         state.stats.inc_value(f"polite_crawl/denied/{reason.value}")
+        return PolicyViolation(url, decision)
 
 
 def _frame(request: Request) -> Frame | None:

@@ -10,6 +10,10 @@ wire check, wire.py); the user's settings are read by scrapy-playwright as usual
   WebSocket refused and recorded, and a listener noting each frame's document (its signals).
 - The request headers (PLAYWRIGHT_PROCESS_REQUEST_HEADERS, the user's or scrapy-playwright's)
   carry the User-Agent the gate judged, and a Web Bot Auth signature when signing is on.
+- Every page it makes: a hop guard (browser_hops.py) that has the gate decide each redirect hop
+  the browser follows for the page's navigations, before it is sent.
+- A page's own navigation refused in the browser fails its Scrapy request with the gate's
+  PolicyViolation, not Playwright's error.
 
 Imported only when scrapy-playwright is configured: it imports scrapy-playwright.
 """
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import inspect
 import logging
@@ -27,8 +32,11 @@ from urllib.parse import urljoin
 from scrapy.exceptions import NotSupported
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+from polite_crawl.browser import CHECKED_BROWSER
+from polite_crawl.browser.size import declared_size
 from polite_crawl.core.decision import Reason
 from polite_crawl.shell.browser import BrowserGate
+from polite_crawl.shell.browser_hops import HopGuard
 from polite_crawl.shell.crawl import state_of
 
 if TYPE_CHECKING:
@@ -36,6 +44,7 @@ if TYPE_CHECKING:
 
     from playwright.async_api import APIResponse, Request, Route, WebSocketRoute
     from scrapy.crawler import Crawler
+
 
 logger = logging.getLogger(__name__)
 
@@ -57,21 +66,21 @@ QUIET_BROWSER = (
 # scrapy-playwright's own methods this class overrides or calls: a release without one of them
 # would leave a side door open (a context with service workers, a popup unrouted), so the add-on
 # refuses to start on it (check_supported).
-OVERRIDDEN = (
+METHODS = (
     "_launch",
     "_download_request",
     "_create_browser_context",
+    "_create_page",
     "_make_request_handler",
-    "abort_request",
-    "process_request_headers",
 )
+ATTRIBUTES = ("abort_request", "process_request_headers")  # set on each handler
 
 
 def check_supported() -> str | None:
     """Why the installed scrapy-playwright cannot be gated (None: it can)."""
     missing = [
         name
-        for name in OVERRIDDEN[:4]
+        for name in METHODS
         if not callable(getattr(ScrapyPlaywrightDownloadHandler, name, None))
     ]
     if missing:
@@ -87,15 +96,18 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self._crawler_of_gate = crawler  # Scrapy 2.13's handlers keep it privately
-        for name in OVERRIDDEN[4:]:
+        self.crawler_of_gate = crawler  # Scrapy 2.13's handlers keep it privately
+        for name in ATTRIBUTES:
             if not hasattr(self, name):
                 raise NotSupported(f"scrapy-playwright's handler has no {name}: not gated")
+        if self.config.browser_type_name != CHECKED_BROWSER:  # the add-on refused it at start
+            raise NotSupported(f"{self.config.browser_type_name}: not gated")
         # The browser's own traffic (component updates, safe-browsing lists, metrics) is no
         # page's request, and no route sees it: switched off.
         options = self.config.launch_options
         options["args"] = [*options.get("args", ()), *QUIET_BROWSER]
         self.gate = BrowserGate(crawler)
+        self.hops = HopGuard(self)
         # scrapy-playwright's own attributes (its module is untyped): read as Any.
         self._user_abort: Any = getattr(self, "abort_request", None)
         self.abort_request = self._abort
@@ -116,7 +128,23 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
         # handler it wraps on the first request of its scheme, after that signal.
         if not self._launched:
             await self._launch()
-        return await super()._download_request(request, spider)
+        # The page's route is made within this call (_make_request_handler): it finds where to
+        # put a refusal of the page's own navigation there.
+        refused = _PageRefusal()
+        token = _PAGE_REFUSAL.set(refused)
+        try:
+            return await super()._download_request(request, spider)
+        except Exception as exc:
+            # Playwright reports a refused navigation (or hop of it) as its own error
+            # (net::ERR_FAILED): the errback gets the refusal instead, as for a request refused
+            # before the browser.
+            if refused.navigation is not None:
+                violation = self.gate.refusal_of(refused.navigation)
+                if violation is not None:
+                    raise violation from exc
+            raise
+        finally:
+            _PAGE_REFUSAL.reset(token)
 
     async def _abort(self, request: Request) -> bool:
         """scrapy-playwright's predicate: True aborts the request."""
@@ -145,14 +173,14 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
                 scrapy_request_data=scrapy_request_data,
             )
             headers = dict(await made if inspect.isawaitable(made) else made)
-        return self._judged(playwright_request, headers)
+        return self.judged(playwright_request, headers)
 
-    def _judged(
+    def judged(
         self, request: Request, headers: dict[str, str], signature: dict[str, str] | None = None
     ) -> dict[str, str]:
         """The headers as the gate judged them: its User-Agent, and the signature made with
         the decision (Web Bot Auth)."""
-        state = state_of(self._crawler_of_gate)
+        state = state_of(self.crawler_of_gate)
         out = {k: v for k, v in headers.items() if k.lower() != "user-agent"}
         if state is not None:
             out["user-agent"] = state.config.user_agent
@@ -160,6 +188,16 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
         if signed is not None:
             out.update(signed)
         return out
+
+    async def _create_page(self, request: Any, spider: Any = None) -> Any:
+        page = await super()._create_page(request, spider)
+        try:
+            await self.hops.start(page)  # before its first navigation
+        except Exception:  # fail closed: a page whose redirects cannot be seen is not used
+            with contextlib.suppress(Exception):
+                await page.close()
+            raise
+        return page
 
     async def _create_browser_context(
         self, name: str, context_kwargs: dict[str, Any] | None, spider: Any = None
@@ -190,9 +228,12 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
         scrapy_request_data = {
             key: kwargs.get(key) for key in ("method", "url", "headers", "body", "encoding")
         }
+        refused = _PAGE_REFUSAL.get()
 
         async def route_request(route: Route, request: Request) -> None:
             if request.is_navigation_request():
+                if refused is not None and refused.navigation is None and _is_main_frame(request):
+                    refused.navigation = request  # the Scrapy request's own (its page's first)
                 try:
                     await theirs(_NavigationRoute(self, route, request), request)
                 except Exception:  # fail closed: an unhandled route would hang the page
@@ -214,7 +255,7 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
             if await self._abort(request):
                 await route.abort()
                 return
-            headers = self._judged(request, await request.all_headers())
+            headers = self.judged(request, await request.all_headers())
             await self._navigate(route, request, {"headers": headers})
         except Exception:  # fail closed: whatever it was, the request is not sent
             logger.debug("polite_crawl: browser route failed for %s", request.url, exc_info=True)
@@ -224,9 +265,24 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
     async def _navigate(self, route: Route, request: Request, overrides: dict[str, Any]) -> None:
         """A document the gate allowed, fetched for the browser: a redirect's target is
         decided (and recorded) before the browser gets the redirect, and refused, the
-        navigation is aborted. The browser follows an allowed redirect itself, unrouted
-        (Playwright routes only the first URL of a chain): a second redirect in a row is not
-        decided (docs/browser.md)."""
+        navigation is aborted. The browser follows an allowed redirect itself (the URL the
+        page reports is then the chain's last), Playwright leaving it unrouted: the page's
+        hop guard (browser_hops.py) decides the hops after it. A frame's document may load in
+        another process than its page, out of the hop guard's sight, and a popup has no hop
+        guard: their redirects are followed here, each decided, and the frame or popup gets
+        the last answer (under the first URL)."""
+        hops = self.hops.of(request.frame.page) if _is_main_frame(request) else None
+        if hops is None:
+            headers = overrides.get("headers") or self.judged(request, await request.all_headers())
+            followed = await self._follow(route, request, headers)
+            if followed is None:
+                await route.abort()
+                return
+            try:
+                await route.fulfill(response=followed[1])
+            finally:
+                await followed[1].dispose()
+            return
         method = overrides.get("method", request.method)
         answer = await route.fetch(
             url=request.url,
@@ -244,9 +300,11 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
                     method = "GET"
                 # The browser sends it as soon as it has the redirect: its turn ends then.
                 sent = functools.partial(asyncio.sleep, 0)
-                if await self.gate.admit(request, target, method, sent) is None:
+                passed = await self.gate.admit(request, target, method, sent)
+                if passed is None:
                     await route.abort()
                     return
+                hops.expect(target, request, passed.signature)
             await route.fulfill(response=answer)
         finally:
             await answer.dispose()
@@ -262,7 +320,7 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
                 await route.abort()
                 return
             if scrapy_request_data is None:
-                headers = self._judged(request, await request.all_headers())
+                headers = self.judged(request, await request.all_headers())
             else:
                 headers = await self._headers(
                     browser_type_name=self.config.browser_type_name,
@@ -274,12 +332,21 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
                 await route.abort()
                 return
             url, answer = response
-            body = await answer.body()
-            if self.gate.discards(request, url, _pairs(answer), body):
-                await route.abort()
-            else:
-                await route.fulfill(response=answer)
-            await answer.dispose()
+            try:
+                # The declared size first: an answer over DOWNLOAD_MAXSIZE is not read into
+                # this process (Playwright's driver holds it until disposed).
+                if self.gate.too_large(request, url, declared_size(_pairs(answer))):
+                    await route.abort()
+                    return
+                body = await answer.body()
+                if self.gate.too_large(request, url, len(body)) or self.gate.discards(
+                    request, url, _pairs(answer), body
+                ):
+                    await route.abort()
+                else:
+                    await route.fulfill(response=answer)
+            finally:
+                await answer.dispose()
         except Exception:  # fail closed: whatever it was, the page does not get it
             logger.debug("polite_crawl: browser fetch failed for %s", request.url, exc_info=True)
             with contextlib.suppress(Exception):  # already handled, or the page is gone
@@ -311,16 +378,16 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
                 if answer.status not in REDIRECTS or location is None:
                     return url, answer
                 await answer.dispose()
-                url = urljoin(url, location)
+                previous, url = url, urljoin(url, location)
                 if answer.status == 303 or (answer.status in (301, 302) and method == "POST"):
                     method, post_data = ("HEAD" if method == "HEAD" else "GET"), None
                 hop_answered = waiting = loop.create_future()
                 passed = await self.gate.admit(
-                    request, url, method, functools.partial(asyncio.shield, waiting)
+                    request, url, method, functools.partial(asyncio.shield, waiting), previous
                 )
                 if passed is None:
                     return None
-                headers = self._judged(request, headers, passed.signature)
+                headers = self.judged(request, headers, passed.signature)
             return None  # more hops than REDIRECT_MAX_TIMES
         finally:
             if hop_answered is not None and not hop_answered.done():
@@ -328,12 +395,31 @@ class GatedPlaywrightHandler(ScrapyPlaywrightDownloadHandler):  # type: ignore[m
 
     async def _websocket(self, ws: WebSocketRoute) -> None:
         """A WebSocket is a protocol the gate does not decide: refused and recorded."""
-        state = state_of(self._crawler_of_gate)
+        state = state_of(self.crawler_of_gate)
         if state is not None:
             self.gate.refuse(
                 state, ws.url, "GET", "websocket", "WebSocket", reason=Reason.BROWSER_WEBSOCKET
             )
         await ws.close(code=1008, reason="refused by polite_crawl")
+
+
+class _PageRefusal:
+    """A Scrapy request's own navigation in the browser: the gate knows if it was refused."""
+
+    def __init__(self) -> None:
+        self.navigation: Request | None = None
+
+
+_PAGE_REFUSAL: contextvars.ContextVar[_PageRefusal | None] = contextvars.ContextVar(
+    "polite_crawl_page_refusal", default=None
+)
+
+
+def _is_main_frame(request: Request) -> bool:
+    try:
+        return request.frame.parent_frame is None
+    except Exception:  # no frame (a service worker's request): no page's own navigation
+        return False
 
 
 def _pairs(answer: APIResponse) -> list[tuple[str, str]]:

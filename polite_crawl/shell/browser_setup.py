@@ -4,11 +4,15 @@ instead (behind the wire check): the gated handler of browser_handler.py (docs/b
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy.utils.misc import load_object
 
+from polite_crawl.browser import CHECKED_BROWSER
 from polite_crawl.settings import refused_start
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
 
@@ -18,13 +22,22 @@ PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 GATED_HANDLER = "polite_crawl.shell.browser_handler.GatedPlaywrightHandler"
 
 
-def gated(path: Any) -> Any:
+def gated(path: Any, settings: BaseSettings) -> Any:
     """The handler the wire check calls for a scheme: scrapy-playwright's, listed by the user
     as its README says, becomes the gated one; any other is kept."""
     name = path if isinstance(path, str) else f"{path.__module__}.{path.__qualname__}"
     if name != PLAYWRIGHT_HANDLER:
         _not_a_browser(path, name)
         return path
+    browser = settings.get("PLAYWRIGHT_BROWSER_TYPE") or CHECKED_BROWSER
+    if browser != CHECKED_BROWSER:
+        message = (
+            f"PLAYWRIGHT_BROWSER_TYPE = {browser!r}: polite_crawl gates browser crawls in "
+            f"{CHECKED_BROWSER} only (the browser it was checked in), and sends nothing through "
+            f"a browser it cannot gate; set PLAYWRIGHT_BROWSER_TYPE = {CHECKED_BROWSER!r} or "
+            "leave it unset"
+        )
+        raise refused_start(logger, message)
     try:
         from polite_crawl.shell import browser_handler  # imports scrapy-playwright
     except ImportError as exc:
