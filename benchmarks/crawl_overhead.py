@@ -9,7 +9,10 @@ a realistic size) is crawled alternately by plain Scrapy with
 ROBOTSTXT_OBEY and by Scrapy with polite_crawl.Addon. The figure is the ratio of the medians of
 Scrapy's own `elapsed_time_seconds` (process start-up excluded); the spread of the per-pair
 ratios says how noisy the machine was, and the ratio of the CPU seconds of the same window
-(benchmarks/cpuclock.py) how much work the add-on added. Results: docs/benchmarks.md.
+(benchmarks/cpuclock.py) how much work the add-on added. Beside them, what a user pays: the
+whole processes, timed from launch to exit (wall) and by their rusage with every process they
+started (CPU), as per-pair ratios and as microseconds per page of the B arm over the A arm.
+Results: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import os
 import resource
 import statistics
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -110,16 +114,23 @@ def one_run(
     polite: bool,
     durability: str = "fsync",
     signed: bool = False,
-) -> tuple[float, float, float]:
-    """Wall seconds and CPU seconds of one crawl (spider open to close), and the CPU seconds
+) -> tuple[float, float, float, float]:
+    """Wall seconds and CPU seconds of one crawl (spider open to close), the CPU seconds
     of the whole crawl process with its start-up and any process it started (the audit sync
-    helper)."""
+    helper), and the wall seconds of that process from launch to exit."""
     before = _children_cpu()
+    launched = time.perf_counter()
     result = run_crawl(web, workdir, starts, arm_settings(polite, durability, signed), timeout=600)
+    whole_wall = time.perf_counter() - launched
     if result.returncode != 0:
         raise SystemExit(f"crawl failed:\n{result.log[-3000:]}")
     whole = _children_cpu() - before
-    return float(result.stats["elapsed_time_seconds"]), float(result.stats[CPU_STAT]), whole
+    return (
+        float(result.stats["elapsed_time_seconds"]),
+        float(result.stats[CPU_STAT]),
+        whole,
+        whole_wall,
+    )
 
 
 def _spread(values: list[float]) -> str:
@@ -180,6 +191,7 @@ def main() -> None:
     wall: dict[bool, list[float]] = {False: [], True: []}
     cpu: dict[bool, list[float]] = {False: [], True: []}
     whole: dict[bool, list[float]] = {False: [], True: []}
+    whole_wall: dict[bool, list[float]] = {False: [], True: []}
     with (
         build_web(args.hosts, args.pages, args.page_kib) as web,
         tempfile.TemporaryDirectory() as tmp,
@@ -188,7 +200,7 @@ def main() -> None:
             for polite in (False, True) if i % 2 == 0 else (True, False):
                 hits_before = len(web.hits)
                 use_this_checkout(roots[polite])
-                seconds, cpu_seconds, whole_seconds = one_run(
+                seconds, cpu_seconds, whole_seconds, launch_to_exit = one_run(
                     web,
                     Path(tmp) / f"run{i}-{polite}",
                     starts,
@@ -199,9 +211,11 @@ def main() -> None:
                 wall[polite].append(seconds)
                 cpu[polite].append(cpu_seconds)
                 whole[polite].append(whole_seconds)
+                whole_wall[polite].append(launch_to_exit)
                 print(
                     f"run {i + 1} {labels[polite]} ({'B' if polite else 'A'}): "
-                    f"{seconds:.2f} s, CPU {cpu_seconds:.2f} s, "
+                    f"{seconds:.2f} s, CPU {cpu_seconds:.2f} s, whole process "
+                    f"{launch_to_exit:.2f} s / CPU {whole_seconds:.2f} s, "
                     f"{len(web.hits) - hits_before} requests, load {os.getloadavg()[0]:.1f}",
                     flush=True,
                 )
@@ -222,7 +236,22 @@ def main() -> None:
         f"median CPU seconds of the whole processes (start-up and sync helper included): "
         f"{base_whole:.2f} / {ours_whole:.2f}, ratio {ours_whole / base_whole:.3f}"
     )
+    _whole_process(whole_wall, whole, args.hosts * args.pages)
     print(f"ratio B / A ({second} / {first}): {ours / base:.3f}")
+
+
+def _whole_process(
+    wall: dict[bool, list[float]], cpu: dict[bool, list[float]], pages: int
+) -> None:
+    """What a user pays: whole processes, launch to exit, as per-pair ratios (alternation
+    cancels the machine's drift) and as microseconds per page of B over A."""
+    for name, seconds in (("wall", wall), ("CPU", cpu)):
+        pairs = [b / a for a, b in zip(seconds[False], seconds[True], strict=True)]
+        extra = [(b - a) / pages * 1e6 for a, b in zip(seconds[False], seconds[True], strict=True)]
+        print(
+            f"whole processes, {name}: per-pair ratios {_spread(pairs)}; B - A per page: "
+            f"median {statistics.median(extra):.0f} us"
+        )
 
 
 if __name__ == "__main__":
