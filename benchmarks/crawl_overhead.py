@@ -133,6 +133,11 @@ def one_run(
     )
 
 
+def _pairs(arms: dict[bool, list[float]]) -> list[tuple[float, float]]:
+    """The runs of arm A and arm B, pair by pair (run i of each, alternated)."""
+    return list(zip(arms[False], arms[True], strict=True))
+
+
 def _spread(values: list[float]) -> str:
     qs = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
     return (
@@ -221,7 +226,7 @@ def main() -> None:
                 )
     base, ours = statistics.median(wall[False]), statistics.median(wall[True])
     base_cpu, ours_cpu = statistics.median(cpu[False]), statistics.median(cpu[True])
-    pairs = [b / a for a, b in zip(wall[False], wall[True], strict=True)]
+    pairs = [b / a for a, b in _pairs(wall)]
     print(
         f"pages per run: {args.hosts * args.pages}, hosts: {args.hosts}, runs: {args.runs}, "
         f"page size: {f'{args.page_kib} KiB' if args.page_kib else 'links only'}, "
@@ -246,8 +251,8 @@ def _whole_process(
     """What a user pays: whole processes, launch to exit, as per-pair ratios (alternation
     cancels the machine's drift) and as microseconds per page of B over A."""
     for name, seconds in (("wall", wall), ("CPU", cpu)):
-        pairs = [b / a for a, b in zip(seconds[False], seconds[True], strict=True)]
-        extra = [(b - a) / pages * 1e6 for a, b in zip(seconds[False], seconds[True], strict=True)]
+        pairs = [b / a for a, b in _pairs(seconds)]
+        extra = [(b - a) / pages * 1e6 for a, b in _pairs(seconds)]
         print(
             f"whole processes, {name}: per-pair ratios {_spread(pairs)}; B - A per page: "
             f"median {statistics.median(extra):.0f} us"
