@@ -99,8 +99,13 @@ class Addon:
             quiet.install(settings)  # said in one ERROR line: no traceback after it
             raise
         install(settings, "DOWNLOADER_MIDDLEWARES", decoder.PreflightDecoder, decoder.PRIORITY)
-        # Fleet pacing: requests whose host's turn is far off go back to the scheduler.
-        install(settings, "DOWNLOADER_MIDDLEWARES", parking.ParkingMiddleware, parking.PRIORITY)
+        if config.settings.redis_url is not None:
+            # Fleet pacing: requests whose host's turn is far off go back to the scheduler.
+            # Only in a fleet: nothing else parks, and its request_scheduled handler would
+            # cost every request of a single-process crawl a signal dispatch (#21).
+            install(
+                settings, "DOWNLOADER_MIDDLEWARES", parking.ParkingMiddleware, parking.PRIORITY
+            )
 
 
 # The documented paths of the two public middlewares (polite_crawl/middlewares.py).

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+_PLATFORM_CACHE_LIMIT = 100_000  # authority prefixes remembered by platform_of
 _STATES: weakref.WeakKeyDictionary[Crawler, CrawlState] = weakref.WeakKeyDictionary()
 # The add-on's validated configuration, with the settings it was read from: reused when the
 # crawler's final settings are the same (the usual crawl), read again when a component after
@@ -146,6 +147,7 @@ class CrawlState:
         self.tickets: weakref.WeakKeyDictionary[Request, Ticket] = weakref.WeakKeyDictionary()
         self.pacer = WirePacer()
         self.warned_wire: set[str] = set()  # wire.* reasons warned about, once per crawl
+        self._platform_by_prefix: dict[str, str | None] = {}  # see platform_of
         crawler.signals.connect(self._opened, signal=signals.spider_opened)
         crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
 
@@ -168,8 +170,23 @@ class CrawlState:
 
     def platform_of(self, url: str) -> str | None:
         """The policy id whose log records about url go to (None: the _sites log)."""
+        # Asked for every response (its `fetched` record): answered per scheme://authority
+        # prefix, the URL up to its first "/" after "//" (the whole URL if it has none). That
+        # prefix holds the whole authority and the character that ends it, so it determines
+        # the host as urlsplit reads it; the parse is paid once per prefix (#21).
+        start = url.find("//")
+        end = url.find("/", start + 2) if start >= 0 else -1
+        key = url[: end + 1] if end >= 0 else url
+        cache = self._platform_by_prefix
+        try:
+            return cache[key]
+        except KeyError:
+            pass
         loaded = self.decider.resolver.resolve((urlsplit(url).hostname or "").lower())
-        return loaded.id if loaded else None
+        if len(cache) >= _PLATFORM_CACHE_LIMIT:
+            cache.clear()
+        platform = cache[key] = loaded.id if loaded else None
+        return platform
 
     async def _opened(self) -> None:
         self._spider_opened()

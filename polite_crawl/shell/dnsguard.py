@@ -9,20 +9,24 @@ left fails as a DNS lookup error, like a name that does not exist.
 
 Why not the TWISTED_DNS_RESOLVER (DNS_RESOLVER) setting: Scrapy builds the resolver from the
 process's settings, before and apart from any crawler, so an add-on's update_settings never
-reaches it. Instead the wrapper is put in place when a request reaches the downloader (the
-reactor is running, Scrapy's resolver is installed), and put back if anything replaced it.
+reaches it. Instead the wrapper is put in place when a request is about to be sent (the wire
+handler, wire.py, calls the crawl's guard: the reactor is running, Scrapy's resolver is
+installed), and put back if anything replaced it. A direct call, not a signal handler: a
+receiver of request_reached_downloader cost every request a signal dispatch (#21).
 
 Proxies: a request sent through a proxy (`meta["proxy"]`, set by HttpProxyMiddleware from
 `http_proxy`/`https_proxy` or by spider code) makes only the proxy's name be resolved here; the
 proxy resolves the target's name, and this wrapper cannot see its answer. The proxy's own host
 is never refused (a local proxy on 127.0.0.1 is the usual case); every host name a request used
-as its proxy is noted when the request reaches the downloader, before its connection is made.
+as its proxy is noted right before the request is sent, after every downloader middleware
+(HttpProxyMiddleware included) has run and before its connection is made.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import weakref
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -187,9 +191,19 @@ def _read(address: IAddress) -> Address | None:
         return None
 
 
+# Each crawl's guard, for its wire handler (wire.py).
+_GUARDS: weakref.WeakKeyDictionary[Crawler, DnsGuard] = weakref.WeakKeyDictionary()
+
+
+def guard_of(crawler: Crawler) -> DnsGuard | None:
+    """The crawl's guard (None: the extension is off, e.g. no Twisted reactor)."""
+    return _GUARDS.get(crawler)
+
+
 class DnsGuard:
-    """The Scrapy extension the add-on enables: registers the crawl with the process's guard,
-    installs the wrapper on the first request and notes the proxies requests use."""
+    """The Scrapy extension the add-on enables: registers the crawl with the process's guard;
+    the wire handler calls before_send for every request, which installs the wrapper and notes
+    the proxy the request uses."""
 
     def __init__(self, crawler: Crawler) -> None:
         settings = from_mapping(crawler.settings)
@@ -205,14 +219,14 @@ class DnsGuard:
             raise NotConfigured("no Twisted reactor")
         self.crawl = _Crawl(crawler, AddressPolicy(settings.allow_internal_networks))
         GUARD.crawls.append(self.crawl)
-        crawler.signals.connect(self.request_reached, signal=signals.request_reached_downloader)
+        _GUARDS[crawler] = self
         crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
-    def request_reached(self, request: Request, **kwargs: Any) -> None:
+    def before_send(self, request: Request) -> None:
         from twisted.internet import reactor
 
         GUARD.ensure_installed(reactor)

@@ -75,7 +75,9 @@ class OriginFileFetcher:
         self._received: weakref.WeakKeyDictionary[Request, int] = weakref.WeakKeyDictionary()
         self._waiters: dict[tuple[Origin, str], list[Deferred[None]]] = {}
         self._pins = list({id(s.pins): s.pins for s in stores.values()}.values())
-        crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
+        # Listening to bytes_received only while a preflight is in flight: a receiver costs
+        # every response of the crawl a signal dispatch (#21), and only preflights are read.
+        self._in_flight = 0
 
     def owns(self, request: Request) -> bool:
         return self._mine.get(request) == request.url
@@ -173,6 +175,7 @@ class OriginFileFetcher:
             self._mine[request] = request.url
             self._limit[request] = limit
             self._kind[request] = kind
+            self._listen(+1)
             try:
                 response = await engine_download(self.crawler, request)
             except Exception as exc:  # every failure to get an answer is "unreachable"
@@ -182,6 +185,7 @@ class OriginFileFetcher:
                 )
             finally:
                 self._mine.pop(request, None)
+                self._listen(-1)
             location = response.headers.get(b"Location")
             if 300 <= response.status < 400 and location:
                 url = urljoin(url, location.decode("latin-1"))
@@ -238,6 +242,15 @@ class OriginFileFetcher:
         for name in (b"Content-Encoding", b"Content-Length"):  # they described the wire
             headers.pop(name, None)
         return response.replace(body=body, headers=headers)
+
+    def _listen(self, change: int) -> None:
+        # Connected before the first preflight in flight is sent, disconnected once the last
+        # one's answer is in (its body, decoded or not, is read by then).
+        self._in_flight += change
+        if change > 0 and self._in_flight == 1:
+            self.crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
+        elif self._in_flight == 0:
+            self.crawler.signals.disconnect(self._bytes_received, signal=signals.bytes_received)
 
     def _bytes_received(self, data: bytes, request: Request, **kwargs: Any) -> None:
         # Stop reading past the parse limit: a huge robots.txt costs at most the limit. (An

@@ -24,6 +24,7 @@ from polite_crawl.settings import refused_start
 from polite_crawl.shell import signing
 from polite_crawl.shell._compat import ASYNC_DOWNLOAD_HANDLERS
 from polite_crawl.shell.crawl import state_of
+from polite_crawl.shell.dnsguard import DnsGuard, guard_of
 from polite_crawl.shell.fleet_wire import give_back, park_behind_own, take_rate, take_turn
 from polite_crawl.shell.pacing import paced_host
 from polite_crawl.shell.wire_check import on_wire
@@ -58,6 +59,7 @@ class _WireHandler:
         self.crawler = crawler
         self.originals: dict[str, Any] = dict(crawler.settings.getdict(ORIGINAL_SETTING))
         self._inners: dict[str, Any] = {}
+        self._dns_guard: DnsGuard | None = None  # the crawl's, found on the first request
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -132,6 +134,12 @@ class _WireHandler:
         # another URL than the one decided and checked. Parse the checked one again.
         if _URLPARSE_CACHE is not None:
             _URLPARSE_CACHE[request] = urlparse(request.url)
+        # The DNS guard: its resolver wrapper in place and the request's proxy noted, after
+        # every middleware and before the handler resolves a name (dnsguard.py).
+        guard = self._dns_guard or guard_of(self.crawler)
+        if guard is not None:
+            self._dns_guard = guard
+            guard.before_send(request)
         inner = self._inner_for(request)
         if inspect.iscoroutinefunction(inner.download_request):
             response: Response = await inner.download_request(request)

@@ -14,6 +14,7 @@ from polite_crawl.core.decision import Decision, Verdict
 from polite_crawl.core.wire import Sent, difference
 from polite_crawl.exceptions import PolicyViolation
 from polite_crawl.shell import records
+from polite_crawl.shell._compat import header_values
 from polite_crawl.shell.journal import not_sent
 
 if TYPE_CHECKING:
@@ -28,10 +29,13 @@ logger = logging.getLogger(__name__)
 def header(request: Request, name: bytes) -> str | None:
     """The header as it goes on the wire. Headers.get() reads only the last of several values,
     while every one is sent: several are joined by a line break, which no single value on the
-    wire can hold, so they never equal one decided value (and the identity check refuses them)."""
-    values = request.headers.getlist(name)
+    wire can hold, so they never equal one decided value (and the identity check refuses them).
+    name: as Scrapy stores it (b"User-Agent", b"Host": title case)."""
+    values = header_values(request.headers, name)
     if not values:
         return None
+    if len(values) == 1:
+        return values[0].decode("latin-1")
     return "\n".join(v.decode("latin-1") for v in values)
 
 
