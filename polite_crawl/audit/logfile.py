@@ -101,6 +101,7 @@ def fsync_dir(path: Path) -> None:
 class LogFile:
     def __init__(self, directory: Path, origin: str, *, buffered: bool = False) -> None:
         self.directory = directory
+        self.name = directory.name  # the platform id (or _sites): read on every append
         self.buffered = buffered
         self._pending: list[bytes] = []  # lines appended, not yet written (buffered only)
         self.path = directory / ENTRIES

@@ -183,8 +183,8 @@ class AuditStore:
         seq = log.append(record, now_rfc3339(self.clock))
         kind = record.get("type")
         if kind == "run.start":
-            self._counts[log.directory.name] = Counter()
-        counts = self._counts.get(log.directory.name)
+            self._counts[log.name] = Counter()
+        counts = self._counts.get(log.name)
         if counts is not None:
             counts[f"decision/{record.get('decision')}" if kind == "decision" else str(kind)] += 1
         return seq

@@ -8,12 +8,13 @@
                     decide.py       DecisionMiddleware (100, where RobotsTxtMiddleware was):
                                     asks the core's Gate; a missing origin file is fetched by
                       preflight.py  OriginFileFetcher (once per origin, through the engine;
-                      decoder.py    PreflightDecoder at 990 inflates it within the limit);
+                      fetched.py    FetchedRecorder at 990 inflates it within the limit);
                       journal.py    the decision is written ahead (group commit, fdatasync in
                       records.py    a helper process); a refusal raises, an allow waits until
                                     its record is durable and leaves a ticket
                       throttle.py   Crawl-delay through Scrapy's downloader slots
-                    fetched.py      FetchedRecorder (960): every response received, recorded
+                    fetched.py      FetchedRecorder (990): every other response received,
+                                    recorded
     downloader ─▶   wire.py         WireHandler, in front of every scheme's download handler:
                       wire_check.py the request must still be the one decided (else refused,
                                     recorded) and

@@ -14,7 +14,6 @@ from polite_crawl.core.config import load
 from polite_crawl.settings import SettingsError
 from polite_crawl.shell import (
     browser_setup,
-    decoder,
     exitstatus,
     fetched,
     parking,
@@ -98,7 +97,6 @@ class Addon:
             exitstatus.refused_to_start(self.crawler)
             quiet.install(settings)  # said in one ERROR line: no traceback after it
             raise
-        install(settings, "DOWNLOADER_MIDDLEWARES", decoder.PreflightDecoder, decoder.PRIORITY)
         if config.settings.redis_url is not None:
             # Fleet pacing: requests whose host's turn is far off go back to the scheduler.
             # Only in a fleet: nothing else parks, and its request_scheduled handler would

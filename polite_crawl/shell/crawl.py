@@ -106,6 +106,7 @@ class CrawlComponent:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        self._state: CrawlState | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -113,7 +114,12 @@ class CrawlComponent:
 
     @property
     def state(self) -> CrawlState | None:
-        return _STATES.get(self.crawler)
+        # A crawler's state is made once and never replaced: kept once found (asked for on
+        # every response), looked up until then (the decision middleware may start it later).
+        state = self._state
+        if state is None:
+            state = self._state = _STATES.get(self.crawler)
+        return state
 
 
 class CrawlState:

@@ -163,7 +163,7 @@ class OriginFileFetcher:
                 callback=NO_CALLBACK,
                 dont_filter=True,
                 priority=self.DOWNLOAD_PRIORITY,
-                # Only the codings PreflightDecoder reads within the limit (see inflate.py).
+                # Only the codings FetchedRecorder reads within the limit (see inflate.py).
                 headers={"User-Agent": self.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
                 meta={
                     "dont_redirect": True,
@@ -254,7 +254,7 @@ class OriginFileFetcher:
 
     def _bytes_received(self, data: bytes, request: Request, **kwargs: Any) -> None:
         # Stop reading past the parse limit: a huge robots.txt costs at most the limit. (An
-        # encoded one is then inflated to at most the limit too, in PreflightDecoder.)
+        # encoded one is then inflated to at most the limit too, in FetchedRecorder.)
         limit = self._limit.get(request)
         if limit is None:
             return

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     # typing.Self requires Python 3.11
     from typing_extensions import Self
 
+    from polite_crawl.shell.crawl import CrawlState
+
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class _WireHandler:
         self.originals: dict[str, Any] = dict(crawler.settings.getdict(ORIGINAL_SETTING))
         self._inners: dict[str, Any] = {}
         self._dns_guard: DnsGuard | None = None  # the crawl's, found on the first request
+        self._state: CrawlState | None = None  # likewise (made once per crawl, never replaced)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -83,7 +86,8 @@ class _WireHandler:
         return inner
 
     async def _download(self, request: Request, spider: Spider | None) -> Response:
-        state = state_of(self.crawler)
+        state = self._state or state_of(self.crawler)
+        self._state = state
         if state is None:  # the add-on installed this handler, so its gate must be there
             raise NotSupported("polite_crawl's decision middleware is missing: nothing is sent")
         # One pacer per crawl, shared by every scheme's handler: http and https of one host
