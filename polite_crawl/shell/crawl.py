@@ -29,6 +29,7 @@ from polite_crawl.botauth.errors import BotAuthError
 from polite_crawl.botauth.key import key_path, load_or_create
 from polite_crawl.botauth.sign import RequestSigner
 from polite_crawl.core import assembly
+from polite_crawl.core.authority import by_authority
 from polite_crawl.core.config import load, stale_policies
 from polite_crawl.fleet.errors import FleetError
 from polite_crawl.settings import refused_start, setting_name
@@ -60,7 +61,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_PLATFORM_CACHE_LIMIT = 100_000  # authority prefixes remembered by platform_of
 _STATES: weakref.WeakKeyDictionary[Crawler, CrawlState] = weakref.WeakKeyDictionary()
 # The add-on's validated configuration, with the settings it was read from: reused when the
 # crawler's final settings are the same (the usual crawl), read again when a component after
@@ -153,7 +153,7 @@ class CrawlState:
         self.tickets: weakref.WeakKeyDictionary[Request, Ticket] = weakref.WeakKeyDictionary()
         self.pacer = WirePacer()
         self.warned_wire: set[str] = set()  # wire.* reasons warned about, once per crawl
-        self._platform_by_prefix: dict[str, str | None] = {}  # see platform_of
+        self._platform_by_authority = by_authority(self._platform)
         crawler.signals.connect(self._opened, signal=signals.spider_opened)
         crawler.signals.connect(self._spider_closed, signal=signals.spider_closed)
 
@@ -176,23 +176,12 @@ class CrawlState:
 
     def platform_of(self, url: str) -> str | None:
         """The policy id whose log records about url go to (None: the _sites log)."""
-        # Asked for every response (its `fetched` record): answered per scheme://authority
-        # prefix, the URL up to its first "/" after "//" (the whole URL if it has none). That
-        # prefix holds the whole authority and the character that ends it, so it determines
-        # the host as urlsplit reads it; the parse is paid once per prefix (#21).
-        start = url.find("//")
-        end = url.find("/", start + 2) if start >= 0 else -1
-        key = url[: end + 1] if end >= 0 else url
-        cache = self._platform_by_prefix
-        try:
-            return cache[key]
-        except KeyError:
-            pass
+        # Asked for every response (its `fetched` record): once per authority.
+        return self._platform_by_authority(url)
+
+    def _platform(self, url: str) -> str | None:
         loaded = self.decider.resolver.resolve((urlsplit(url).hostname or "").lower())
-        if len(cache) >= _PLATFORM_CACHE_LIMIT:
-            cache.clear()
-        platform = cache[key] = loaded.id if loaded else None
-        return platform
+        return loaded.id if loaded else None
 
     async def _opened(self) -> None:
         self._spider_opened()

@@ -21,15 +21,20 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
+from polite_crawl.core.authority import by_authority
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 
-def paced_host(url: str) -> str:
-    """The host a request to url is paced as: the URL's own host name, lower case, without
-    the trailing dot of an absolute name (site.test. is site.test to DNS and to the server).
-    Parsed from the URL itself, never from Scrapy's per-request cache of an earlier parse."""
+def _paced_host(url: str) -> str:
     return (urlsplit(url).hostname or "").rstrip(".")
+
+
+# The host a request to url is paced as: the URL's own host name, lower case, without the
+# trailing dot of an absolute name (site.test. is site.test to DNS and to the server). Read from
+# the URL itself, never from Scrapy's per-request cache of an earlier parse; once per authority.
+paced_host = by_authority(_paced_host)
 
 
 class _Host:

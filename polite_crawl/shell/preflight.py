@@ -80,7 +80,10 @@ class OriginFileFetcher:
         self._in_flight = 0
 
     def owns(self, request: Request) -> bool:
-        return self._mine.get(request) == request.url
+        # Asked three times for every request: with no preflight in flight (the usual case)
+        # answered without the weak-reference lookup (#21).
+        mine = self._mine
+        return bool(mine) and mine.get(request) == request.url
 
     def ticket(self, request: Request) -> Ticket | None:
         """What one of our own requests was made as (None: not ours): at the wire, it must

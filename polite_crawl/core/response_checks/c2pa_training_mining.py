@@ -13,11 +13,12 @@ if TYPE_CHECKING:
     from polite_crawl.core.response_checks import Fetched
 
 NAME = "c2pa_training_mining"
+PASSED = CheckResult(NAME, Outcome.PASS, Reason.ALLOWED)  # one object: a pass per response
 
 
 def check(fetched: Fetched) -> CheckResult:
     if not fetched.purposes & c2pa.FORBIDDEN_ANYWHERE or fetched.format is None:
-        return CheckResult(NAME, Outcome.PASS, Reason.ALLOWED)
+        return PASSED
     entries = c2pa.find(fetched.body)
     for entry in entries:
         hit = sorted(p.value for p in entry.forbids & fetched.purposes)
@@ -38,7 +39,7 @@ def check(fetched: Fetched) -> CheckResult:
                 },
             )
     if not entries:
-        return CheckResult(NAME, Outcome.PASS, Reason.ALLOWED)
+        return PASSED
     return CheckResult(
         NAME,
         Outcome.PASS,

@@ -12,13 +12,14 @@ if TYPE_CHECKING:
     from polite_crawl.core.response_checks import Fetched
 
 NAME = "content_usage"
+PASSED = CheckResult(NAME, Outcome.PASS, Reason.ALLOWED)  # one object: a pass per response
 
 
 def check(fetched: Fetched) -> CheckResult:
     values = fetched.header("content-usage")
     found = header_refusals(values, fetched.purposes) if values else []
     if not found:
-        return CheckResult(NAME, Outcome.PASS, Reason.ALLOWED)
+        return PASSED
     first = found[0]
     return CheckResult(
         NAME,

@@ -15,12 +15,13 @@ if TYPE_CHECKING:
 
 # The evidence key is the one the before-the-fetch signals check uses: one place to look.
 NAME = "signals"
+PASSED = CheckResult(NAME, Outcome.PASS, Reason.ALLOWED)  # one object: a pass per response
 
 
 def check(fetched: Fetched) -> CheckResult:
     found = directives(fetched.header("x-robots-tag"), fetched.token)
     if not found:
-        return CheckResult(NAME, Outcome.PASS, Reason.ALLOWED)
+        return PASSED
     kind = fetched.kind
     hits = forbidden(found, fetched.purposes, kind)
     if not hits:

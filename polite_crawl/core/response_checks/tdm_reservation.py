@@ -14,15 +14,16 @@ if TYPE_CHECKING:
     from polite_crawl.core.response_checks import Fetched
 
 NAME = "tdmrep"
+PASSED = CheckResult(NAME, Outcome.PASS, Reason.ALLOWED)  # one object: a pass per response
 
 
 def check(fetched: Fetched) -> CheckResult:
     mining = fetched.purposes & TEXT_AND_DATA_MINING
     if not mining:
-        return CheckResult(NAME, Outcome.PASS, Reason.ALLOWED)
+        return PASSED
     values = fetched.header("tdm-reservation")
     if not header_reservation(values):
-        return CheckResult(NAME, Outcome.PASS, Reason.ALLOWED)
+        return PASSED
     return CheckResult(
         NAME,
         Outcome.DENY,

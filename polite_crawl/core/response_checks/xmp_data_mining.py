@@ -12,12 +12,13 @@ if TYPE_CHECKING:
     from polite_crawl.core.response_checks import Fetched
 
 NAME = "xmp_data_mining"
+PASSED = CheckResult(NAME, Outcome.PASS, Reason.ALLOWED)  # one object: a pass per response
 
 
 def check(fetched: Fetched) -> CheckResult:
     # No declared purpose any value could forbid (e.g. archiving): the body is not read.
     if not fetched.purposes & xmp.FORBIDDEN_ANYWHERE or fetched.format is None:
-        return CheckResult(NAME, Outcome.PASS, Reason.ALLOWED)
+        return PASSED
     values = xmp.find(fetched.body)
     for value in values:
         hit = sorted(p.value for p in value.forbids & fetched.purposes)
@@ -38,5 +39,5 @@ def check(fetched: Fetched) -> CheckResult:
                 },
             )
     if not values:
-        return CheckResult(NAME, Outcome.PASS, Reason.ALLOWED)
+        return PASSED
     return CheckResult(NAME, Outcome.PASS, Reason.ALLOWED, {"values": [v.raw for v in values]})
