@@ -1,7 +1,7 @@
 """The add-on's CPU cost, measured so that the machine's drift cancels out.
 
     .venv/bin/python -m benchmarks.crawl_cpu [--rounds 5] [--hosts 20] [--pages 150]
-        [--page-kib 0] [--durability fsync|none]
+        [--page-kib 0] [--durability fsync|none] [--aa] [--gc-freeze]
 
 Each round starts both crawls of benchmarks/crawl_overhead.py (plain Scrapy with ROBOTSTXT_OBEY,
 Scrapy with polite_crawl.Addon) at the same time, both pinned to CPU 0, with the mock web on the
@@ -28,6 +28,7 @@ from benchmarks.crawl_overhead import arm_settings, build_web, use_this_checkout
 from polite_crawl.testing.crawl import prepare_crawl, start_crawl
 
 CRAWL_CPU = 0
+GC_FREEZE = "benchmarks.gcfreeze.GcFreeze"
 
 
 def _pin_to_crawl_cpu() -> None:
@@ -41,6 +42,14 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=150)
     parser.add_argument("--page-kib", type=int, default=0, help="as in crawl_overhead")
     parser.add_argument("--durability", choices=["fsync", "none"], default="fsync")
+    parser.add_argument(
+        "--aa", action="store_true", help="A/A: plain Scrapy in both arms (the noise floor)"
+    )
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="both arms freeze the objects alive when the spider opens (benchmarks/gcfreeze.py)",
+    )
     args = parser.parse_args()
     others = os.sched_getaffinity(0) - {CRAWL_CPU}
     if not others:
@@ -57,8 +66,10 @@ def main() -> None:
     ):
         for i in range(args.rounds):
             running = []
-            for polite in (False, True):
+            for polite in (False, not args.aa):
                 settings = arm_settings(polite, args.durability)
+                if args.gc_freeze:
+                    settings["EXTENSIONS"] = {**settings["EXTENSIONS"], GC_FREEZE: 0}
                 prepared = prepare_crawl(web, Path(tmp) / f"round{i}-{polite}", starts, settings)
                 proc = start_crawl(prepared, preexec_fn=_pin_to_crawl_cpu)
                 running.append((prepared.workdir, proc))
@@ -86,6 +97,8 @@ def main() -> None:
         f"pages per crawl: {args.hosts * args.pages}, rounds: {args.rounds}, "
         f"page size: {f'{args.page_kib} KiB' if args.page_kib else 'links only'}, "
         f"audit durability: {args.durability}"
+        + (", A/A (plain Scrapy in both arms)" if args.aa else "")
+        + (", gc.freeze() at spider open in both arms" if args.gc_freeze else "")
     )
     print(
         f"whole-process CPU ratio (start-up and sync helper included): median "
