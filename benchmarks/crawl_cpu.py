@@ -66,11 +66,11 @@ def main() -> None:
     ):
         for i in range(args.rounds):
             running = []
-            for polite in (False, not args.aa):
+            for arm, polite in enumerate((False, not args.aa)):
                 settings = arm_settings(polite, args.durability)
                 if args.gc_freeze:
                     settings["EXTENSIONS"] = {**settings["EXTENSIONS"], GC_FREEZE: 0}
-                prepared = prepare_crawl(web, Path(tmp) / f"round{i}-{polite}", starts, settings)
+                prepared = prepare_crawl(web, Path(tmp) / f"round{i}-arm{arm}", starts, settings)
                 proc = start_crawl(prepared, preexec_fn=_pin_to_crawl_cpu)
                 running.append((prepared.workdir, proc))
             cpu, reactor, whole = [], [], []
