@@ -8,6 +8,7 @@ are not followed. Items of a page whose signals forbid the purposes are dropped.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from polite_crawl.audit.logfile import AuditError
 from polite_crawl.core.checks.signals import REASONS
 from polite_crawl.core.purposes import Kind, Purpose
 from polite_crawl.settings import setting_name
+from polite_crawl.shell._compat import header_values
 from polite_crawl.shell.crawl import CrawlComponent
 from polite_crawl.signals.carried import CARRIED_META, combined, to_meta
 from polite_crawl.signals.image_sources import SINGLE, SRCSET, image_urls
@@ -40,31 +42,50 @@ logger = logging.getLogger(__name__)
 VIA_META = "polite_crawl_via"
 
 
+# The names as Scrapy's Headers stores them (title case), for header_values.
+_X_ROBOTS_TAG = b"X-Robots-Tag"
+_TDM_HEADER = TDM_HEADER.title()
+_CONTENT_TYPE = b"Content-Type"
+_NONE: frozenset[str] = frozenset()
+
+
+@functools.lru_cache(maxsize=8)
+def _meta_names(token: str) -> frozenset[str]:
+    """The meta tags a page scan reads (a crawl has one token)."""
+    return frozenset({"robots", token.lower(), TDM_META})
+
+
 class PageSignals:
     """What one response says about the requests it yields."""
 
     def __init__(self, response: Response, token: str, head_limit: int) -> None:
         self.url = response.url
         self.head_unread = False
-        headers = [v.decode("latin-1") for v in response.headers.getlist(b"X-Robots-Tag")]
-        found = directives(headers, token)
-        tdm = header_reservation(v.decode("latin-1") for v in response.headers.getlist(TDM_HEADER))
+        # Read for every page, and most send neither header and no meta tag asked for: what is
+        # absent is not parsed (the parsers' answer for nothing is no directive, no
+        # reservation).
+        headers = response.headers
+        robots = header_values(headers, _X_ROBOTS_TAG)
+        found = directives([v.decode("latin-1") for v in robots], token) if robots else _NONE
+        reserved = header_values(headers, _TDM_HEADER)
+        tdm = header_reservation(v.decode("latin-1") for v in reserved) if reserved else None
         self.images: set[str] = set()
+        content_type = header_values(headers, _CONTENT_TYPE)  # Headers.get(): the last one
         if (
             isinstance(response, TextResponse)
-            and b"html" in (response.headers.get(b"Content-Type") or b"html").lower()
+            and b"html" in ((content_type[-1] if content_type else None) or b"html").lower()
         ):
             # One scan of the page's meta tags serves robots meta tags and TDMRep.
-            names = frozenset({"robots", token.lower(), TDM_META})
-            metas, complete = head_metas(response.body, names, head_limit)
-            found |= directives([c for n, c in metas if n != TDM_META], token)
+            metas, complete = head_metas(response.body, _meta_names(token), head_limit)
+            if metas:
+                found |= directives([c for n, c in metas if n != TDM_META], token)
             if not complete:
                 # A meta tag may lie past the limit: what the page says is unknown, so it is
                 # read as saying everything a page can say (fail closed).
                 self.head_unread = True
                 found |= {UNREADABLE_HEAD}
             # TDMRep: a meta tag supersedes the header; its absence resets nothing.
-            in_page = header_reservation(c for n, c in metas if n == TDM_META)
+            in_page = header_reservation(c for n, c in metas if n == TDM_META) if metas else None
             tdm = tdm if in_page is None else in_page
             if found or tdm:
                 # Keyed as the memory keys them: the request a spider or a pipeline makes of a
