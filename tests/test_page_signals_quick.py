@@ -80,7 +80,7 @@ def _expected(response: Response) -> tuple[frozenset[str], bool]:
 def test_quick_reading_answers_as_the_full_one(
     robots: list[str],
     tdm: list[str],
-    content_type: str | None,
+    content_type: list[str] | None,
     metas: list[tuple[str, str]],
     html: bool,
     padding: int,
