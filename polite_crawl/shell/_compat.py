@@ -34,11 +34,21 @@ def _stores_title_case_lists() -> bool:
 _TITLE_CASE_LISTS = _stores_title_case_lists()
 
 
-def header_values(headers: Any, name: bytes) -> list[bytes] | None:
-    """Every value of the header `name` (title-case bytes, e.g. b"User-Agent"), or None/empty
-    when it is absent: Headers.getlist(name), read directly where that is known to match."""
+# Each header name asked for, as Headers stores it: callers ask for a handful of names.
+_STORED_NAMES: dict[str | bytes, bytes] = {}
+
+
+def header_values(headers: Any, name: str | bytes) -> list[bytes] | None:
+    """Every value of the header `name` (any case), or None/empty when it is absent:
+    Headers.getlist(name), read directly where that is known to match."""
     if _TITLE_CASE_LISTS and type(headers) is Headers:
-        return dict.get(headers, name)
+        stored = _STORED_NAMES.get(name)
+        if stored is None:
+            title = name.title()
+            stored = _STORED_NAMES[name] = (
+                title if isinstance(title, bytes) else title.encode("latin-1")
+            )
+        return dict.get(headers, stored)
     return headers.getlist(name)  # type: ignore[no-any-return]
 
 

@@ -51,11 +51,6 @@ RESPONSE_CHECKS: tuple[ResponseCheck, ...] = (
 )
 
 
-# A check's header name (lower case) as Scrapy's Headers stores it (title case): the checks ask
-# for a handful of names.
-_STORED_NAMES: dict[str, bytes] = {}
-
-
 class _Headers(Mapping[str, list[str]]):
     """A response's headers as the checks read them (lower-case names, latin-1 values), each
     decoded when a check asks for it: most responses are asked about three or four of them."""
@@ -70,12 +65,8 @@ class _Headers(Mapping[str, list[str]]):
         return values
 
     def get(self, name: str, default: Any = None) -> Any:
-        # Most headers a check asks for are absent: answered without raising a KeyError, and
-        # without normalising the name each time (#21).
-        stored = _STORED_NAMES.get(name)
-        if stored is None:
-            stored = _STORED_NAMES[name] = name.title().encode("latin-1")
-        values = header_values(self._headers, stored)
+        # Most headers a check asks for are absent: answered without raising a KeyError.
+        values = header_values(self._headers, name)
         return [v.decode("latin-1") for v in values] if values else default
 
     def __iter__(self) -> Iterator[str]:

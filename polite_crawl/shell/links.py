@@ -42,10 +42,6 @@ logger = logging.getLogger(__name__)
 VIA_META = "polite_crawl_via"
 
 
-# The names as Scrapy's Headers stores them (title case), for header_values.
-_X_ROBOTS_TAG = b"X-Robots-Tag"
-_TDM_HEADER = TDM_HEADER.title()
-_CONTENT_TYPE = b"Content-Type"
 _NONE: frozenset[str] = frozenset()
 
 
@@ -65,12 +61,12 @@ class PageSignals:
         # absent is not parsed (the parsers' answer for nothing is no directive, no
         # reservation).
         headers = response.headers
-        robots = header_values(headers, _X_ROBOTS_TAG)
+        robots = header_values(headers, b"X-Robots-Tag")
         found = directives([v.decode("latin-1") for v in robots], token) if robots else _NONE
-        reserved = header_values(headers, _TDM_HEADER)
+        reserved = header_values(headers, TDM_HEADER)
         tdm = header_reservation(v.decode("latin-1") for v in reserved) if reserved else None
         self.images: set[str] = set()
-        content_type = header_values(headers, _CONTENT_TYPE)  # Headers.get(): the last one
+        content_type = header_values(headers, b"Content-Type")  # Headers.get(): the last one
         if (
             isinstance(response, TextResponse)
             and b"html" in ((content_type[-1] if content_type else None) or b"html").lower()

@@ -23,7 +23,7 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from polite_crawl.settings import refused_start
 from polite_crawl.shell import signing
 from polite_crawl.shell._compat import ASYNC_DOWNLOAD_HANDLERS
-from polite_crawl.shell.crawl import state_of
+from polite_crawl.shell.crawl import CrawlComponent
 from polite_crawl.shell.dnsguard import DnsGuard, guard_of
 from polite_crawl.shell.fleet_wire import give_back, park_behind_own, take_rate, take_turn
 from polite_crawl.shell.pacing import paced_host
@@ -37,11 +37,6 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from twisted.internet.defer import Deferred
 
-    # typing.Self requires Python 3.11
-    from typing_extensions import Self
-
-    from polite_crawl.shell.crawl import CrawlState
-
 
 logger = logging.getLogger(__name__)
 
@@ -54,19 +49,14 @@ _URLPARSE_CACHE: MutableMapping[Any, ParseResult] | None = getattr(
 ORIGINAL_SETTING = "_POLITE_CRAWL_WRAPPED_DOWNLOAD_HANDLERS"
 
 
-class _WireHandler:
+class _WireHandler(CrawlComponent):
     lazy = False
 
     def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
+        super().__init__(crawler)
         self.originals: dict[str, Any] = dict(crawler.settings.getdict(ORIGINAL_SETTING))
         self._inners: dict[str, Any] = {}
         self._dns_guard: DnsGuard | None = None  # the crawl's, found on the first request
-        self._state: CrawlState | None = None  # likewise (made once per crawl, never replaced)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
 
     def _inner_for(self, request: Request) -> Any:
         # Scrapy builds one handler per scheme and routes a request by its (cached) scheme: the
@@ -86,8 +76,7 @@ class _WireHandler:
         return inner
 
     async def _download(self, request: Request, spider: Spider | None) -> Response:
-        state = self._state or state_of(self.crawler)
-        self._state = state
+        state = self.state
         if state is None:  # the add-on installed this handler, so its gate must be there
             raise NotSupported("polite_crawl's decision middleware is missing: nothing is sent")
         # One pacer per crawl, shared by every scheme's handler: http and https of one host

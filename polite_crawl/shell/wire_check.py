@@ -29,8 +29,7 @@ logger = logging.getLogger(__name__)
 def header(request: Request, name: bytes) -> str | None:
     """The header as it goes on the wire. Headers.get() reads only the last of several values,
     while every one is sent: several are joined by a line break, which no single value on the
-    wire can hold, so they never equal one decided value (and the identity check refuses them).
-    name: as Scrapy stores it (b"User-Agent", b"Host": title case)."""
+    wire can hold, so they never equal one decided value (and the identity check refuses them)."""
     values = header_values(request.headers, name)
     if not values:
         return None
