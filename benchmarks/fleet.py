@@ -1,7 +1,7 @@
 """A fleet of workers against one process, over the same loopback mock web (issue #17).
 
     .venv/bin/python -m benchmarks.fleet [--runs 3] [--workers 3] [--hosts 12] [--pages 250]
-        [--latency 0.3] [--crawl-delay 0]
+        [--latency 0.3] [--crawl-delay 0] [--queue host|scrapy-redis]
 
 The mock web has `hosts` sites whose root page links to `pages` pages, each answered after
 `latency` seconds (a remote site's round trip; the crawl is then bound by latency, as real
@@ -50,6 +50,11 @@ def build_web(hosts: int, pages: int, latency: float, crawl_delay: float) -> Moc
 
 
 PARK_AFTER: float | None = None  # --park-after: POLITE_CRAWL_FLEET_PARK_AFTER for the fleet
+QUEUES = {
+    "host": "polite_crawl.queues.HostQueue",
+    "scrapy-redis": "scrapy_redis.queue.PriorityQueue",
+}
+QUEUE = QUEUES["host"]  # --queue: the shared queue's class
 
 
 def settings(fleet: RedisServer | None, worker: int, control: bool) -> dict[str, Any]:
@@ -76,6 +81,7 @@ def settings(fleet: RedisServer | None, worker: int, control: bool) -> dict[str,
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "REDIS_URL": fleet.url,
         "SCHEDULER_PERSIST": True,
+        "SCHEDULER_QUEUE_CLASS": QUEUE,
     }
 
 
@@ -139,9 +145,17 @@ def main() -> None:
         "queue alone scales, to tell it from the cost of polite_crawl's fleet mode",
     )
     parser.add_argument("--park-after", type=float, default=None)
+    parser.add_argument(
+        "--queue",
+        choices=sorted(QUEUES),
+        default="host",
+        help="the shared queue: polite_crawl's host queue (hosts in turn) or scrapy-redis's own "
+        "PriorityQueue (one order for all)",
+    )
     args = parser.parse_args()
-    global PARK_AFTER
+    global PARK_AFTER, QUEUE
     PARK_AFTER = args.park_after
+    QUEUE = QUEUES[args.queue]
     web = build_web(args.hosts, args.pages, args.latency, args.crawl_delay)
     starts = [f"http://site{h}.test/" for h in range(args.hosts)]
     one: list[dict[str, Any]] = []

@@ -143,12 +143,16 @@ def test_each_origin_file_is_fetched_once_for_the_fleet(
         assert stats["polite_crawl/fleet/redis/origin_files"] >= len(HOSTS)
 
 
+HOST_QUEUE = {"SCHEDULER_QUEUE_CLASS": "polite_crawl.queues.HostQueue"}
+
+
+@pytest.mark.parametrize("queue", [{}, HOST_QUEUE], ids=["scrapy-redis-queue", "host-queue"])
 def test_on_scrapy_redis_the_fleet_shares_queue_dupefilter_and_origin_files(
-    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path
+    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path, queue: dict[str, str]
 ) -> None:
     fleet_web(mockweb)
 
-    workers = run_fleet(mockweb, redis_server, tmp_path, scrapy_redis(redis_server))
+    workers = run_fleet(mockweb, redis_server, tmp_path, {**scrapy_redis(redis_server), **queue})
 
     for code, log, _ in workers:
         assert code == 0, log
@@ -159,6 +163,33 @@ def test_on_scrapy_redis_the_fleet_shares_queue_dupefilter_and_origin_files(
     assert len(pages) == len(HOSTS) * (PAGES + 1)
     here = [r for _, _, d in workers for r in preflights(d) if r["fleet"]["here"]]
     assert sorted(r["url"] for r in here) == [f"{h}/robots.txt" for h in HOSTS]
+
+
+def test_the_host_queue_hands_the_shared_queue_out_host_by_host(
+    mockweb: MockWeb, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    # One request at a time, so that the server's record is the queue's order. scrapy-redis's
+    # own queue hands out one site's links in a row (ordered by their pickled bytes), which
+    # fills a worker's download slots with one site; the host queue takes the hosts in turn.
+    fleet_web(mockweb, robots_delay=0.0)
+    prepared = prepare_crawl(
+        mockweb,
+        tmp_path / "w0",
+        [h + "/" for h in HOSTS],
+        {
+            **fleet_settings(redis_server, 0),
+            **scrapy_redis(redis_server),
+            **HOST_QUEUE,
+            "CONCURRENT_REQUESTS": 1,
+        },
+    )
+    done = subprocess.run(prepared.cmd, cwd=prepared.workdir, env=prepared.env, timeout=120)
+
+    assert done.returncode == 0
+    hosts = [h.host for h in mockweb.hits if h.path != "/robots.txt"]
+    assert len(hosts) == len(HOSTS) * (PAGES + 1)
+    repeats = [n for n, (a, b) in enumerate(itertools.pairwise(hosts)) if a == b]
+    assert repeats == [], hosts
 
 
 def test_with_redis_gone_nothing_is_sent_and_each_refusal_is_recorded(

@@ -27,6 +27,9 @@ REDIS_URL = REDIS
 # Kept on close: with False, the first worker to finish deletes the queue and the dupefilter
 # the others still use.
 SCHEDULER_PERSIST = True
+# polite_crawl's queue hands out the shared queue host by host, in turn (scrapy-redis's own
+# hands out one site's links in a row, filling each worker's download slots with that site).
+SCHEDULER_QUEUE_CLASS = "polite_crawl.queues.HostQueue"
 # A RedisSpider waits for start URLs for ever; this one stops after 10 idle seconds.
 MAX_IDLE_TIME_BEFORE_CLOSE = int(os.environ.get("FLEET_MAX_IDLE", "10"))
 
