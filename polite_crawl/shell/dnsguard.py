@@ -94,6 +94,7 @@ class Guard:
     def __init__(self) -> None:
         self.crawls: list[_Crawl] = []
         self.proxies: dict[str, None] = {}  # insertion-ordered: the oldest go first
+        self._proxy_hosts: dict[str, str] = {}  # a proxy setting -> its host, parsed once
         self.installed: GuardedResolver | None = None
 
     def ensure_installed(self, reactor: Any) -> None:
@@ -111,7 +112,14 @@ class Guard:
         )
 
     def note_proxy(self, proxy: str) -> None:
-        host = (urlsplit(add_http_if_no_scheme(proxy)).hostname or "").lower()
+        # Called for every request sent through a proxy, and a crawl has a few proxies: their
+        # hosts are parsed once (#21), the bounded cache emptied when it fills.
+        host = self._proxy_hosts.get(proxy)
+        if host is None:
+            if len(self._proxy_hosts) >= _MAX_PROXIES:
+                self._proxy_hosts.clear()
+            host = (urlsplit(add_http_if_no_scheme(proxy)).hostname or "").lower()
+            self._proxy_hosts[proxy] = host
         if host and host not in self.proxies:
             if len(self.proxies) >= _MAX_PROXIES:
                 del self.proxies[next(iter(self.proxies))]
