@@ -211,3 +211,32 @@ def test_workers_opening_together_move_a_kept_queue_over_once(
     assert len(waiting) == len(mover) == 250
     assert sorted(drain(waiting)) == sorted(f"http://{'abc'[n % 3]}.test/{n}" for n in range(250))
     assert len(mover) == 0
+
+
+def test_a_lost_count_cannot_close_the_workers_with_requests_queued(server: redis.Redis) -> None:
+    # scrapy-redis closes a worker when len() is 0: a count key gone (evicted, deleted by
+    # another program) while requests are queued must not read as "nothing queued", nor may
+    # the pops that follow drive it below 0 so that later pushes still read as nothing.
+    q = queue(server)
+    q.push(Request("http://a.test/0"))
+    q.push(Request("http://b.test/0"))
+    server.delete(q.store.count)
+
+    assert len(q) == 2
+    assert len(drain(q)) == 2
+    q.push(Request("http://a.test/1"))
+    assert len(q) == 1
+
+
+def test_a_lost_ring_strands_no_host(server: redis.Redis) -> None:
+    # The ring (the hosts in turn) gone while its hosts are still listed: the hosts and the
+    # requests pushed for them afterwards must still be handed out, not kept for ever (their
+    # count keeping the workers open with nothing to pop).
+    q = queue(server)
+    q.push(Request("http://a.test/0"))
+    q.push(Request("http://b.test/0"))
+    server.delete(q.store.ring)
+    q.push(Request("http://a.test/1"))
+
+    assert sorted(drain(q)) == ["http://a.test/0", "http://a.test/1", "http://b.test/0"]
+    assert len(q) == 0

@@ -52,25 +52,58 @@ return redis.call('INCR', KEYS[4])
 # KEYS: ring, hosts, count; ARGV: the prefix of a host's queue key.
 # {host, member} of the next host's first request, or nil: nothing is queued.
 POP = """
-local tries = redis.call('LLEN', KEYS[1])
-for i = 1, tries do
-  local host = redis.call('LPOP', KEYS[1])
-  local queue = ARGV[1] .. host
-  local got = redis.call('ZPOPMIN', queue)
-  if #got > 0 then
-    if redis.call('ZCARD', queue) > 0 then
-      redis.call('RPUSH', KEYS[1], host)
-    else
-      redis.call('SREM', KEYS[2], host)
+local function take()
+  local tries = redis.call('LLEN', KEYS[1])
+  for i = 1, tries do
+    local host = redis.call('LPOP', KEYS[1])
+    local queue = ARGV[1] .. host
+    local got = redis.call('ZPOPMIN', queue)
+    if #got > 0 then
+      if redis.call('ZCARD', queue) > 0 then
+        redis.call('RPUSH', KEYS[1], host)
+      else
+        redis.call('SREM', KEYS[2], host)
+      end
+      redis.call('DECR', KEYS[3])
+      return {host, got[1]}
     end
-    redis.call('DECR', KEYS[3])
-    return {host, got[1]}
+    redis.call('SREM', KEYS[2], host)
   end
-  redis.call('SREM', KEYS[2], host)
+  return nil
 end
+local found = take()
+if found then return found end
+-- The ring is empty: a host still listed with requests (the ring lost, evicted or cut by
+-- hand) goes back in, or its requests would never be handed out.
+for _, host in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if redis.call('ZCARD', ARGV[1] .. host) > 0 then
+    redis.call('RPUSH', KEYS[1], host)
+  else
+    redis.call('SREM', KEYS[2], host)
+  end
+end
+found = take()
+if found then return found end
 -- No host has a request: whatever the count says (a queue deleted by hand), it is none.
 redis.call('DEL', KEYS[3])  -- no count is 0
 return nil
+"""
+
+# KEYS: ring, hosts, count; ARGV: the prefix of a host's queue key.
+# The count; counted again from the hosts' queues when it says none (or less) but hosts are
+# listed: a count lost (evicted, deleted) must not close the workers with requests queued.
+LEN = """
+local raw = redis.call('GET', KEYS[3])
+local n = tonumber(raw or '0')
+if n == nil or n > 0 or redis.call('SCARD', KEYS[2]) == 0 then
+  return raw or '0'
+end
+n = 0
+for _, host in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  n = n + redis.call('ZCARD', ARGV[1] .. host)
+end
+redis.call('SET', KEYS[3], n)
+return tostring(n)
 """
 
 # KEYS: ring, hosts, count, seq; ARGV: the prefix of a host's queue key.
@@ -104,6 +137,7 @@ class HostQueueStore:
         self._push = server.register_script(PUSH)
         self._pop = server.register_script(POP)
         self._clear = server.register_script(CLEAR)
+        self._len = server.register_script(LEN)
 
     def push(self, host: str, priority: int, payload: bytes) -> None:
         keys = [self.ring, self.hosts, self.seq, self.count, self.host_prefix + host]
@@ -129,7 +163,7 @@ class HostQueueStore:
         return Popped(name, member[SEQ_DIGITS:])
 
     def __len__(self) -> int:
-        value = self.server.get(self.count)
+        value = self._len(keys=[self.ring, self.hosts, self.count], args=[self.host_prefix])
         try:
             count = int(value or 0)
         except ValueError:
