@@ -6,11 +6,13 @@ left by a kept crawl moved over), and a count that cannot keep a crawl open for 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import redis
 from scrapy import Request, Spider
+from scrapy_redis import picklecompat
 from scrapy_redis.queue import FifoQueue, PriorityQueue
 
 from polite_crawl.queues import HostQueue
@@ -213,6 +215,26 @@ def test_workers_opening_together_move_a_kept_queue_over_once(
     assert len(mover) == 0
 
 
+def test_a_kept_queue_left_by_a_mover_killed_mid_move_is_taken_over_once_its_lease_ends(
+    server: redis.Redis,
+) -> None:
+    # The worker moving a kept scrapy-redis queue over was killed: its lease runs out, and the
+    # workers still running must take the move over, not count the old queue's requests as
+    # queued for ever (scrapy-redis keeps a worker open while len() > 0: it would never close)
+    # with none of them ever handed out.
+    old = PriorityQueue(server, _Spider(), KEY)
+    for n in range(20):
+        old.push(Request(f"http://{'ab'[n % 2]}.test/{n}"))
+    server.set("{hq:requests}:adopting", "a killed worker", px=200)
+
+    q = queue(server)
+    assert len(q) == 20
+    time.sleep(0.3)  # the killed worker's lease runs out
+
+    assert sorted(drain(q)) == sorted(f"http://{'ab'[n % 2]}.test/{n}" for n in range(20))
+    assert len(q) == 0
+
+
 def test_a_lost_count_cannot_close_the_workers_with_requests_queued(server: redis.Redis) -> None:
     # scrapy-redis closes a worker when len() is 0: a count key gone (evicted, deleted by
     # another program) while requests are queued must not read as "nothing queued", nor may
@@ -240,3 +262,49 @@ def test_a_lost_ring_strands_no_host(server: redis.Redis) -> None:
 
     assert sorted(drain(q)) == ["http://a.test/0", "http://a.test/1", "http://b.test/0"]
     assert len(q) == 0
+
+
+def test_clear_also_removes_a_kept_queue_still_to_be_moved_over(server: redis.Redis) -> None:
+    # SCHEDULER_FLUSH_ON_START (or SCHEDULER_PERSIST = False at close) clears the queue: like
+    # scrapy-redis's own clear(), that includes its queue at the key, here still waiting to be
+    # moved over (another worker holds the lease).
+    old = PriorityQueue(server, _Spider(), KEY)
+    for n in range(5):
+        old.push(Request(f"http://a.test/{n}"))
+    server.set("{hq:requests}:adopting", "another worker", px=5000)
+    q = queue(server)
+    q.push(Request("http://b.test/0"))
+
+    q.clear()
+
+    assert len(q) == 0
+    assert not server.exists(old.key)
+    assert q.pop() is None
+
+
+def test_moving_a_kept_list_over_loses_none_to_an_old_worker_still_popping_it(
+    server: redis.Redis,
+) -> None:
+    # A worker still on scrapy-redis's FifoQueue pops the list (from its right) while the new
+    # queue moves it over: a request may then be handed out twice, never lost.
+    old = FifoQueue(server, _Spider(), KEY)
+    urls = [f"http://{'ab'[n % 2]}.test/{n}" for n in range(150)]
+    for url in urls:
+        old.push(Request(url))
+    popped_by_old: list[str] = []
+
+    class OldWorkerPopsMeanwhile:
+        dumps = staticmethod(picklecompat.dumps)
+
+        @staticmethod
+        def loads(data: bytes) -> Any:
+            if not popped_by_old:
+                request = old.pop()
+                assert request is not None
+                popped_by_old.append(request.url)
+            return picklecompat.loads(data)
+
+    q = HostQueue(server, _Spider(), KEY, OldWorkerPopsMeanwhile())
+
+    assert not server.exists(old.key)
+    assert sorted(set(drain(q) + popped_by_old)) == sorted(urls)

@@ -177,6 +177,12 @@ class HostQueueStore:
             count = max(count, 0) + left
         return max(count, 0)
 
+    @property
+    def legacy_pending(self) -> bool:
+        """A kept scrapy-redis queue was seen and may still hold requests to move over: a pop
+        that finds nothing tries the move again (its mover may have been killed)."""
+        return self._legacy is not None
+
     def _legacy_size(self, key: str, kind: str) -> int:
         return int(self.server.zcard(key) if kind == "zset" else self.server.llen(key))
 
@@ -203,6 +209,7 @@ class HostQueueStore:
         kind = self.server.type(legacy)
         kind = kind.decode() if isinstance(kind, bytes) else str(kind)
         if kind not in ("zset", "list"):
+            self._legacy = None
             return 0
         self._legacy = (legacy, kind)
         token = os.urandom(8).hex()
@@ -227,8 +234,12 @@ class HostQueueStore:
                     moved += 1
                 if kind == "zset":
                     self.server.zrem(legacy, *entries)
-                else:
-                    self.server.ltrim(legacy, 0, -len(entries) - 1)
+                else:  # each entry by its value, from the right: a worker still on scrapy-redis's
+                    # queue may have popped some meanwhile (handed out twice, never one lost)
+                    pipe = self.server.pipeline(transaction=False)
+                    for entry in entries:
+                        pipe.lrem(legacy, -1, entry)
+                    pipe.execute()
                 self.server.set(self.adopting, token, xx=True, px=ADOPT_LEASE_MS)
         finally:
             if self.server.get(self.adopting) == token.encode():
