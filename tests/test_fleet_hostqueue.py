@@ -264,6 +264,16 @@ def test_a_lost_ring_strands_no_host(server: redis.Redis) -> None:
     assert len(q) == 0
 
 
+def test_a_client_that_decodes_replies_is_refused_before_a_request_is_lost(
+    redis_server: RedisServer,
+) -> None:
+    # REDIS_PARAMS = {"decode_responses": True}: every pop would remove a request in Redis and
+    # then fail to read the reply (a pickle is not UTF-8), losing it. Refused when built.
+    server = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    with pytest.raises(TypeError, match="decode_responses"):
+        HostQueue(server, _Spider(), KEY)
+
+
 def test_clear_also_removes_a_kept_queue_still_to_be_moved_over(server: redis.Redis) -> None:
     # SCHEDULER_FLUSH_ON_START (or SCHEDULER_PERSIST = False at close) clears the queue: like
     # scrapy-redis's own clear(), that includes its queue at the key, here still waiting to be

@@ -124,6 +124,14 @@ class HostQueueStore:
     """The queue's Redis operations; one script (one round trip) each."""
 
     def __init__(self, server: Any, key: str) -> None:
+        if _decodes_replies(server):
+            # A pop removes the request in Redis before the reply is read: a client that
+            # decodes it as text (a pickle is not UTF-8) would lose every request it pops.
+            raise TypeError(
+                f"the host queue {key}: its Redis client decodes replies as text "
+                "(decode_responses=True, e.g. in REDIS_PARAMS); the queue stores bytes and "
+                "needs a client that returns them"
+            )
         self.server = server
         tag = key if "{" in key else "{" + key + "}"  # a key with its own hash tag keeps it
         self.ring = f"{tag}:ring"
@@ -248,3 +256,9 @@ class HostQueueStore:
 
 def _is_hex(data: bytes) -> bool:
     return all(c in b"0123456789abcdef" for c in data)
+
+
+def _decodes_replies(server: Any) -> bool:
+    pool = getattr(server, "connection_pool", None)
+    kwargs = getattr(pool, "connection_kwargs", None)
+    return isinstance(kwargs, dict) and bool(kwargs.get("decode_responses"))
