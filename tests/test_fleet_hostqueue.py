@@ -6,11 +6,13 @@ left by a kept crawl moved over), and a count that cannot keep a crawl open for 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import redis
 from scrapy import Request, Spider
+from scrapy_redis import picklecompat
 from scrapy_redis.queue import FifoQueue, PriorityQueue
 
 from polite_crawl.queues import HostQueue
@@ -211,3 +213,108 @@ def test_workers_opening_together_move_a_kept_queue_over_once(
     assert len(waiting) == len(mover) == 250
     assert sorted(drain(waiting)) == sorted(f"http://{'abc'[n % 3]}.test/{n}" for n in range(250))
     assert len(mover) == 0
+
+
+def test_a_kept_queue_left_by_a_mover_killed_mid_move_is_taken_over_once_its_lease_ends(
+    server: redis.Redis,
+) -> None:
+    # The worker moving a kept scrapy-redis queue over was killed: its lease runs out, and the
+    # workers still running must take the move over, not count the old queue's requests as
+    # queued for ever (scrapy-redis keeps a worker open while len() > 0: it would never close)
+    # with none of them ever handed out.
+    old = PriorityQueue(server, _Spider(), KEY)
+    for n in range(20):
+        old.push(Request(f"http://{'ab'[n % 2]}.test/{n}"))
+    server.set("{hq:requests}:adopting", "a killed worker", px=200)
+
+    q = queue(server)
+    assert len(q) == 20
+    time.sleep(0.3)  # the killed worker's lease runs out
+
+    assert sorted(drain(q)) == sorted(f"http://{'ab'[n % 2]}.test/{n}" for n in range(20))
+    assert len(q) == 0
+
+
+def test_a_lost_count_cannot_close_the_workers_with_requests_queued(server: redis.Redis) -> None:
+    # scrapy-redis closes a worker when len() is 0: a count key gone (evicted, deleted by
+    # another program) while requests are queued must not read as "nothing queued", nor may
+    # the pops that follow drive it below 0 so that later pushes still read as nothing.
+    q = queue(server)
+    q.push(Request("http://a.test/0"))
+    q.push(Request("http://b.test/0"))
+    server.delete(q.store.count)
+
+    assert len(q) == 2
+    assert len(drain(q)) == 2
+    q.push(Request("http://a.test/1"))
+    assert len(q) == 1
+
+
+def test_a_lost_ring_strands_no_host(server: redis.Redis) -> None:
+    # The ring (the hosts in turn) gone while its hosts are still listed: the hosts and the
+    # requests pushed for them afterwards must still be handed out, not kept for ever (their
+    # count keeping the workers open with nothing to pop).
+    q = queue(server)
+    q.push(Request("http://a.test/0"))
+    q.push(Request("http://b.test/0"))
+    server.delete(q.store.ring)
+    q.push(Request("http://a.test/1"))
+
+    assert sorted(drain(q)) == ["http://a.test/0", "http://a.test/1", "http://b.test/0"]
+    assert len(q) == 0
+
+
+def test_a_client_that_decodes_replies_is_refused_before_a_request_is_lost(
+    redis_server: RedisServer,
+) -> None:
+    # REDIS_PARAMS = {"decode_responses": True}: every pop would remove a request in Redis and
+    # then fail to read the reply (a pickle is not UTF-8), losing it. Refused when built.
+    server = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    with pytest.raises(TypeError, match="decode_responses"):
+        HostQueue(server, _Spider(), KEY)
+
+
+def test_clear_also_removes_a_kept_queue_still_to_be_moved_over(server: redis.Redis) -> None:
+    # SCHEDULER_FLUSH_ON_START (or SCHEDULER_PERSIST = False at close) clears the queue: like
+    # scrapy-redis's own clear(), that includes its queue at the key, here still waiting to be
+    # moved over (another worker holds the lease).
+    old = PriorityQueue(server, _Spider(), KEY)
+    for n in range(5):
+        old.push(Request(f"http://a.test/{n}"))
+    server.set("{hq:requests}:adopting", "another worker", px=5000)
+    q = queue(server)
+    q.push(Request("http://b.test/0"))
+
+    q.clear()
+
+    assert len(q) == 0
+    assert not server.exists(old.key)
+    assert q.pop() is None
+
+
+def test_moving_a_kept_list_over_loses_none_to_an_old_worker_still_popping_it(
+    server: redis.Redis,
+) -> None:
+    # A worker still on scrapy-redis's FifoQueue pops the list (from its right) while the new
+    # queue moves it over: a request may then be handed out twice, never lost.
+    old = FifoQueue(server, _Spider(), KEY)
+    urls = [f"http://{'ab'[n % 2]}.test/{n}" for n in range(150)]
+    for url in urls:
+        old.push(Request(url))
+    popped_by_old: list[str] = []
+
+    class OldWorkerPopsMeanwhile:
+        dumps = staticmethod(picklecompat.dumps)
+
+        @staticmethod
+        def loads(data: bytes) -> Any:
+            if not popped_by_old:
+                request = old.pop()
+                assert request is not None
+                popped_by_old.append(request.url)
+            return picklecompat.loads(data)
+
+    q = HostQueue(server, _Spider(), KEY, OldWorkerPopsMeanwhile())
+
+    assert not server.exists(old.key)
+    assert sorted(set(drain(q) + popped_by_old)) == sorted(urls)

@@ -52,25 +52,58 @@ return redis.call('INCR', KEYS[4])
 # KEYS: ring, hosts, count; ARGV: the prefix of a host's queue key.
 # {host, member} of the next host's first request, or nil: nothing is queued.
 POP = """
-local tries = redis.call('LLEN', KEYS[1])
-for i = 1, tries do
-  local host = redis.call('LPOP', KEYS[1])
-  local queue = ARGV[1] .. host
-  local got = redis.call('ZPOPMIN', queue)
-  if #got > 0 then
-    if redis.call('ZCARD', queue) > 0 then
-      redis.call('RPUSH', KEYS[1], host)
-    else
-      redis.call('SREM', KEYS[2], host)
+local function take()
+  local tries = redis.call('LLEN', KEYS[1])
+  for i = 1, tries do
+    local host = redis.call('LPOP', KEYS[1])
+    local queue = ARGV[1] .. host
+    local got = redis.call('ZPOPMIN', queue)
+    if #got > 0 then
+      if redis.call('ZCARD', queue) > 0 then
+        redis.call('RPUSH', KEYS[1], host)
+      else
+        redis.call('SREM', KEYS[2], host)
+      end
+      redis.call('DECR', KEYS[3])
+      return {host, got[1]}
     end
-    redis.call('DECR', KEYS[3])
-    return {host, got[1]}
+    redis.call('SREM', KEYS[2], host)
   end
-  redis.call('SREM', KEYS[2], host)
+  return nil
 end
+local found = take()
+if found then return found end
+-- The ring is empty: a host still listed with requests (the ring lost, evicted or cut by
+-- hand) goes back in, or its requests would never be handed out.
+for _, host in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if redis.call('ZCARD', ARGV[1] .. host) > 0 then
+    redis.call('RPUSH', KEYS[1], host)
+  else
+    redis.call('SREM', KEYS[2], host)
+  end
+end
+found = take()
+if found then return found end
 -- No host has a request: whatever the count says (a queue deleted by hand), it is none.
 redis.call('DEL', KEYS[3])  -- no count is 0
 return nil
+"""
+
+# KEYS: ring, hosts, count; ARGV: the prefix of a host's queue key.
+# The count; counted again from the hosts' queues when it says none (or less) but hosts are
+# listed: a count lost (evicted, deleted) must not close the workers with requests queued.
+LEN = """
+local raw = redis.call('GET', KEYS[3])
+local n = tonumber(raw or '0')
+if n == nil or n > 0 or redis.call('SCARD', KEYS[2]) == 0 then
+  return raw or '0'
+end
+n = 0
+for _, host in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  n = n + redis.call('ZCARD', ARGV[1] .. host)
+end
+redis.call('SET', KEYS[3], n)
+return tostring(n)
 """
 
 # KEYS: ring, hosts, count, seq; ARGV: the prefix of a host's queue key.
@@ -91,6 +124,14 @@ class HostQueueStore:
     """The queue's Redis operations; one script (one round trip) each."""
 
     def __init__(self, server: Any, key: str) -> None:
+        if _decodes_replies(server):
+            # A pop removes the request in Redis before the reply is read: a client that
+            # decodes it as text (a pickle is not UTF-8) would lose every request it pops.
+            raise TypeError(
+                f"the host queue {key}: its Redis client decodes replies as text "
+                "(decode_responses=True, e.g. in REDIS_PARAMS); the queue stores bytes and "
+                "needs a client that returns them"
+            )
         self.server = server
         tag = key if "{" in key else "{" + key + "}"  # a key with its own hash tag keeps it
         self.ring = f"{tag}:ring"
@@ -104,6 +145,7 @@ class HostQueueStore:
         self._push = server.register_script(PUSH)
         self._pop = server.register_script(POP)
         self._clear = server.register_script(CLEAR)
+        self._len = server.register_script(LEN)
 
     def push(self, host: str, priority: int, payload: bytes) -> None:
         keys = [self.ring, self.hosts, self.seq, self.count, self.host_prefix + host]
@@ -129,7 +171,7 @@ class HostQueueStore:
         return Popped(name, member[SEQ_DIGITS:])
 
     def __len__(self) -> int:
-        value = self.server.get(self.count)
+        value = self._len(keys=[self.ring, self.hosts, self.count], args=[self.host_prefix])
         try:
             count = int(value or 0)
         except ValueError:
@@ -142,6 +184,12 @@ class HostQueueStore:
                 self._legacy = None
             count = max(count, 0) + left
         return max(count, 0)
+
+    @property
+    def legacy_pending(self) -> bool:
+        """A kept scrapy-redis queue was seen and may still hold requests to move over: a pop
+        that finds nothing tries the move again (its mover may have been killed)."""
+        return self._legacy is not None
 
     def _legacy_size(self, key: str, kind: str) -> int:
         return int(self.server.zcard(key) if kind == "zset" else self.server.llen(key))
@@ -169,6 +217,7 @@ class HostQueueStore:
         kind = self.server.type(legacy)
         kind = kind.decode() if isinstance(kind, bytes) else str(kind)
         if kind not in ("zset", "list"):
+            self._legacy = None
             return 0
         self._legacy = (legacy, kind)
         token = os.urandom(8).hex()
@@ -193,8 +242,12 @@ class HostQueueStore:
                     moved += 1
                 if kind == "zset":
                     self.server.zrem(legacy, *entries)
-                else:
-                    self.server.ltrim(legacy, 0, -len(entries) - 1)
+                else:  # each entry by its value, from the right: a worker still on scrapy-redis's
+                    # queue may have popped some meanwhile (handed out twice, never one lost)
+                    pipe = self.server.pipeline(transaction=False)
+                    for entry in entries:
+                        pipe.lrem(legacy, -1, entry)
+                    pipe.execute()
                 self.server.set(self.adopting, token, xx=True, px=ADOPT_LEASE_MS)
         finally:
             if self.server.get(self.adopting) == token.encode():
@@ -203,3 +256,9 @@ class HostQueueStore:
 
 def _is_hex(data: bytes) -> bool:
     return all(c in b"0123456789abcdef" for c in data)
+
+
+def _decodes_replies(server: Any) -> bool:
+    pool = getattr(server, "connection_pool", None)
+    kwargs = getattr(pool, "connection_kwargs", None)
+    return isinstance(kwargs, dict) and bool(kwargs.get("decode_responses"))

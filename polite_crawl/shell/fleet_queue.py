@@ -50,6 +50,9 @@ class HostQueue:
         self.spider = spider
         self.key = key % {"spider": spider.name}
         self.store = HostQueueStore(server, self.key)
+        self._adopt()
+
+    def _adopt(self) -> int:
         moved = self.store.adopt(self.key, self._host_and_priority)
         if moved:
             logger.warning(
@@ -57,6 +60,7 @@ class HostQueue:
                 "host queue (SCHEDULER_QUEUE_CLASS changed on a kept crawl)",
                 {"n": moved, "key": self.key},
             )
+        return moved
 
     def _host_and_priority(self, entry: bytes) -> tuple[str, int]:
         data = self.serializer.loads(entry)
@@ -83,6 +87,10 @@ class HostQueue:
                 self._unreadable(str(exc))
                 continue
             if popped is None:
+                # A kept scrapy-redis queue not yet moved over (its mover killed, its lease run
+                # out): move it now, or its requests would be counted as queued for ever.
+                if self.store.legacy_pending and self._adopt():
+                    continue
                 return None
             try:
                 return request_from_dict(self.serializer.loads(popped.payload), spider=self.spider)
@@ -102,3 +110,5 @@ class HostQueue:
 
     def clear(self) -> None:
         self.store.clear()
+        # As scrapy-redis's own clear(): its queue at the key too (a kept one not moved over).
+        self.server.delete(self.key)
