@@ -15,6 +15,7 @@ from scrapy import Request, Spider
 from scrapy_redis import picklecompat
 from scrapy_redis.queue import FifoQueue, PriorityQueue
 
+from polite_crawl.fleet.hostqueue import HostQueueStore
 from polite_crawl.queues import HostQueue
 
 if TYPE_CHECKING:
@@ -318,3 +319,52 @@ def test_moving_a_kept_list_over_loses_none_to_an_old_worker_still_popping_it(
 
     assert not server.exists(old.key)
     assert sorted(set(drain(q) + popped_by_old)) == sorted(urls)
+
+
+def test_a_mover_whose_lease_went_to_another_stops_and_leaves_that_lease_alone(
+    server: redis.Redis,
+) -> None:
+    # A move that outlives its lease: another worker took the lease over and moves the rest.
+    # The first must stop after its batch, and neither renew nor delete the other's lease.
+    old = PriorityQueue(server, _Spider(), KEY)
+    for n in range(250):
+        old.push(Request(f"http://a.test/{n}"))
+    store = HostQueueStore(server, "hq:requests")
+    seen = 0
+
+    def read(entry: bytes) -> tuple[str, int]:
+        nonlocal seen
+        seen += 1
+        if seen == 1:
+            server.set(store.adopting, "another worker", px=60_000)  # this one's ran out
+        return "a.test", 0
+
+    moved = store.adopt(old.key, read, batch=100)
+
+    assert moved == 100  # its batch, then it stopped
+    assert server.get(store.adopting) == b"another worker"
+    assert server.zcard(old.key) == 150
+
+
+def test_a_reply_that_is_no_request_is_kept_not_dropped(
+    server: redis.Redis, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A Redis (or a proxy in front of it) answering the pop script with something else: what
+    # it answered was taken off somebody's queue, so it is kept, said, and skipped.
+    q = queue(server)
+    replies = iter([[b"a.test"], None])
+    monkeypatch.setattr(q.store, "_pop", lambda **_: next(replies))
+
+    assert q.pop() is None
+    assert server.lrange(q.store.bad, 0, -1) == [b"[b'a.test']"]
+    assert any("Redis answered" in r.getMessage() for r in caplog.records)
+
+
+def test_a_lost_count_and_hosts_set_still_count_the_ring(server: redis.Redis) -> None:
+    q = queue(server)
+    for n in range(3):
+        q.push(Request(f"http://a.test/{n}"))
+    server.delete(q.store.count, q.store.hosts)
+
+    assert len(q) == 3
+    assert len(drain(q)) == 3

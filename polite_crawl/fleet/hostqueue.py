@@ -95,15 +95,37 @@ return nil
 LEN = """
 local raw = redis.call('GET', KEYS[3])
 local n = tonumber(raw or '0')
-if n == nil or n > 0 or redis.call('SCARD', KEYS[2]) == 0 then
+local listed = redis.call('SCARD', KEYS[2]) + redis.call('LLEN', KEYS[1])
+if n == nil or n > 0 or listed == 0 then
   return raw or '0'
 end
+local seen = {}
 n = 0
-for _, host in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  n = n + redis.call('ZCARD', ARGV[1] .. host)
+for _, list in ipairs({redis.call('SMEMBERS', KEYS[2]), redis.call('LRANGE', KEYS[1], 0, -1)}) do
+  for _, host in ipairs(list) do
+    if not seen[host] then
+      seen[host] = true
+      n = n + redis.call('ZCARD', ARGV[1] .. host)
+    end
+  end
 end
 redis.call('SET', KEYS[3], n)
 return tostring(n)
+"""
+
+# KEYS: the lease; ARGV: the holder's token, its new lifetime in ms (0: release). 1 while it
+# is the caller's, else 0: a lease that ran out and went to another worker is never renewed or
+# deleted by its old holder.
+LEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+if ARGV[2] == '0' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
 """
 
 # KEYS: ring, hosts, count, seq; ARGV: the prefix of a host's queue key.
@@ -146,6 +168,7 @@ class HostQueueStore:
         self._pop = server.register_script(POP)
         self._clear = server.register_script(CLEAR)
         self._len = server.register_script(LEN)
+        self._lease = server.register_script(LEASE)
 
     def push(self, host: str, priority: int, payload: bytes) -> None:
         keys = [self.ring, self.hosts, self.seq, self.count, self.host_prefix + host]
@@ -156,11 +179,17 @@ class HostQueueStore:
         if reply is None:
             return None
         # An untrusted reply: exactly {host, member}, the member led by its arrival number.
-        if not isinstance(reply, list) or len(reply) != 2:
-            raise FleetError(f"the queue {self.ring}: Redis answered {reply!r:.80}")
+        # Whatever else came back was taken off the queue: kept as it came, never dropped.
+        if (
+            not isinstance(reply, list)
+            or len(reply) != 2
+            or not all(isinstance(part, bytes) for part in reply)
+        ):
+            self.keep_bad(repr(reply).encode())
+            raise FleetError(
+                f"the queue {self.ring}: Redis answered {reply!r:.80}; kept in {self.bad}"
+            )
         host, member = reply
-        if not isinstance(host, bytes) or not isinstance(member, bytes):
-            raise FleetError(f"the queue {self.ring}: Redis answered {reply!r:.80}")
         name = host.decode("utf-8", "replace")
         if len(member) < SEQ_DIGITS or not _is_hex(member[:SEQ_DIGITS]):
             self.keep_bad(member)
@@ -248,10 +277,10 @@ class HostQueueStore:
                     for entry in entries:
                         pipe.lrem(legacy, -1, entry)
                     pipe.execute()
-                self.server.set(self.adopting, token, xx=True, px=ADOPT_LEASE_MS)
+                if not self._lease(keys=[self.adopting], args=[token, str(ADOPT_LEASE_MS)]):
+                    return moved  # the lease ran out and another worker moves the rest
         finally:
-            if self.server.get(self.adopting) == token.encode():
-                self.server.delete(self.adopting)
+            self._lease(keys=[self.adopting], args=[token, "0"])
 
 
 def _is_hex(data: bytes) -> bool:
