@@ -156,6 +156,8 @@ def test_on_scrapy_redis_the_fleet_shares_queue_dupefilter_and_origin_files(
 
     for code, log, _ in workers:
         assert code == 0, log
+        # On scrapy-redis's own queue, each worker says once that the host queue exists.
+        assert log.count("takes the sites in turn") == (0 if queue else 1), log
     robots = Counter(h.url for h in mockweb.hits if h.path == "/robots.txt")
     assert robots == {f"{h}/robots.txt": 1 for h in HOSTS}
     pages = Counter(h.url for h in mockweb.hits if h.path != "/robots.txt")

@@ -35,7 +35,7 @@ from polite_crawl.fleet.errors import FleetError
 from polite_crawl.settings import refused_start, setting_name
 from polite_crawl.shell import project_settings, records
 from polite_crawl.shell.counts import DecisionCounts
-from polite_crawl.shell.fleet import fleet_client
+from polite_crawl.shell.fleet import fleet_client, hint_host_queue
 from polite_crawl.shell.journal import DurableAudit
 from polite_crawl.shell.pacing import WirePacer
 from polite_crawl.shell.parked import lot_of
@@ -138,6 +138,8 @@ class CrawlState:
         )
         # Fleet mode (POLITE_CRAWL_REDIS_URL): origin files shared through Redis.
         self.fleet = fleet_client(self.settings)
+        if self.fleet is not None:
+            hint_host_queue(crawler.settings)
         self.files = OriginFileFetcher(
             crawler,
             self.decider.files,

@@ -23,6 +23,7 @@ from polite_crawl.shell._compat import close_spider
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
 
     from polite_crawl.settings import PoliteSettings
 
@@ -103,6 +104,28 @@ class Fleet:
         if self._probe is not None:
             self._probe.cancel()
         await self.client.aclose()
+
+
+SCRAPY_REDIS_SCHEDULER = "scrapy_redis.scheduler.Scheduler"
+SCRAPY_REDIS_QUEUES = (
+    "scrapy_redis.queue.PriorityQueue",
+    "scrapy_redis.queue.SpiderPriorityQueue",
+)
+HOST_QUEUE = "polite_crawl.queues.HostQueue"
+
+
+def hint_host_queue(scrapy_settings: BaseSettings) -> None:
+    """Said once at start, in fleet mode: scrapy-redis's default queue hands out one site's
+    links in a row, so a fleet's requests bunch on one site at a time (docs/fleet.md)."""
+    scheduler = scrapy_settings.get("SCHEDULER")
+    queue = scrapy_settings.get("SCHEDULER_QUEUE_CLASS") or SCRAPY_REDIS_QUEUES[0]
+    if scheduler == SCRAPY_REDIS_SCHEDULER and queue in SCRAPY_REDIS_QUEUES:
+        logger.info(
+            "polite_crawl: the fleet shares scrapy-redis's %(queue)s, which hands out one "
+            "site's links in a row; SCHEDULER_QUEUE_CLASS = %(host)r takes the sites in turn "
+            '(docs/fleet.md, "The shared queue")',
+            {"queue": queue.rsplit(".", 1)[-1], "host": HOST_QUEUE},
+        )
 
 
 def fleet_client(settings: PoliteSettings) -> Fleet | None:
