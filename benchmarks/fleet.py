@@ -30,6 +30,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from polite_crawl.shell.fleet import HOST_QUEUE, SCRAPY_REDIS_QUEUES
 from polite_crawl.testing.crawl import prepare_crawl
 from polite_crawl.testing.mockweb import MockWeb, Resp, page
 from polite_crawl.testing.redisserver import RedisServer
@@ -50,10 +51,7 @@ def build_web(hosts: int, pages: int, latency: float, crawl_delay: float) -> Moc
 
 
 PARK_AFTER: float | None = None  # --park-after: POLITE_CRAWL_FLEET_PARK_AFTER for the fleet
-QUEUES = {
-    "host": "polite_crawl.queues.HostQueue",
-    "scrapy-redis": "scrapy_redis.queue.PriorityQueue",
-}
+QUEUES = {"host": HOST_QUEUE, "scrapy-redis": SCRAPY_REDIS_QUEUES[0]}
 QUEUE = QUEUES["host"]  # --queue: the shared queue's class
 
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 ADOPT_LEASE_MS = 30_000  # a worker killed while moving a kept queue over holds it this long
+_HEX = frozenset(b"0123456789abcdef")
 SEQ_DIGITS = 16  # hex digits of the arrival number before each entry: they sort as numbers
 
 # KEYS: ring, hosts, seq, count, the host's queue; ARGV: host, score, serialized request.
@@ -191,7 +192,7 @@ class HostQueueStore:
             )
         host, member = reply
         name = host.decode("utf-8", "replace")
-        if len(member) < SEQ_DIGITS or not _is_hex(member[:SEQ_DIGITS]):
+        if len(member) < SEQ_DIGITS or not _HEX.issuperset(member[:SEQ_DIGITS]):
             self.keep_bad(member)
             raise FleetError(
                 f"the queue {self.host_prefix}{name}: an entry without its arrival number "
@@ -281,10 +282,6 @@ class HostQueueStore:
                     return moved  # the lease ran out and another worker moves the rest
         finally:
             self._lease(keys=[self.adopting], args=[token, "0"])
-
-
-def _is_hex(data: bytes) -> bool:
-    return all(c in b"0123456789abcdef" for c in data)
 
 
 def _decodes_replies(server: Any) -> bool:

@@ -13,7 +13,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.request import request_from_dict
 
 from polite_crawl.fleet.errors import FleetError
@@ -28,6 +27,14 @@ SLOT_META = "download_slot"  # Scrapy's Downloader.DOWNLOAD_SLOT
 # Entries one pop may set aside as unreadable before it answers "nothing now": a queue full of
 # another program's entries must not hold the reactor in one call.
 MAX_BAD_PER_POP = 100
+
+
+def _host_and_priority(data: dict[str, Any]) -> tuple[str, int]:
+    """A request's download slot and priority, from its dict (Request.to_dict): one reading for
+    the requests pushed and for those a kept scrapy-redis queue holds."""
+    slot = (data.get("meta") or {}).get(SLOT_META)
+    host = slot if slot is not None else (urlsplit(data["url"]).hostname or "")
+    return str(host), int(data.get("priority", 0))
 
 
 def _default_serializer() -> Any:
@@ -63,19 +70,15 @@ class HostQueue:
         return moved
 
     def _host_and_priority(self, entry: bytes) -> tuple[str, int]:
-        data = self.serializer.loads(entry)
-        slot = (data.get("meta") or {}).get(SLOT_META)
-        host = slot if slot is not None else (urlsplit(data["url"]).hostname or "")
-        return str(host), int(data.get("priority", 0))
+        return _host_and_priority(self.serializer.loads(entry))
 
     def __len__(self) -> int:
         return len(self.store)
 
     def push(self, request: Request) -> None:
-        slot = request.meta.get(SLOT_META)
-        host = slot if slot is not None else (urlparse_cached(request).hostname or "")
-        payload = self.serializer.dumps(request.to_dict(spider=self.spider))
-        self.store.push(str(host), request.priority, payload)
+        data = request.to_dict(spider=self.spider)
+        host, priority = _host_and_priority(data)
+        self.store.push(host, priority, self.serializer.dumps(data))
 
     def pop(self, timeout: int = 0) -> Request | None:
         """The next host's next request, or None when none is queued (never blocks: like
