@@ -1,0 +1,67 @@
+"""What a Scrapy process loads of polite_crawl when it does not use the add-on: Scrapy imports
+every installed command's module (its `scrapy.commands` entry points) whenever it starts, so
+`scrapy polite`'s module must not pull in the add-on, its policies and pydantic models, or the
+audit tools. Before #21's fourth session it did, and every `scrapy` run of a machine with
+polite_crawl installed paid about 0.3 s of CPU for it, the add-on enabled or not."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+# The command's module and the packages above it: all a plain `scrapy` run may load.
+COMMAND_ONLY = {"polite_crawl", "polite_crawl.cli", "polite_crawl.cli.scrapy_command"}
+
+
+# `python -m scrapy ARGS`, and then the names of every module the process has loaded. (Not
+# -X importtime: it does not see modules loaded through importlib, as entry points are.)
+RUN_SCRAPY = """
+import atexit, json, runpy, sys
+atexit.register(lambda: print(json.dumps(sorted(sys.modules))))
+sys.argv = ["scrapy", *sys.argv[1:]]
+runpy.run_module("scrapy", run_name="__main__")
+"""
+
+
+def _loaded(args: list[str], cwd: Path) -> set[str]:
+    """The modules a real `scrapy` run in cwd has loaded by its exit."""
+    proc = subprocess.run(
+        [sys.executable, "-c", RUN_SCRAPY, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return set(json.loads(proc.stdout.splitlines()[-1]))
+
+
+def test_a_plain_scrapy_run_loads_only_the_command_module(tmp_path: Path) -> None:
+    loaded = _loaded(["version"], tmp_path)
+    assert "polite_crawl.cli.scrapy_command" in loaded  # the entry point is installed
+    ours = {m for m in loaded if m == "polite_crawl" or m.startswith("polite_crawl.")}
+    assert ours == COMMAND_ONLY
+    assert not {"http_sf", "http_message_signatures", "tomllib"} & loaded  # the add-on's own
+
+
+def test_importing_the_package_loads_the_add_on_only_when_it_is_used(tmp_path: Path) -> None:
+    code = (
+        "import sys, polite_crawl\n"
+        "assert 'polite_crawl.shell.addon' not in sys.modules\n"
+        "from polite_crawl import Addon, Reason\n"
+        "assert Addon.__module__ == 'polite_crawl.shell.addon', Addon\n"
+        "assert Reason.ALLOWED.value == 'allowed'\n"
+        "assert set(polite_crawl.__all__) == {*polite_crawl._WHERE, '__version__'}\n"
+        "try:\n"
+        "    polite_crawl.NoSuchName\n"
+        "except AttributeError as exc:\n"
+        "    assert 'NoSuchName' in str(exc)\n"
+        "else:\n"
+        "    raise AssertionError('an unknown name resolved')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, timeout=60)
