@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 import idna
 from hypothesis import given
 from hypothesis import strategies as st
 
 from polite_crawl.policy import psl
+
+if TYPE_CHECKING:
+    import pytest
 
 _REFERENCE = psl.snapshot_extractor()
 RULES, _ = psl._tables()
@@ -109,3 +113,17 @@ def test_a_loaded_resolver_keeps_no_trie() -> None:
         [sys.executable, "-c", CHILD], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "0"
+
+
+def test_the_rules_read_from_the_snapshot_are_the_extractors() -> None:
+    # The crawl reads the snapshot file with tldextract's parser instead of building (and
+    # dropping) tldextract's extractor: both must give the same rules.
+    assert psl._snapshot_rules() == frozenset(_REFERENCE.tlds)
+    assert len(RULES) > 6_000
+
+
+def test_without_the_snapshot_file_the_extractor_gives_the_rules(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(psl, "SNAPSHOT", ".no_such_snapshot")
+    assert psl._snapshot_rules() == frozenset(_REFERENCE.tlds)

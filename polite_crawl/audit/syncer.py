@@ -27,6 +27,10 @@ from pathlib import Path
 
 # Run by its path (sync_helper.py says why): a readable process, not `python -c <its source>`.
 HELPER = Path(__file__).resolve().with_name("sync_helper.py")
+# It needs the standard library only: isolated (-I: no PYTHON* variables, no user site, not its
+# own directory on the path) and without the site module (-S: no site-packages, no .pth files
+# to run), it starts in about 10 ms of CPU instead of 30 (#21: every crawl pays it).
+HELPER_FLAGS = ("-I", "-S")
 
 
 class SyncHelperError(OSError):
@@ -48,7 +52,7 @@ class SyncHelper:
             raise SyncHelperError(0, f"cannot start the audit sync helper: {exc}") from None
         try:
             self.process = subprocess.Popen(
-                [sys.executable, str(HELPER), str(theirs.fileno())],
+                [sys.executable, *HELPER_FLAGS, str(HELPER), str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 close_fds=True,
