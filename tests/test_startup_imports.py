@@ -65,3 +65,21 @@ def test_importing_the_package_loads_the_add_on_only_when_it_is_used(tmp_path: P
         "    raise AssertionError('an unknown name resolved')\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, timeout=60)
+
+
+def test_the_add_on_loads_the_signing_libraries_only_to_sign(tmp_path: Path) -> None:
+    # Web Bot Auth is off unless asked for: its RFC 9421 and Structured Field libraries are
+    # loaded when a crawl signs (tests/test_crawl_botauth.py crawls that way), not before.
+    code = (
+        "import sys\n"
+        "import polite_crawl.shell.addon, polite_crawl.middlewares, polite_crawl.settings\n"
+        "from polite_crawl.settings import PoliteSettings\n"
+        "PoliteSettings(purposes=['search-indexing'], "
+        "signature_agent='https://crawler.example')\n"
+        "print(sorted(m for m in ('http_sf', 'http_message_signatures') if m in sys.modules))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import http_sf
-
 from polite_crawl.botauth.errors import BotAuthError
 
 WELL_KNOWN_PATH = "/.well-known/http-message-signatures-directory"
@@ -71,6 +69,9 @@ def directory_url(origin: str) -> str:
 def signature_agent_field(member: str, origin: str) -> str:
     """The `Signature-Agent` field value with one member, `member="origin"` (no `type`: the
     default, `directory`). Serialized by http-sf, which also checks `member` is a valid key."""
+    # Imported here: settings.py validates the origin above for every crawl, signing or not.
+    import http_sf
+
     try:
         return http_sf.ser({member: (origin, {})})
     except (ValueError, TypeError) as exc:

@@ -24,10 +24,7 @@ from polite_crawl.audit.keys import KEY_FILE
 from polite_crawl.audit.logfile import AuditError
 from polite_crawl.audit.store import AuditStore
 from polite_crawl.audit.worker import WORKER_NAME
-from polite_crawl.botauth.binding import binding_note
 from polite_crawl.botauth.errors import BotAuthError
-from polite_crawl.botauth.key import key_path, load_or_create
-from polite_crawl.botauth.sign import RequestSigner
 from polite_crawl.core import assembly
 from polite_crawl.core.authority import by_authority
 from polite_crawl.core.config import load, stale_policies
@@ -51,6 +48,7 @@ if TYPE_CHECKING:
     # typing.Self requires Python 3.11
     from typing_extensions import Self
 
+    from polite_crawl.botauth.sign import RequestSigner
     from polite_crawl.core.config import Config
     from polite_crawl.core.context import Origin
     from polite_crawl.core.wire import Ticket
@@ -277,6 +275,8 @@ class CrawlState:
         if self.signer is not None:
             # The key that signs this run's requests, and its note naming the log key: each
             # key vouches for the other (botauth/binding.py, docs/format.md §6).
+            from polite_crawl.botauth.binding import binding_note  # see _start_signer
+
             key = self.signer.signer.key
             self.audit.store.run_start.update(
                 bot_auth_keyid=key.keyid,
@@ -342,6 +342,11 @@ def _start_signer(settings: PoliteSettings) -> RequestSigner | None:
     that cannot be used raises SettingsError naming the setting and the file."""
     if not settings.web_bot_auth:
         return None
+    # Imported only when signing is on: the RFC 9421 and Structured Field libraries cost every
+    # crawl's start-up about 14 ms of CPU otherwise (#21).
+    from polite_crawl.botauth.key import key_path, load_or_create
+    from polite_crawl.botauth.sign import RequestSigner
+
     # The default file is made on first use; a file named by path must exist (a typo must
     # not become a new identity that no published directory holds).
     named = settings.bot_auth_key
