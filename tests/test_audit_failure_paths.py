@@ -31,7 +31,7 @@ def run(scenario: str, reactor: str, syncer: str) -> dict[str, object]:
 # neither case a run.end or a signature after the failure.
 EXPECTED = {
     "checkpoint": {"results": {"A": "refused", "B": "refused"}, "signed": False},
-    "closing": {"results": {"closed": "yes"}, "run_end": False, "signed": False},
+    "closing": {"results": {"A": "refused", "closed": "yes"}, "run_end": False, "signed": False},
 }
 
 

@@ -1,8 +1,11 @@
 """The audit log inside a crawl: group commit, and failing closed.
 
 Records are appended at once and reach the file together at the end of the reactor turn; one
-fdatasync per turn makes every record of that turn durable (group commit), and a request that
-needs its record durable (every allowed one) waits for its batch before it goes on. Without
+fdatasync makes every record written so far durable (group commit), and a request that needs
+its record durable (every allowed one) waits for its batch before it goes on. A turn whose
+records nothing waits on (`fetched` records, refusals) is written but not synced on its own: the
+next batch a request waits on syncs it, or a sync LAZY_SYNC_SECONDS later (each fdatasync costs
+the kernel CPU: about a fifth of a crawl's syncs were of such turns, #21). Without
 durability, a waited-for record is still written (not synced) before its request goes on. A
 write or sync failure is final: the crawl is closed with reason `polite_crawl_audit_failure`
 and nothing more is fetched, and it ends as a failed crawl (exit status 1, see exitstatus.py).
@@ -37,6 +40,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 CLOSE_REASON = "polite_crawl_audit_failure"
 Waiter = Union["asyncio.Future[None]", Deferred[None]]  # a request waiting for its batch
+# The longest a written record nothing waits on stays unsynced. A crash of the crawl process
+# loses no written record (the kernel holds it); an OS crash or power cut within this window
+# can lose such records, never the allow record of a request that went on.
+LAZY_SYNC_SECONDS = 0.1
+SYNCS_STAT = "polite_crawl/audit/syncs"
 
 
 def not_sent(failure: AuditError) -> IgnoreRequest:
@@ -157,6 +165,9 @@ class DurableAudit:
       holds every record of every request sent (after the crash, `polite-crawl audit seal`
       signs it).
     - `_scheduled`: a commit is due at the end of this reactor turn.
+    - `_lazy`: records nothing waits on are written but not synced; a commit that syncs them is
+      due by then. A crash here loses none of them unless the OS goes down too (see
+      LAZY_SYNC_SECONDS); `_lazy_due`: that time has come, the next commit syncs.
     - `failure`: once set, nothing more is written, synced or let through; every waiting and
       later request fails with IgnoreRequest, and the crawl closes.
     A request goes on only once its batch's sync answered without error (_sync_done).
@@ -170,6 +181,8 @@ class DurableAudit:
         self._waiting: list[Waiter] = []
         self._in_sync: list[Waiter] | None = None
         self._scheduled = False
+        self._lazy: Any = None  # the reactor's DelayedCall of the lazy sync, if one is due
+        self._lazy_due = False
         self._idle: list[Deferred[None]] = []  # close() waiting for a sync to end
         # Under the asyncio reactor (Scrapy's default) a request waits on a bare asyncio future:
         # a Deferred turned into one costs about 7 us more per allowed request.
@@ -244,19 +257,40 @@ class DurableAudit:
         fds: list[int] = []
         if self.failure is None:
             try:
-                self.store.flush()
-                fds = self.store.take_dirty() if self.durable else []
+                self.store.flush()  # written: a crash of this process loses none of them
+                if self.durable and (batch or self._lazy_due):
+                    fds = self.store.take_dirty()
             except AuditError as exc:
                 self._fail(exc)
         if self.failure is not None:
             self._refuse(batch)  # after any failure nothing more is written, synced or sent
             return
         if not fds and not batch:
-            self._checkpoints()
+            if self.durable and self.store.unsynced():
+                self._sync_later()  # nothing waits on them: synced with the next batch
+            else:
+                self._checkpoints()
             return
         assert self._sync is not None  # records to sync or requests waiting: durable mode
+        self._lazy_due = False  # this sync takes every record written so far
         self._in_sync = batch
+        self.crawler.stats.inc_value(SYNCS_STAT)
         self._sync.start(fds)  # may answer at once (_sync_done) when it cannot start
+
+    def _sync_later(self) -> None:
+        if self._lazy is None:
+            self._lazy = _reactor().callLater(LAZY_SYNC_SECONDS, self._lazy_sync)
+
+    def _lazy_sync(self) -> None:
+        self._lazy = None
+        if self.failure is None and self.store.unsynced():
+            self._lazy_due = True
+            self._schedule()  # a sync running now leaves it to _sync_done's next commit
+
+    def _cancel_lazy(self) -> None:
+        lazy, self._lazy = self._lazy, None
+        if lazy is not None and lazy.active():
+            lazy.cancel()
 
     def _sync_done(self, error: AuditError | None) -> None:
         batch, self._in_sync = self._in_sync or [], None
@@ -300,6 +334,7 @@ class DurableAudit:
         close_spider(self.crawler, CLOSE_REASON)
 
     async def close(self, end: dict[str, Any]) -> None:
+        self._cancel_lazy()  # closing syncs everything (store.close)
         # A sync still running (helper or thread) holds the logs' fds: let it finish first.
         while self._in_sync is not None:
             idle: Deferred[None] = Deferred()

@@ -43,9 +43,15 @@ if SYNCER == "thread":
     syncer.SyncHelper.__init__ = _no_helper  # type: ignore[method-assign]
 
 
+class Stats:
+    def inc_value(self, key: str, count: int = 1) -> None:
+        pass
+
+
 class Crawler:
     engine = None
     spider = None
+    stats = Stats()
 
 
 directory = pathlib.Path(tempfile.mkdtemp())
@@ -91,8 +97,8 @@ def late_failing_sync(fds: list[int]) -> None:
 
 def batch_fails_while_closing() -> None:
     # The last batch is in flight when the crawl closes, and fails: close() must then write no
-    # run.end and sign nothing.
-    audit.write_soon(None, {"type": "fetched", "url": "http://a/"})
+    # run.end and sign nothing, and the request waiting on it is refused.
+    track("A", audit.write(None, {"type": "decision", "url": "http://a/"}))
     sync = audit._sync
     if isinstance(sync, auditing._HelperSync):
         sync._helper.request = lambda fds: None  # type: ignore[method-assign]  # held back
