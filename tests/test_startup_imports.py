@@ -9,10 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from pathlib import Path
 
 # The command's module and the packages above it: all a plain `scrapy` run may load.
 COMMAND_ONLY = {"polite_crawl", "polite_crawl.cli", "polite_crawl.cli.scrapy_command"}
@@ -83,3 +80,26 @@ def test_the_add_on_loads_the_signing_libraries_only_to_sign(tmp_path: Path) -> 
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_a_type_checker_still_rejects_a_name_the_package_does_not_have(tmp_path: Path) -> None:
+    # The lazy names must stay visible to type checkers as the imports they were, and a typo
+    # must stay an error: a module-level __getattr__ that mypy can see answers Any for any name,
+    # so `from polite_crawl import Adon` would pass a user's strict type check (py.typed).
+    user = tmp_path / "user.py"
+    user.write_text(
+        "from polite_crawl import Addon, NoSuchName, Reason\n"
+        "reason: Reason = Reason.ALLOWED\n"
+        "addon: type[Addon] = Addon\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(user)],
+        cwd=Path(__file__).resolve().parent.parent,  # this checkout's package
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    errors = [line for line in proc.stdout.splitlines() if ": error:" in line]
+    assert len(errors) == 1, proc.stdout + proc.stderr
+    assert 'Module "polite_crawl" has no attribute "NoSuchName"' in errors[0], errors

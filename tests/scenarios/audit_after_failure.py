@@ -1,6 +1,7 @@
 """Run by tests/test_audit_failure_paths.py in a process of its own (it installs a reactor).
 
-argv: scenario (checkpoint | closing), reactor (asyncio | epoll), syncer (helper | thread).
+argv: scenario (checkpoint | closing | closing_lazy), reactor (asyncio | epoll), syncer
+(helper | thread).
 Prints one JSON line: which waiting requests were sent or refused, what was written and signed.
 """
 
@@ -99,10 +100,28 @@ def batch_fails_while_closing() -> None:
     # The last batch is in flight when the crawl closes, and fails: close() must then write no
     # run.end and sign nothing, and the request waiting on it is refused.
     track("A", audit.write(None, {"type": "decision", "url": "http://a/"}))
+    _hold_the_helper()
+    audit._commit()
+    _close_while_in_sync()
+
+
+def _hold_the_helper() -> None:
     sync = audit._sync
     if isinstance(sync, auditing._HelperSync):
         sync._helper.request = lambda fds: None  # type: ignore[method-assign]  # held back
-    audit._commit()
+
+
+def lazy_batch_fails_while_closing() -> None:
+    # The same with the lazy sync of a record nothing waits on in flight (shell/journal.py):
+    # it fails as the crawl closes, and close() must write no run.end and sign nothing.
+    audit.write_soon(None, {"type": "fetched", "url": "http://a/"})
+    _hold_the_helper()
+    reactor.callLater(auditing.LAZY_SYNC_SECONDS * 3, _close_while_in_sync)
+
+
+def _close_while_in_sync() -> None:
+    assert audit._in_sync is not None, "no sync in flight"
+    sync = audit._sync
     closing = deferred_from_coro(audit.close({"reason": "finished"}))
     closing.addBoth(lambda _: results.__setitem__("closed", "yes"))
     if SYNCER == "thread":
@@ -130,6 +149,9 @@ if SCENARIO == "checkpoint":
 else:
     if SYNCER == "thread":
         setattr(auditing, "sync_fds", late_failing_sync)  # noqa: B010 - the thread's sync
-    reactor.callLater(0, batch_fails_while_closing)
+    closing_case = (
+        batch_fails_while_closing if SCENARIO == "closing" else lazy_batch_fails_while_closing
+    )
+    reactor.callLater(0, closing_case)
 reactor.callLater(2.0, finish)
 reactor.run()
