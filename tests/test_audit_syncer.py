@@ -141,6 +141,6 @@ def test_the_helper_reads_as_itself_in_ps() -> None:
         helper.close()
 
     assert comm == "polite-sync"
-    assert args[1:3] == [b"-I", b"-S"], args  # a bare interpreter: the standard library only
+    assert args[1:3] == [b"-s", b"-S"], args  # no site module: the standard library only
     assert args[3].endswith(b"polite_crawl/audit/sync_helper.py"), args
     assert len(b" ".join(args)) < 300  # a path and a number, not a program

@@ -1,7 +1,7 @@
 """The audit sync helper process (syncer.py): run as a script by its path, not imported, so
 that it starts as a bare Python with os, signal and socket, none of polite_crawl or Scrapy.
-`ps` shows it as `python -I -S .../polite_crawl/audit/sync_helper.py FD`, and `top`/`pgrep` by its
-name, polite-sync (the protocol: syncer.py)."""
+`ps` shows it as `python -s -S .../polite_crawl/audit/sync_helper.py FD`, and `top`/`pgrep` by
+its name, polite-sync (the protocol: syncer.py)."""
 
 from __future__ import annotations
 

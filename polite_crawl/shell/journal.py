@@ -269,6 +269,7 @@ class DurableAudit:
             if self.durable and self.store.unsynced():
                 self._sync_later()  # nothing waits on them: synced with the next batch
             else:
+                self._lazy_due = False  # a checkpoint's own sync took them: nothing is due
                 self._checkpoints()
             return
         assert self._sync is not None  # records to sync or requests waiting: durable mode
@@ -340,6 +341,7 @@ class DurableAudit:
             idle: Deferred[None] = Deferred()
             self._idle.append(idle)
             await maybe_deferred_to_future(idle)
+        self._cancel_lazy()  # the batch that ended may have asked for one again
         if self._sync is not None:
             self._sync.close()
         if self.failure is not None:
