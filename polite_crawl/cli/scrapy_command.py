@@ -16,7 +16,8 @@ def _subcommands() -> Iterator[tuple[str, str]]:
     """(name, help) of each polite-crawl subcommand, from the console script's own parser."""
     # Imported here, not with this module: Scrapy imports every command's module whenever it
     # starts (its entry points), and the console script's imports load the whole add-on, the
-    # policies and the audit tools: about 0.2 s of CPU for every crawl, the add-on's or not.
+    # policies and the audit tools: about 0.3 s of CPU for every `scrapy` run, the add-on's
+    # or not (tests/test_startup_imports.py).
     from polite_crawl.cli.main import build_parser
 
     parser = build_parser()
