@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import functools
 import os
 import resource
 import statistics
@@ -105,6 +106,7 @@ def use_this_checkout(root: str = THIS_CHECKOUT) -> None:
         compile_bytecode(checkout)
 
 
+@functools.cache  # once per checkout: crawl_overhead calls use_this_checkout before each run
 def compile_bytecode(checkout: str) -> None:
     """Write the bytecode of a checkout's polite_crawl and benchmarks, as `pip install` does for
     an installed package. A source checkout has none until a first run writes it, and none at

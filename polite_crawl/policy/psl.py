@@ -49,10 +49,8 @@ def _snapshot_rules() -> frozenset[str]:
     shipping the file under this name, the extractor answers (tests/test_policy_psl.py checks
     that both agree)."""
     try:
-        data = pkgutil.get_data("tldextract", SNAPSHOT)
-        public, _private = (
-            extract_tlds_from_suffix_list(data.decode("utf-8")) if data else ([], [])
-        )
+        data = pkgutil.get_data("tldextract", SNAPSHOT) or b""
+        public, _private = extract_tlds_from_suffix_list(data.decode("utf-8"))
     except (OSError, UnicodeDecodeError):
         public = []
     if not public:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable
 
     from scrapy.crawler import Crawler
+    from twisted.internet.base import DelayedCall
     from twisted.python.failure import Failure
 
     from polite_crawl.audit.store import AuditStore
@@ -181,7 +182,7 @@ class DurableAudit:
         self._waiting: list[Waiter] = []
         self._in_sync: list[Waiter] | None = None
         self._scheduled = False
-        self._lazy: Any = None  # the reactor's DelayedCall of the lazy sync, if one is due
+        self._lazy: DelayedCall | None = None  # the lazy sync, if one is due
         self._lazy_due = False
         self._idle: list[Deferred[None]] = []  # close() waiting for a sync to end
         # Under the asyncio reactor (Scrapy's default) a request waits on a bare asyncio future:
